@@ -1,0 +1,31 @@
+"""Named exceptions for user mistakes. Never `assert` on user input: asserts vanish under `python -O`."""
+
+
+class PufferError(Exception):
+    """Base class of every error pufferlib raises on purpose."""
+
+
+class ConfigError(PufferError, ValueError):
+    """One or more configuration problems. Each problem names the key, the value and a valid alternative.
+
+    `problems` holds the individual messages so several mistakes are reported together.
+    """
+
+    def __init__(self, problems):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f'{len(self.problems)} configuration problems:\n' + '\n'.join(
+                f'  - {p}' for p in self.problems)
+        super().__init__(message)
+
+
+class APIUsageError(PufferError, RuntimeError):
+    """An API called in a way that cannot work (step before reset, wrong action shape, ...)."""
+
+
+class EnvironmentSetupError(PufferError, RuntimeError):
+    """An environment could not be created (missing optional dependency, unknown name, ...)."""

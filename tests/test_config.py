@@ -1,0 +1,440 @@
+"""Configuration loading: precedence, typing, auto values, strict checks, round trips, and a fuzzer."""
+import os
+import textwrap
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from pufferlib import config as puffer_config
+from pufferlib.cli import COMMANDS, parse_command_line
+from pufferlib.exceptions import ConfigError
+
+ENV = 'puffer_cartpole'
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def problems_of(excinfo):
+    return '\n'.join(excinfo.value.problems)
+
+
+@pytest.fixture
+def user_env_dir(tmp_path, monkeypatch):
+    """A folder on PUFFER_CONFIG_PATH holding a user's own environment config."""
+    folder = tmp_path / 'user_configs'
+    folder.mkdir()
+    monkeypatch.setenv('PUFFER_CONFIG_PATH', str(folder))
+    return folder
+
+
+# ------------------------------------------------------------------------------------------------ precedence
+
+def test_default_ini_has_every_reference_key_with_help():
+    defaults = puffer_config.typed_defaults()
+    expected = {
+        'base': ['package', 'env_name', 'policy_name', 'rnn_name'],
+        'vec': ['backend', 'num_envs', 'num_workers', 'batch_size', 'zero_copy', 'seed'],
+        'train': ['device', 'total_timesteps', 'batch_size', 'bptt_horizon', 'minibatch_size',
+                  'max_minibatch_size', 'optimizer', 'learning_rate', 'anneal_lr', 'min_lr_ratio', 'adam_beta1',
+                  'adam_beta2', 'adam_eps', 'max_grad_norm', 'gamma', 'gae_lambda', 'update_epochs', 'clip_coef',
+                  'vf_coef', 'vf_clip_coef', 'ent_coef', 'vtrace_rho_clip', 'vtrace_c_clip', 'prio_alpha',
+                  'prio_beta0', 'precision', 'compile', 'compile_mode', 'cpu_offload', 'data_dir',
+                  'checkpoint_interval', 'seed', 'torch_deterministic'],
+        'sweep': ['method', 'metric', 'goal', 'max_runs'],
+    }
+    for section, keys in expected.items():
+        for key in keys:
+            assert key in defaults[section], f'{section}.{key} missing from default.ini'
+    for section in ('env', 'policy', 'rnn'):
+        assert section in defaults
+    for section, items in defaults.items():
+        for key in items:
+            assert puffer_config.help_text(section, key), f'{section}.{key} has no help comment'
+    assert defaults['train']['device'] == 'auto'
+    spaces = [s for s in defaults if s.startswith('sweep.')]
+    assert spaces and all(set(defaults[s]) <= set(puffer_config.SWEEP_SPACE_KEYS) for s in spaces)
+
+
+def test_precedence_default_env_files_flags(tmp_path):
+    env_ini = puffer_config.parse_ini(open(puffer_config.find_env_config(ENV)).read())
+    defaults = puffer_config.typed_defaults()
+    config = puffer_config.load(ENV)
+    # The env file overrides default.ini wherever it sets a key.
+    for section, items in env_ini.sections.items():
+        for key, raw in items.items():
+            if section == 'base' and key == 'env_name':
+                continue
+            expected = puffer_config.coerce(raw, defaults.get(section, {}).get(key), key,
+                                            puffer_config.AUTO_TYPES.get((section, key)))
+            if expected != 'auto':
+                assert config[section][key] == expected, f'{section}.{key}'
+    # Keys the env file leaves alone keep their defaults.
+    assert config['train']['adam_eps'] == defaults['train']['adam_eps'] or 'adam_eps' in env_ini.sections['train']
+
+    first = write(tmp_path, 'first.ini', '[train]\nlearning_rate = 0.1\ngamma = 0.9\n')
+    second = write(tmp_path, 'second.ini', '[train]\nlearning_rate = 0.2\n')
+    config = puffer_config.load(ENV, config_files=[first, second])
+    assert config['train']['learning_rate'] == 0.2       # later file wins
+    assert config['train']['gamma'] == 0.9               # earlier file still applies
+    config = puffer_config.load(ENV, config_files=[first, second], overrides={'train.learning_rate': '3e-4'})
+    assert config['train']['learning_rate'] == 0.0003    # flags win over files
+    assert config['train']['gamma'] == 0.9
+
+
+def test_config_file_alone_names_the_environment(tmp_path):
+    path = write(tmp_path, 'mine.ini', f'[base]\nenv_name = {ENV}\n\n[train]\nupdate_epochs = 3\n')
+    config = puffer_config.load(None, config_files=[path])
+    assert config['base']['env_name'] == ENV
+    assert config['train']['update_epochs'] == 3
+
+
+def test_overrides_accept_nested_and_flat_spellings():
+    nested = puffer_config.load(ENV, overrides={'train': {'learning-rate': 0.004}, 'vec': {'seed': 7}})
+    flat = puffer_config.load(ENV, overrides={'train.learning_rate': 0.004, 'vec.seed': '7'})
+    assert nested['train']['learning_rate'] == flat['train']['learning_rate'] == 0.004
+    assert nested['vec']['seed'] == flat['vec']['seed'] == 7
+
+
+# ------------------------------------------------------------------------------------------------ typing
+
+@pytest.mark.parametrize('flag, raw, expected', [
+    ('train.learning_rate', '3e-4', 0.0003),
+    ('train.total_timesteps', '100_000_000', 100_000_000),
+    ('train.total_timesteps', '1e6', 1_000_000),
+    ('train.anneal_lr', 'false', False),
+    ('train.anneal_lr', 'True', True),
+    ('train.anneal_lr', '0', False),
+    ('train.compile', '1', True),
+    ('train.data_dir', '/tmp/runs', '/tmp/runs'),
+    ('base.rnn_name', 'None', None),
+    ('train.batch_size', 'auto', 'auto'),
+    ('train.device', 'cpu', 'cpu'),
+])
+def test_values_are_typed_by_the_default(flag, raw, expected):
+    config = puffer_config.load(ENV, overrides={flag: raw}, resolve=False)
+    section, key = flag.split('.')
+    value = config[section][key]
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize('flag, raw, message', [
+    ('train.learning_rate', 'fast', 'expected a number'),
+    ('train.total_timesteps', '1.5', 'expected an integer'),
+    ('train.anneal_lr', 'maybe', 'expected a boolean'),
+    ('vec.num_envs', 'auto', 'expected an integer'),
+    ('train.bptt_horizon', 'sixty', 'expected an integer'),
+    ('train.gamma', 'nan', 'finite'),
+])
+def test_wrong_types_name_key_value_and_expectation(flag, raw, message):
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={flag: raw})
+    text = problems_of(excinfo)
+    assert flag in text and repr(raw) in text and message in text
+
+
+def test_hyphens_and_underscores_are_interchangeable():
+    parsed = parse_command_line(COMMANDS['train'], [ENV, '--train.learning-rate', '0.5', '--vec.zero_copy',
+                                                    'False', '--policy-name=Policy'])
+    config = puffer_config.load(parsed.env_name, overrides=parsed.overrides)
+    assert config['train']['learning_rate'] == 0.5
+    assert config['vec']['zero_copy'] is False
+    assert config['base']['policy_name'] == 'Policy'
+
+
+# ------------------------------------------------------------------------------------------------ auto rules
+
+def test_auto_num_workers_divides_num_envs_within_core_count(monkeypatch):
+    monkeypatch.setattr(puffer_config, 'physical_cores', lambda: 4)
+    config = puffer_config.load(ENV, overrides={'vec.backend': 'Multiprocessing', 'vec.num_envs': 6,
+                                                'vec.num_workers': 'auto'})
+    assert config['vec']['num_workers'] == 3
+    config = puffer_config.load(ENV, overrides={'vec.backend': 'Multiprocessing', 'vec.num_envs': 8,
+                                                'vec.num_workers': 'auto'})
+    assert config['vec']['num_workers'] == 4
+    config = puffer_config.load(ENV, overrides={'vec.backend': 'Multiprocessing', 'vec.num_envs': 7,
+                                                'vec.num_workers': 'auto'})
+    assert config['vec']['num_workers'] == 1
+    config = puffer_config.load(ENV, overrides={'vec.backend': 'Serial', 'vec.num_envs': 8,
+                                                'vec.num_workers': 'auto'})
+    assert config['vec']['num_workers'] == 1  # in-process backends have no worker processes
+
+
+def test_auto_vec_batch_size_is_synchronous():
+    config = puffer_config.load(ENV, overrides={'vec.num_envs': 4, 'vec.num_workers': 2, 'vec.batch_size': 'auto',
+                                                'vec.backend': 'Multiprocessing'})
+    assert config['vec']['batch_size'] == 4
+
+
+def test_auto_train_batch_size_and_horizon():
+    config = puffer_config.load(ENV, resolve=False)
+    config['train'].update(batch_size='auto', bptt_horizon=16, minibatch_size=64, max_minibatch_size=64)
+    puffer_config.resolve_train_auto(config, num_agents=32)
+    assert config['train']['batch_size'] == 32 * 16
+
+    config['train'].update(batch_size=2048, bptt_horizon='auto')
+    puffer_config.resolve_train_auto(config, num_agents=32)
+    assert config['train']['bptt_horizon'] == 64
+
+    config['train'].update(batch_size='auto', bptt_horizon='auto')
+    with pytest.raises(ConfigError, match='both auto'):
+        puffer_config.resolve_train_auto(config, num_agents=32)
+
+
+def test_both_train_autos_rejected_at_load():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'train.batch_size': 'auto', 'train.bptt_horizon': 'auto'})
+    assert 'train.batch_size and train.bptt_horizon are both auto' in problems_of(excinfo)
+
+
+def test_auto_device_resolves_to_an_available_device():
+    import torch
+    assert puffer_config.resolve_device('auto') == ('cuda' if torch.cuda.is_available() else 'cpu')
+    assert puffer_config.resolve_device('cpu') == 'cpu'
+
+
+# ------------------------------------------------------------------------------------------------ strict checks
+
+@pytest.mark.parametrize('overrides, expected', [
+    ({'vec.backend': 'Multiprocessing', 'vec.num_envs': 6, 'vec.num_workers': 4},
+     'vec.num_workers = 4 does not divide vec.num_envs = 6; valid num_workers: 1, 2, 3, 6'),
+    ({'vec.backend': 'Multiprocessing', 'vec.num_envs': 8, 'vec.num_workers': 4, 'vec.batch_size': 3},
+     'vec.batch_size = 3 must divide vec.num_envs = 8 and be a multiple of the envs per worker'),
+    ({'vec.backend': 'Multiprocessing', 'vec.num_envs': 8, 'vec.num_workers': 2, 'vec.batch_size': 2},
+     'valid: 4, 8'),
+    ({'vec.backend': 'PufferEnv', 'vec.num_envs': 2}, 'vec.num_envs = 2 with vec.backend = PufferEnv'),
+    ({'train.batch_size': 1000, 'train.bptt_horizon': 64, 'train.minibatch_size': 64},
+     'train.batch_size = 1000 must be a multiple of train.bptt_horizon = 64'),
+    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 100},
+     'train.minibatch_size = 100 must be a multiple of train.bptt_horizon = 64'),
+    ({'train.batch_size': 1024, 'train.bptt_horizon': 64, 'train.minibatch_size': 2048,
+      'train.max_minibatch_size': 2048}, 'train.minibatch_size = 2048 exceeds train.batch_size = 1024'),
+    ({'train.batch_size': 64 * 6, 'train.bptt_horizon': 64, 'train.minibatch_size': 256,
+      'train.max_minibatch_size': 256}, 'train.minibatch_size = 256 does not divide train.batch_size = 384'),
+    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
+      'train.max_minibatch_size': 384},
+     'but 384 does not divide 1024; valid max_minibatch_size: 64, 128, 256'),
+    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
+      'train.max_minibatch_size': 100}, 'train.max_minibatch_size = 100 must be a multiple of train.bptt_horizon'),
+    ({'train.optimizer': 'sgd'}, "train.optimizer = 'sgd' is not valid; choose one of: adam, muon"),
+    ({'vec.backend': 'Multiprocesing'}, 'did you mean Multiprocessing?'),
+    ({'train.precision': 'float16'}, 'choose one of: float32, bfloat16'),
+    ({'train.gamma': 1.5}, 'train.gamma = 1.5 is out of range; valid: [0, 1]'),
+    ({'train.learning_rate': 0}, 'train.learning_rate = 0.0 is out of range'),
+    ({'train.device': 'gpu'}, "train.device = 'gpu' is not valid; use auto, cpu, cuda or cuda:N"),
+    ({'vec.num_envs': 0}, 'vec.num_envs = 0 must be at least 1'),
+    ({'train.update_epochs': -1}, 'train.update_epochs = -1 must be at least 1'),
+])
+def test_impossible_combinations_are_named_with_valid_choices(overrides, expected):
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides=overrides)
+    assert expected in problems_of(excinfo)
+
+
+def test_segments_must_cover_every_agent():
+    config = puffer_config.load(ENV, resolve=False)
+    config['train'].update(batch_size=64 * 6, bptt_horizon=64, minibatch_size=128, max_minibatch_size=128)
+    with pytest.raises(ConfigError, match='not a multiple of the 4 agents; use a multiple of 256'):
+        puffer_config.resolve_train_auto(config, num_agents=4)
+
+
+def test_unknown_section_and_keys_suggest_the_closest_name(tmp_path):
+    path = write(tmp_path, 'typos.ini', '''
+        [trian]
+        gamma = 0.9
+
+        [train]
+        learning_rat = 0.1
+    ''')
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, config_files=[path])
+    text = problems_of(excinfo)
+    assert 'unknown section [trian]; did you mean train?' in text
+    assert 'unknown key train.learning_rat; did you mean train.learning_rate?' in text
+    assert len(excinfo.value.problems) == 2  # reported together
+
+
+def test_several_problems_are_reported_together():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'train.learning_rat': 1, 'train.gamma': 7, 'vec.seed': 'x'})
+    assert len(excinfo.value.problems) == 3
+    assert str(excinfo.value).startswith('3 configuration problems')
+
+
+def test_unknown_environment_lists_closest_names():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load('puffer_cartpol')
+    assert "unknown environment 'puffer_cartpol'; closest: puffer_cartpole" in str(excinfo.value)
+
+
+def test_env_policy_and_rnn_keys_are_checked_against_what_they_accept():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'env.not_a_parameter': 1, 'policy.hiden_size': 3,
+                                           'rnn.hidden_size': 2})
+    text = problems_of(excinfo)
+    assert 'unknown key env.not_a_parameter for puffer_cartpole' in text
+    assert 'unknown key policy.hiden_size for Policy; did you mean policy.hidden_size?' in text
+    assert '[rnn] sets hidden_size but base.rnn_name = None' in text
+
+
+def test_unknown_policy_class_lists_the_valid_ones():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'base.policy_name': 'Polcy'})
+    text = problems_of(excinfo)
+    assert "base.policy_name = 'Polcy' is not a policy class in pufferlib.models; did you mean Policy?" in text
+    assert 'Convolutional' in text and 'LSTMWrapper' not in text
+
+
+def test_malformed_ini_lines_name_file_and_line(tmp_path):
+    path = write(tmp_path, 'broken.ini', '[train\ngamma = 0.9\n[vec]\nthis line has no equals sign\n')
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, config_files=[path])
+    text = problems_of(excinfo)
+    assert f'{path}:1: section header' in text and "missing its closing" in text
+    assert f'{path}:4: expected "[section]" or "key = value"' in text
+
+
+def test_duplicate_keys_and_missing_files_are_errors(tmp_path):
+    path = write(tmp_path, 'dupes.ini', '[train]\ngamma = 0.9\ngamma = 0.8\n')
+    with pytest.raises(ConfigError, match="key 'gamma' appears twice in section"):
+        puffer_config.load(ENV, config_files=[path])
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        puffer_config.load(ENV, config_files=[str(tmp_path / 'missing.ini')])
+
+
+@pytest.mark.parametrize('space, expected', [
+    ('distribution = log_normal\nmin = 0.1\nmax = 0.01\nmean = 0.05\nscale = auto',
+     'min = 0.1 is greater than sweep.train.learning_rate.max = 0.01'),
+    ('distribution = log_normal\nmin = 0.001\nmax = 0.01\nmean = 0.5\nscale = auto', 'mean = 0.5 is outside'),
+    ('distribution = gaussian\nmin = 0.001\nmax = 0.01', 'valid distributions: uniform, int_uniform'),
+    ('distribution = log_normal\nmin = 0.001\nmax = 0.01\nscale = wide', 'expected a number, auto or time'),
+    ('distribution = log_normal\nmin = 0.001\nmax = 0.01\nsigma = 1', 'unknown key sweep.train.learning_rate.sigma'),
+    ('distribution = log_normal\nmin = 0\nmax = 0.01', 'must be > 0 for distribution log_normal'),
+])
+def test_invalid_sweep_spaces(tmp_path, space, expected):
+    path = write(tmp_path, 'sweep.ini', '[sweep.train.learning_rate]\n' + space + '\n')
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, config_files=[path])
+    assert expected in problems_of(excinfo)
+
+
+def test_sweep_space_must_name_a_config_key(tmp_path):
+    path = write(tmp_path, 'sweep.ini', '[sweep.train.learning_rat]\ndistribution = uniform\nmin = 0\nmax = 1\n')
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, config_files=[path])
+    assert 'searches train.learning_rat, which is not a config key; did you mean train.learning_rate?' in \
+        problems_of(excinfo)
+
+
+# ------------------------------------------------------------------------------------------------ round trips
+
+@pytest.mark.parametrize('env_name', ['puffer_cartpole', 'puffer_squared', 'puffer_breakout'])
+def test_resolved_config_round_trips_through_ini(tmp_path, env_name):
+    config = puffer_config.load(env_name, overrides={'train.learning_rate': 0.000123, 'vec.seed': 5})
+    path = tmp_path / 'resolved.ini'
+    path.write_text(puffer_config.to_ini(config))
+    assert puffer_config.load_file(str(path), fill_in_default=False) == config
+    assert puffer_config.load_file(str(path)) == config
+    assert puffer_config.load(None, config_files=[str(path)]) == config
+
+
+def test_load_file_without_defaults_keeps_only_the_file(tmp_path):
+    path = write(tmp_path, 'small.ini', f'''
+        [base]
+        env_name = {ENV}
+
+        [train]
+        learning_rate = 0.5
+        anneal_lr = false
+        batch_size = 4096
+        minibatch_size = 1024
+    ''')
+    config = puffer_config.load_file(path, fill_in_default=False)
+    assert config == {'base': {'env_name': ENV}, 'train': {'learning_rate': 0.5, 'anneal_lr': False,
+                                                           'batch_size': 4096, 'minibatch_size': 1024}}
+    filled = puffer_config.load_file(path)
+    assert filled['train']['learning_rate'] == 0.5
+    assert filled['train']['gamma'] == puffer_config.typed_defaults()['train']['gamma']
+
+
+def test_load_file_checks_environment_keys(tmp_path):
+    path = write(tmp_path, 'bad_env.ini', f'[base]\nenv_name = {ENV}\n\n[env]\nnot_a_parameter = 8\n')
+    with pytest.raises(ConfigError, match=f'unknown key env.not_a_parameter for {ENV}'):
+        puffer_config.load_file(path)
+
+
+def test_config_is_plain_data_that_code_may_modify_and_revalidate():
+    config = puffer_config.load(ENV)
+    config['train']['learning_rate'] = 0.01
+    puffer_config.validate(config)
+    config['train']['gamma'] = 3.0
+    config['train']['optimiser'] = 'adam'
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.validate(config)
+    assert 'unknown key train.optimiser; did you mean train.optimizer?' in problems_of(excinfo)
+
+
+def test_user_config_folder_adds_environments(user_env_dir):
+    (user_env_dir / 'my_acrobot.ini').write_text(
+        '# Acrobot with my settings\n[base]\npackage = gymnasium\nenv_name = my_acrobot\n\n'
+        '[env]\nname = Acrobot-v1\n\n[train]\nlearning_rate = 0.02\n')
+    names = {row[0]: row for row in puffer_config.list_environments()}
+    assert names['my_acrobot'][2] == 'Acrobot with my settings'
+    config = puffer_config.load('my_acrobot')
+    assert config['train']['learning_rate'] == 0.02 and config['env']['name'] == 'Acrobot-v1'
+
+
+# ------------------------------------------------------------------------------------------------ fuzzing
+
+REAL_KEYS = [(s, k) for s, items in puffer_config.typed_defaults().items() for k in items]
+SECTION_NAMES = list(puffer_config.SECTIONS) + ['sweep.train.gamma', 'sweep.vec.seed', 'trian', 'sweep.x', 'Base',
+                                                'sweep.train.nope', '', ' ', 'a b']
+VALUE_TEXT = st.one_of(
+    st.sampled_from(['auto', 'None', 'True', 'false', '0', '1', '-1', '1e6', '3e-4', '100_000', 'nan', 'inf',
+                     '', 'Serial', 'Multiprocessing', 'adam', 'muon', 'log_normal', 'uniform', 'bfloat16', '2',
+                     '64', '128', '4096', '0.5', '1.5', 'x' * 5, '1_', '_1', '--', '[x]', '=', '#', ';']),
+    st.integers(-10**6, 10**9).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=12),
+)
+LINE = st.one_of(
+    st.builds(lambda s: f'[{s}]', st.sampled_from(SECTION_NAMES) | st.text(max_size=8)),
+    st.builds(lambda key, value: f'{key} = {value}', st.sampled_from([k for _, k in REAL_KEYS] + [
+        'distribution', 'min', 'max', 'mean', 'scale', 'num_envs', 'width', 'hidden_size']) | st.text(max_size=8),
+              VALUE_TEXT),
+    st.builds(lambda c: f'# {c}', st.text(max_size=10)),
+    st.text(max_size=20),
+)
+FLAG = st.one_of(
+    st.builds(lambda sk, v: [f'--{sk[0]}.{sk[1].replace("_", "-")}', v], st.sampled_from(REAL_KEYS), VALUE_TEXT),
+    st.builds(lambda sk, v: [f'--{sk[0]}.{sk[1]}={v}'], st.sampled_from(REAL_KEYS), VALUE_TEXT),
+    st.builds(lambda k, v: [f'--{k}', v], st.text(max_size=10), VALUE_TEXT),
+    st.lists(st.text(max_size=10), max_size=2),
+)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(LINE, max_size=12), flags=st.lists(FLAG, max_size=4), use_env=st.booleans())
+def test_random_ini_text_and_flags_either_load_or_raise_config_error(tmp_path_factory, lines, flags, use_env):
+    folder = tmp_path_factory.mktemp('fuzz', numbered=True)
+    path = os.path.join(folder, 'fuzz.ini')
+    with open(path, 'w', encoding='utf-8', errors='surrogatepass') as f:
+        f.write('\n'.join(lines))
+    argv = ([ENV] if use_env else []) + ['--config', path] + [token for flag in flags for token in flag]
+    try:
+        parsed = parse_command_line(COMMANDS['train'], argv)
+        config = puffer_config.load(parsed.env_name, overrides=parsed.overrides, config_files=parsed.config_files)
+    except ConfigError:
+        return
+    # Whatever loads must survive a round trip as well.
+    assert puffer_config.load_file(_dump(folder, config), fill_in_default=False) == config
+
+
+def _dump(folder, config):
+    path = os.path.join(folder, 'roundtrip.ini')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(puffer_config.to_ini(config))
+    return path
