@@ -811,8 +811,11 @@ def resolve_auto(config):
     when the environment package can tell its agent count without being built."""
     vec = config['vec']
     if vec.get('num_workers') == 'auto':
-        limit = 1 if vec.get('backend') in ('Serial', 'PufferEnv') else physical_cores()
-        vec['num_workers'] = max(d for d in divisors(vec['num_envs']) if d <= max(1, limit))
+        if vec.get('backend') == 'Serial':
+            vec['num_workers'] = vec['num_envs']  # in process: each env is its own worker, any batch of envs works
+        else:
+            limit = 1 if vec.get('backend') == 'PufferEnv' else physical_cores()
+            vec['num_workers'] = max(d for d in divisors(vec['num_envs']) if d <= max(1, limit))
     if vec.get('batch_size') == 'auto':
         vec['batch_size'] = vec['num_envs']
     if 'auto' in (config['train'].get('batch_size'), config['train'].get('bptt_horizon')):

@@ -159,8 +159,11 @@ def test_auto_num_workers_divides_num_envs_within_core_count(monkeypatch):
                                                 'vec.num_workers': 'auto'})
     assert config['vec']['num_workers'] == 1
     config = puffer_config.load(ENV, overrides={'vec.backend': 'Serial', 'vec.num_envs': 8,
+                                                'vec.num_workers': 'auto', 'vec.batch_size': 2})
+    assert config['vec']['num_workers'] == 8  # in process, every env is its own worker: any batch of envs fits
+    config = puffer_config.load(ENV, overrides={'vec.backend': 'PufferEnv', 'vec.num_envs': 1,
                                                 'vec.num_workers': 'auto'})
-    assert config['vec']['num_workers'] == 1  # in-process backends have no worker processes
+    assert config['vec']['num_workers'] == 1
 
 
 def test_auto_vec_batch_size_is_synchronous():
