@@ -49,6 +49,8 @@ class Command:
     entry: str = None
     options: tuple = ()
     needs_env: bool = True
+    # Resolve `auto` values up front; a sweep leaves them to each trial, whose sizes may differ.
+    resolve: bool = True
 
 
 COMMANDS = {c.name: c for c in (
@@ -57,13 +59,14 @@ COMMANDS = {c.name: c for c in (
         LOAD_OPTION) + WANDB_OPTIONS),
     Command('eval', 'Watch, record and score a policy.', 'pufferlib.evaluate', 'evaluate', (
         LOAD_OPTION,
-        Option('render_mode', 'human', 'human (a window), rgb_array (frames, for --save-video), ansi (text), none.',
-               'MODE'),
+        Option('render_mode', None, 'human (a window), rgb_array (frames, for --save-video), ansi (text), none; '
+               'default: human, or rgb_array with --save-video.', 'MODE'),
         Option('save_video', None, 'Write the frames to an .mp4 or .gif file.', 'FILE'),
         Option('episodes', 10, 'Episodes to play before printing the statistics table.', 'N'),
-        Option('fps', 30, 'Frames per second of the window and the video.', 'F'),
+        Option('fps', 30.0, 'Frames per second of the window and the video.', 'F'),
         Option('deterministic', False, 'Take the most likely action instead of sampling.'))),
-    Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep', 'sweep'),
+    Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep', 'sweep',
+            WANDB_OPTIONS, resolve=False),
     Command('export', 'Write a trained policy as ONNX.', 'pufferlib.export', 'export', (
         LOAD_OPTION, Option('output', None, 'Path of the .onnx file to write.', 'FILE'))),
     Command('config', 'Print the resolved config of an environment as INI.'),
@@ -121,7 +124,7 @@ def run(argv):
     if parsed.help:
         print(command_help(command, parsed))
         return 0
-    config = load_config(parsed)
+    config = load_config(parsed, resolve=command.resolve)
     if name == 'config':
         print(puffer_config.to_ini(config), end='')
         return 0
@@ -130,10 +133,11 @@ def run(argv):
     return result if isinstance(result, int) else 0
 
 
-def load_config(parsed):
+def load_config(parsed, resolve=True):
     """Load the config; flag problems found while parsing are reported together with the loader's own."""
     try:
-        config = puffer_config.load(parsed.env_name, overrides=parsed.overrides, config_files=parsed.config_files)
+        config = puffer_config.load(parsed.env_name, overrides=parsed.overrides, config_files=parsed.config_files,
+                                    resolve=resolve)
     except ConfigError as error:
         raise ConfigError(parsed.problems + error.problems) from None
     if parsed.problems:

@@ -36,6 +36,7 @@ CHOICES = {
     ('train', 'compile_mode'): ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
     ('sweep', 'method'): ('Protein', 'Random'),
     ('sweep', 'goal'): ('maximize', 'minimize'),
+    ('sweep', 'backend'): ('local', 'ray'),
 }
 AT_LEAST_ONE = {
     ('vec', 'num_envs'), ('vec', 'num_workers'), ('vec', 'batch_size'), ('train', 'total_timesteps'),

@@ -1,0 +1,77 @@
+"""Training throughput: pufferlib's PPO trainer on puffer_breakout and puffer_cartpole (each with its config file's
+settings) against Stable-Baselines3 PPO on Gymnasium's CartPole-v1, in one run, on the CPU.
+
+    python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 1e6] [--sb3-steps 3e4]
+
+A step is one agent step, and training SPS counts everything a training run does: env simulation, inference,
+copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
+metrics log. "CPU us/step" is this process's CPU time per step: unlike SPS it hardly moves with the load other
+programs put on the machine, so compare it when the load average is high.
+SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs.
+"""
+import argparse
+import io
+import os
+import tempfile
+import time
+from types import SimpleNamespace
+
+import torch
+
+from pufferlib import config as puffer_config
+from pufferlib import runs, trainer
+from pufferlib.dashboard import Dashboard
+
+WARMUP_EPOCHS = 3
+
+
+def puffer_sps(env_name, steps, data_dir):
+    config = puffer_config.load(env_name, overrides={'train': {
+        'total_timesteps': int(steps), 'device': 'cpu', 'data_dir': data_dir, 'checkpoint_interval': 10**9}})
+    cpu_start = time.process_time()
+    result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard(env_name, live=False, file=io.StringIO()))
+    cpu = time.process_time() - cpu_start
+    rows = runs.read_metrics(result.run_dir)
+    first, last = rows[min(WARMUP_EPOCHS, len(rows) - 2)], rows[-1]
+    sps = (last['global_step'] - first['global_step']) / (last['uptime'] - first['uptime'])
+    return dict(sps=sps, cpu_us=1e6 * cpu / result.global_step, steps=result.global_step,
+                score=result.stats.get('score', float('nan')))
+
+
+def sb3_sps(steps):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    torch.set_num_threads(max(1, puffer_config.physical_cores() // 2))  # the same thread count as ours
+    model = PPO('MlpPolicy', make_vec_env('CartPole-v1', n_envs=8, seed=0), device='cpu', seed=0, verbose=0)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.learn(total_timesteps=int(steps))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return dict(sps=model.num_timesteps / seconds, cpu_us=1e6 * cpu / model.num_timesteps,
+                steps=model.num_timesteps, score=float('nan'))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--breakout-steps', type=float, default=5e6)
+    parser.add_argument('--cartpole-steps', type=float, default=1e6)
+    parser.add_argument('--sb3-steps', type=float, default=3e4)
+
+    args = parser.parse_args()
+
+    print(f'load average {" ".join(f"{x:.1f}" for x in os.getloadavg())} on {os.cpu_count()} CPUs, '
+          f'torch {torch.__version__} (the trainer uses half the physical cores as torch threads)')
+    results = {}
+    with tempfile.TemporaryDirectory() as data_dir:
+        results['pufferlib puffer_breakout'] = puffer_sps('puffer_breakout', args.breakout_steps, data_dir)
+        results['pufferlib puffer_cartpole'] = puffer_sps('puffer_cartpole', args.cartpole_steps, data_dir)
+    results['SB3 PPO CartPole-v1'] = sb3_sps(args.sb3_steps)
+
+    reference = results['SB3 PPO CartPole-v1']['sps']
+    print(f'{"run":28} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
+    for name, r in results.items():
+        print(f'{name:28} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
+              f'{r["score"]:>12.1f}')
+
+
+if __name__ == '__main__':
+    main()

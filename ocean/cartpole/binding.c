@@ -1,0 +1,47 @@
+#include "cartpole.h"
+#define Env CartPole
+#define ENV_NAME cartpole
+#define OBS_TYPE float
+#define ACT_TYPE float  // the discrete registry entry hands int32 actions; the binding converts them
+#define NUM_AGENTS 1
+#define OBS_SIZE(env) 4
+#define ACT_SIZE 1
+#define MY_METHODS(X) X(get_state) X(set_state)
+#include "vecenv.h"
+
+static int my_init(Env* env, PyObject* kwargs) {
+    return unpack_int(kwargs, "continuous", &env->continuous, 0, 1)
+        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
+}
+
+static void my_log(Log* log, PyObject* dict) {
+    log_add(dict, "truncated", log->truncated);
+}
+
+#ifndef PUFFER_NO_PYTHON
+// get_state(index) -> (x, x_dot, theta, theta_dot, tick): the exact double state, for tests against Gymnasium.
+static PyObject* get_state(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    return Py_BuildValue("(ddddi)", env->x, env->x_dot, env->theta, env->theta_dot, env->tick);
+}
+
+// set_state(index, x, x_dot, theta, theta_dot, tick=0): overwrite the state and its observation row.
+static PyObject* set_state(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    double x, x_dot, theta, theta_dot;
+    int tick = 0;
+    if (!PyArg_ParseTuple(args, "ndddd|i", &index, &x, &x_dot, &theta, &theta_dot, &tick)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    env->x = x;
+    env->x_dot = x_dot;
+    env->theta = theta;
+    env->theta_dot = theta_dot;
+    env->tick = tick;
+    cartpole_observe(env);
+    Py_RETURN_NONE;
+}
+#endif

@@ -1,0 +1,58 @@
+#include "connect4.h"
+#define Env Connect4
+#define ENV_NAME connect4
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define NUM_AGENTS 1
+#define OBS_SIZE(env) C4_OBS_SIZE
+#define ACT_SIZE 1
+#define MY_METHODS(X) X(set_board)
+#include "vecenv.h"
+
+static int my_init(Env* env, PyObject* kwargs) { return 0; }
+
+static void my_log(Log* log, PyObject* dict) {
+    log_add(dict, "draws", log->draws);
+    log_add(dict, "illegal", log->illegal);
+}
+
+#ifndef PUFFER_NO_PYTHON
+// Loads a position; -1 if stones overlap, float above an empty cell, or lie off the board.
+static int c4_load(Connect4* env, uint64_t agent, uint64_t opponent) {
+    uint64_t stones = agent | opponent;
+    if ((agent & opponent) || (stones >> (C4_COLS * C4_COLS))) return -1;
+    for (int col = 0; col < C4_COLS; col++) {
+        uint64_t column = (stones >> (C4_COLS * col)) & 0x7F;
+        if ((column >> C4_ROWS) || (column & (column + 1))) return -1;   // stones must stack from the bottom
+    }
+    env->agent = agent;
+    env->opponent = opponent;
+    env->moves = 0;
+    memset(env->observations, 0, C4_OBS_SIZE * sizeof(float));
+    for (int col = 0; col < C4_COLS; col++) {
+        env->height[col] = C4_COLS * col;
+        for (int row = 0; row < C4_ROWS; row++) {
+            uint64_t bit = 1ULL << (C4_COLS * col + row);
+            if (!(stones & bit)) continue;
+            env->height[col]++;
+            env->moves++;
+            env->observations[((agent & bit) ? 0 : C4_CELLS) + (C4_ROWS - 1 - row) * C4_COLS + col] = 1.0f;
+        }
+    }
+    return 0;
+}
+
+// set_board(index, agent_bits, opponent_bits): load a position (bit 7 * column + row, row 0 at the bottom).
+static PyObject* set_board(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    unsigned long long agent, opponent;
+    if (!PyArg_ParseTuple(args, "nKK", &index, &agent, &opponent)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    if (c4_load(env, agent, opponent) != 0) {
+        PyErr_SetString(PyExc_ValueError, "set_board: overlapping stones, a floating stone or a bit off the board");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+#endif

@@ -1,0 +1,47 @@
+#include "g2048.h"
+#define Env G2048
+#define ENV_NAME g2048
+#define OBS_TYPE unsigned char
+#define ACT_TYPE int
+#define NUM_AGENTS 1
+#define OBS_SIZE(env) G2048_OBS_SIZE
+#define ACT_SIZE 1
+#define MY_METHODS(X) X(set_board)
+#include "vecenv.h"
+
+static int my_init(Env* env, PyObject* kwargs) {
+    return unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
+}
+
+static void my_log(Log* log, PyObject* dict) {
+    log_add(dict, "max_tile", log->max_tile);
+}
+
+#ifndef PUFFER_NO_PYTHON
+// set_board(index, exponents): load 16 tile exponents (0 empty, 1 for a 2, ...), row-major from the top-left.
+static PyObject* set_board(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    PyObject* sequence;
+    if (!PyArg_ParseTuple(args, "nO", &index, &sequence)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    PyObject* items = PySequence_Fast(sequence, "set_board: exponents must be a sequence");
+    if (items == NULL) return NULL;
+    unsigned char board[G2048_CELLS];
+    int ok = PySequence_Fast_GET_SIZE(items) == G2048_CELLS;
+    for (int i = 0; ok && i < G2048_CELLS; i++) {
+        long e = PyLong_AsLong(PySequence_Fast_GET_ITEM(items, i));
+        ok = e >= 0 && e < G2048_VALUES;
+        board[i] = (unsigned char)e;
+    }
+    Py_DECREF(items);
+    if (!ok) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "set_board: expected %d ints in [0, %d)", G2048_CELLS, G2048_VALUES);
+        return NULL;
+    }
+    memcpy(env->board, board, sizeof(board));
+    g2048_write_obs(env);
+    Py_RETURN_NONE;
+}
+#endif

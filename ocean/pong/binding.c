@@ -1,0 +1,43 @@
+#include "pong.h"
+#define Env Pong
+#define ENV_NAME pong
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define NUM_AGENTS 1
+#define OBS_SIZE(env) PONG_OBS_SIZE
+#define ACT_SIZE 1
+#define MY_METHODS(X) X(set_ball)
+#include "vecenv.h"
+
+static int my_init(Env* env, PyObject* kwargs) {
+    return unpack_int(kwargs, "frameskip", &env->frameskip, 1, 16)
+        || unpack_int(kwargs, "points_to_win", &env->points_to_win, 1, 1000)
+        || unpack_float(kwargs, "opponent_speed", &env->opponent_speed, 0.0f, 20.0f)
+        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
+}
+
+static void my_log(Log* log, PyObject* dict) {
+    log_add(dict, "wins", log->wins);
+}
+
+#ifndef PUFFER_NO_PYTHON
+// set_ball(index, x, y, vx, vy): move the ball (pixels, pixels per frame), for tests.
+static PyObject* set_ball(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    float x, y, vx, vy;
+    if (!PyArg_ParseTuple(args, "nffff", &index, &x, &y, &vx, &vy)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    if (!(x >= 0.0f && x <= PONG_W - PONG_BALL && y >= 0.0f && y <= PONG_H - PONG_BALL)
+            || fabsf(vx) > PONG_MAX_VX || fabsf(vy) > PONG_MAX_VY) {
+        PyErr_SetString(PyExc_ValueError, "set_ball: the ball must lie inside the field and move at most MAX_VX/VY");
+        return NULL;
+    }
+    env->ball_x = x;
+    env->ball_y = y;
+    env->ball_vx = vx;
+    env->ball_vy = vy;
+    pong_write_obs(env);
+    Py_RETURN_NONE;
+}
+#endif

@@ -1,0 +1,71 @@
+#include "tetris.h"
+#define Env Tetris
+#define ENV_NAME tetris
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define NUM_AGENTS 1
+#define OBS_SIZE(env) TETRIS_OBS_SIZE
+#define ACT_SIZE 1
+#define MY_METHODS(X) X(set_state)
+#include "vecenv.h"
+
+static int my_init(Env* env, PyObject* kwargs) {
+    return unpack_int(kwargs, "fall_interval", &env->fall_interval, 1, 100)
+        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
+        || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f) ? -1 : 0;
+}
+
+static void my_log(Log* log, PyObject* dict) {
+    log_add(dict, "pieces", log->pieces);
+}
+
+#ifndef PUFFER_NO_PYTHON
+// Loads a board and falling piece; -1 (state unchanged) if the piece is unknown or does not fit.
+static int tetris_load(Tetris* env, const unsigned long* masks, int piece, int rotation, int x, int y) {
+    if (piece < 0 || piece >= TETRIS_PIECES || rotation < 0 || rotation > 3 || x > TETRIS_W || y < 0
+            || y >= TETRIS_H) return -1;
+    uint32_t saved[TETRIS_H];
+    memcpy(saved, env->rows, sizeof(saved));
+    for (int row = 0; row < TETRIS_H; row++) env->rows[row] = TETRIS_EMPTY_ROW | ((uint32_t)masks[row] << TETRIS_PAD);
+    if (!tetris_fits(env, piece, rotation, x, y)) {
+        memcpy(env->rows, saved, sizeof(saved));
+        return -1;
+    }
+    env->piece = piece;
+    env->rotation = rotation;
+    env->x = x;
+    env->y = y;
+    env->fall_timer = 0;
+    tetris_write_board(env);
+    tetris_write_obs(env);
+    return 0;
+}
+
+// set_state(index, rows, piece, rotation, x, y): load the board (TETRIS_H ints, top row first, bit c = column c)
+// and the falling piece (0..6 = I O T S Z J L; x, y = top-left of its 4x4 box).
+static PyObject* set_state(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    PyObject* sequence;
+    int piece, rotation, x, y;
+    if (!PyArg_ParseTuple(args, "nOiiii", &index, &sequence, &piece, &rotation, &x, &y)) return NULL;
+    Env* env = vector_env(self, index);
+    if (env == NULL) return NULL;
+    PyObject* items = PySequence_Fast(sequence, "set_state: rows must be a sequence");
+    if (items == NULL) return NULL;
+    unsigned long masks[TETRIS_H];
+    int ok = PySequence_Fast_GET_SIZE(items) == TETRIS_H;
+    for (int row = 0; ok && row < TETRIS_H; row++) {
+        masks[row] = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(items, row));
+        ok = !PyErr_Occurred() && masks[row] < (1ul << TETRIS_W);
+    }
+    Py_DECREF(items);
+    if (ok) ok = tetris_load(env, masks, piece, rotation, x, y) == 0;
+    if (!ok) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "set_state: expected %d row masks below 2^%d and a piece that fits the board",
+                     TETRIS_H, TETRIS_W);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+#endif

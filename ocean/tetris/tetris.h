@@ -1,0 +1,286 @@
+// Tetris on a 10x20 board. Pieces come from shuffled bags of all seven, fall one row every `fall_interval` agent
+// steps, and lock when they cannot fall further; full rows are cleared. The game ends when a new piece has no
+// room to appear.
+//
+// Each board row is a bit mask with three always-set bits on each side (the walls) and the rows below the board
+// are all set (the floor), so "does the piece fit here" is four AND operations and needs no bounds checks.
+// Pieces are 4x4 masks per rotation (bit 4*row + col), rotating clockwise within their box.
+//
+// Reward on each lock: `reward_piece`, plus 0.1, 0.3, 0.5 or 0.8 for clearing 1, 2, 3 or 4 rows at once. Random
+// play never clears a row, so the per-piece reward is what first teaches a policy to keep the stack low; staying
+// alive past ~50 pieces then needs cleared rows. `score` is rows cleared.
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "puffer.h"
+
+#define TETRIS_W 10
+#define TETRIS_H 20
+#define TETRIS_PAD 3                                   // wall bits on each side of a row
+#define TETRIS_FLOOR_ROWS 4
+#define TETRIS_FULL_ROW ((1u << (TETRIS_W + 2 * TETRIS_PAD + 1)) - 1u)   // also covers the 4-wide box at x = 9
+#define TETRIS_EMPTY_ROW (TETRIS_FULL_ROW & ~(((1u << TETRIS_W) - 1u) << TETRIS_PAD))
+#define TETRIS_PIECES 7
+#define TETRIS_SPAWN_X 3
+#define TETRIS_NUM_ACTIONS 6   // 0 noop, 1 left, 2 right, 3 rotate clockwise, 4 soft drop, 5 hard drop
+#define TETRIS_CELLS (TETRIS_W * TETRIS_H)
+#define TETRIS_OBS_SIZE (TETRIS_CELLS + 2 * TETRIS_PIECES + 1)
+#define TETRIS_CELL_PIXELS 12
+#define FRAME_W (TETRIS_W * TETRIS_CELL_PIXELS)
+#define FRAME_H (TETRIS_H * TETRIS_CELL_PIXELS)
+
+enum { TETRIS_NOOP, TETRIS_LEFT, TETRIS_RIGHT, TETRIS_ROTATE, TETRIS_SOFT_DROP, TETRIS_HARD_DROP };
+
+// I O T S Z J L, four clockwise rotations each.
+static const uint16_t TETRIS_SHAPES[TETRIS_PIECES][4] = {
+    {0x00F0, 0x4444, 0x0F00, 0x2222},
+    {0x0066, 0x0066, 0x0066, 0x0066},
+    {0x0072, 0x0262, 0x0270, 0x0232},
+    {0x0036, 0x0462, 0x0360, 0x0231},
+    {0x0063, 0x0264, 0x0630, 0x0132},
+    {0x0071, 0x0226, 0x0470, 0x0322},
+    {0x0074, 0x0622, 0x0170, 0x0223},
+};
+static const float TETRIS_LINE_REWARDS[5] = {0.0f, 0.1f, 0.3f, 0.5f, 0.8f};
+static const int TETRIS_KICKS[5] = {0, -1, 1, -2, 2};   // sideways shifts tried when a rotation is blocked
+
+typedef struct {
+    float score;           // rows cleared
+    float episode_return;
+    float episode_length;
+    float n;
+    float pieces;          // pieces locked
+} Log;
+
+typedef struct {
+    Log log;
+    float* observations;   // board (0 empty, 1 locked, 0.5 falling piece), current piece, next piece, fall timer
+    int* actions;
+    float* rewards;
+    unsigned char* terminals;
+    unsigned char* truncations;
+    uint64_t rng;
+    // parameters
+    int fall_interval;     // agent steps per automatic one-row fall
+    int max_steps;
+    float reward_piece;    // reward per locked piece
+    // state
+    uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];   // top row first
+    int piece, rotation, x, y;   // falling piece; (x, y) is its box's top-left cell
+    int next_piece;
+    unsigned char bag[TETRIS_PIECES];
+    int bag_used;
+    int fall_timer;
+    int lines, pieces, steps;
+    float episode_return;
+} Tetris;
+
+static inline int tetris_fits(const Tetris* env, int piece, int rotation, int x, int y) {
+    if (x < -TETRIS_PAD) return 0;   // a kick can push the box further left than the wall bits reach
+    uint16_t shape = TETRIS_SHAPES[piece][rotation];
+    for (int r = 0; r < 4; r++) {
+        uint32_t nibble = (shape >> (4 * r)) & 0xFu;
+        if (nibble && (env->rows[y + r] & (nibble << (x + TETRIS_PAD)))) return 0;
+    }
+    return 1;
+}
+
+// Writes `value` into the observation cells covered by the falling piece.
+static void tetris_draw_piece(Tetris* env, float value) {
+    uint16_t shape = TETRIS_SHAPES[env->piece][env->rotation];
+    while (shape) {
+        int bit = __builtin_ctz(shape);
+        shape &= shape - 1;
+        env->observations[(env->y + bit / 4) * TETRIS_W + env->x + bit % 4] = value;
+    }
+}
+
+static void tetris_write_board(Tetris* env) {
+    for (int row = 0; row < TETRIS_H; row++) {
+        uint32_t bits = env->rows[row] >> TETRIS_PAD;
+        for (int col = 0; col < TETRIS_W; col++) env->observations[row * TETRIS_W + col] = (float)((bits >> col) & 1u);
+    }
+}
+
+static void tetris_write_pieces(Tetris* env) {
+    float* pieces = env->observations + TETRIS_CELLS;
+    memset(pieces, 0, 2 * TETRIS_PIECES * sizeof(float));
+    pieces[env->piece] = 1.0f;
+    pieces[TETRIS_PIECES + env->next_piece] = 1.0f;
+}
+
+static int tetris_draw_from_bag(Tetris* env) {
+    if (env->bag_used == TETRIS_PIECES) {
+        for (int i = TETRIS_PIECES - 1; i > 0; i--) {
+            int j = rng_int(&env->rng, i + 1);
+            unsigned char t = env->bag[i];
+            env->bag[i] = env->bag[j];
+            env->bag[j] = t;
+        }
+        env->bag_used = 0;
+    }
+    return env->bag[env->bag_used++];
+}
+
+// Brings in the next piece; returns 0 when it does not fit (game over).
+static int tetris_spawn(Tetris* env) {
+    env->piece = env->next_piece;
+    env->next_piece = tetris_draw_from_bag(env);
+    env->rotation = 0;
+    env->x = TETRIS_SPAWN_X;
+    env->y = 0;
+    env->fall_timer = 0;
+    return tetris_fits(env, env->piece, 0, env->x, env->y);
+}
+
+// Locks the piece, clears full rows, rewrites the board observation. Returns the number of rows cleared.
+static int tetris_lock(Tetris* env) {
+    uint16_t shape = TETRIS_SHAPES[env->piece][env->rotation];
+    for (int r = 0; r < 4; r++) env->rows[env->y + r] |= ((shape >> (4 * r)) & 0xFu) << (env->x + TETRIS_PAD);
+    int cleared = 0;
+    for (int row = TETRIS_H - 1; row >= 0; row--) {
+        if (env->rows[row] == TETRIS_FULL_ROW) {
+            cleared++;
+        } else if (cleared) {
+            env->rows[row + cleared] = env->rows[row];
+        }
+    }
+    for (int row = 0; row < cleared; row++) env->rows[row] = TETRIS_EMPTY_ROW;
+    env->pieces++;
+    env->lines += cleared;
+    tetris_write_board(env);
+    return cleared;
+}
+
+static void tetris_new_game(Tetris* env) {
+    for (int row = 0; row < TETRIS_H; row++) env->rows[row] = TETRIS_EMPTY_ROW;
+    for (int row = TETRIS_H; row < TETRIS_H + TETRIS_FLOOR_ROWS; row++) env->rows[row] = TETRIS_FULL_ROW;
+    for (int i = 0; i < TETRIS_PIECES; i++) env->bag[i] = (unsigned char)i;
+    env->bag_used = TETRIS_PIECES;
+    env->next_piece = tetris_draw_from_bag(env);
+    tetris_spawn(env);
+    env->lines = env->pieces = env->steps = 0;
+    env->episode_return = 0.0f;
+    tetris_write_board(env);
+}
+
+void c_init(Tetris* env) {
+    (void)env;   // fixed board: nothing to allocate
+}
+
+static void tetris_write_obs(Tetris* env) {
+    tetris_draw_piece(env, 0.5f);
+    tetris_write_pieces(env);
+    env->observations[TETRIS_OBS_SIZE - 1] = (float)env->fall_timer / (float)env->fall_interval;
+}
+
+void c_reset(Tetris* env) {
+    tetris_new_game(env);
+    tetris_write_obs(env);
+    env->rewards[0] = 0.0f;
+    env->terminals[0] = 0;
+    env->truncations[0] = 0;
+}
+
+// Returns 1 if the piece moved down; 0 if it could not (the caller locks it).
+static inline int tetris_fall(Tetris* env) {
+    if (!tetris_fits(env, env->piece, env->rotation, env->x, env->y + 1)) return 0;
+    env->y++;
+    return 1;
+}
+
+void c_step(Tetris* env) {
+    int action = env->actions[0];
+    tetris_draw_piece(env, 0.0f);   // drawn again wherever the piece ends up
+    int lock = 0;
+    if (action == TETRIS_LEFT && tetris_fits(env, env->piece, env->rotation, env->x - 1, env->y)) {
+        env->x--;
+    } else if (action == TETRIS_RIGHT && tetris_fits(env, env->piece, env->rotation, env->x + 1, env->y)) {
+        env->x++;
+    } else if (action == TETRIS_ROTATE) {
+        int rotation = (env->rotation + 1) & 3;
+        for (int k = 0; k < 5; k++) {
+            if (tetris_fits(env, env->piece, rotation, env->x + TETRIS_KICKS[k], env->y)) {
+                env->rotation = rotation;
+                env->x += TETRIS_KICKS[k];
+                break;
+            }
+        }
+    } else if (action == TETRIS_SOFT_DROP) {
+        lock = !tetris_fall(env);
+    } else if (action == TETRIS_HARD_DROP) {
+        while (tetris_fall(env)) {}
+        lock = 1;
+    }
+    if (!lock && ++env->fall_timer >= env->fall_interval) {
+        env->fall_timer = 0;
+        lock = !tetris_fall(env);
+    }
+    env->steps++;
+    float reward = 0.0f;
+    int over = 0;
+    if (lock) {
+        reward = TETRIS_LINE_REWARDS[tetris_lock(env)] + env->reward_piece;
+        over = !tetris_spawn(env);
+    }
+    env->rewards[0] = reward;
+    env->episode_return += reward;
+    int truncated = !over && env->steps >= env->max_steps;
+    env->terminals[0] = (unsigned char)over;
+    env->truncations[0] = (unsigned char)truncated;
+    if (over || truncated) {
+        env->log.score += (float)env->lines;
+        env->log.episode_return += env->episode_return;
+        env->log.episode_length += (float)env->steps;
+        env->log.pieces += (float)env->pieces;
+        env->log.n += 1.0f;
+        tetris_new_game(env);
+    }
+    tetris_write_obs(env);
+}
+
+void c_render(Tetris* env, unsigned char* frame) {
+    const int cell = TETRIS_CELL_PIXELS;
+    Canvas canvas = canvas_of(frame, FRAME_W, FRAME_H);
+    draw_clear(canvas, COLOR_BLACK);
+    for (int row = 0; row < TETRIS_H; row++) {
+        for (int col = 0; col < TETRIS_W; col++) {
+            if (env->rows[row] & (1u << (col + TETRIS_PAD))) {
+                draw_rect(canvas, col * cell + 1, row * cell + 1, cell - 2, cell - 2, COLOR_GRAY);
+            }
+        }
+    }
+    uint16_t shape = TETRIS_SHAPES[env->piece][env->rotation];
+    while (shape) {
+        int bit = __builtin_ctz(shape);
+        shape &= shape - 1;
+        draw_rect(canvas, (env->x + bit % 4) * cell + 1, (env->y + bit / 4) * cell + 1, cell - 2, cell - 2,
+                  COLOR_ORANGE);
+    }
+}
+
+// Text picture: '#' locked, '@' falling piece, '.' empty.
+int c_render_text(Tetris* env, char* buffer, int size) {
+    static const char names[TETRIS_PIECES] = {'I', 'O', 'T', 'S', 'Z', 'J', 'L'};
+    char grid[TETRIS_H][TETRIS_W];
+    for (int row = 0; row < TETRIS_H; row++) {
+        for (int col = 0; col < TETRIS_W; col++) {
+            grid[row][col] = (env->rows[row] & (1u << (col + TETRIS_PAD))) ? '#' : '.';
+        }
+    }
+    uint16_t shape = TETRIS_SHAPES[env->piece][env->rotation];
+    while (shape) {
+        int bit = __builtin_ctz(shape);
+        shape &= shape - 1;
+        grid[env->y + bit / 4][env->x + bit % 4] = '@';
+    }
+    int length = 0;
+    text_append(buffer, size, &length, "lines %d  next %c\n", env->lines, names[env->next_piece]);
+    for (int row = 0; row < TETRIS_H; row++) text_append(buffer, size, &length, "|%.*s|\n", TETRIS_W, grid[row]);
+    return length;
+}
+
+void c_close(Tetris* env) {
+    (void)env;
+}

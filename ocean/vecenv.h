@@ -1,0 +1,636 @@
+// vecenv.h: the one binding shared by every Ocean env. A binding.c includes its env header, defines the macros
+// below, includes this file, then defines my_init and my_log. This file provides the vector core (plain C: create N
+// envs over caller buffers, reset, step all N in one call, sum logs, render) and, unless PUFFER_NO_PYTHON is
+// defined, the CPython module pufferlib.ocean._<ENV_NAME> exposing it as the type `Vector`. See ocean/README.md.
+//
+// Required macros:
+//   Env             the env struct type (a typedef name)
+//   ENV_NAME        the env folder name as a bare token (cartpole -> module pufferlib.ocean._cartpole)
+//   OBS_TYPE        float or unsigned char: element type of the observation rows
+//   ACT_TYPE        int or float: element type of env->actions (caller actions are converted and clamped into it)
+//   NUM_AGENTS      agent rows per C env
+//   OBS_SIZE(env)   observation elements per agent; may read parameters set by my_init
+//   ACT_SIZE        action elements per agent (1 for Discrete, k for MultiDiscrete / Box of k floats)
+//   FRAME_W, FRAME_H  size of the RGB frame c_render draws (usually defined in the env header, which needs them)
+// Optional: TEXT_SIZE (bytes for c_render_text, default 4096); MY_METHODS(X), an X-macro naming extra Python
+// methods `static PyObject* name(PyObject* self, PyObject* args)` the binding defines (see vector_env()).
+#ifndef PUFFER_VECENV_H
+#define PUFFER_VECENV_H
+
+#if !defined(Env) || !defined(ENV_NAME) || !defined(OBS_TYPE) || !defined(ACT_TYPE) || !defined(NUM_AGENTS) \
+    || !defined(OBS_SIZE) || !defined(ACT_SIZE) || !defined(FRAME_W) || !defined(FRAME_H)
+#error "define Env, ENV_NAME, OBS_TYPE, ACT_TYPE, NUM_AGENTS, OBS_SIZE(env), ACT_SIZE, FRAME_W, FRAME_H first"
+#endif
+#ifndef TEXT_SIZE
+#define TEXT_SIZE 4096
+#endif
+#define PUFFER_STR_(x) #x
+#define PUFFER_STR(x) PUFFER_STR_(x)
+#define PUFFER_CAT_(a, b) a##b
+#define PUFFER_CAT(a, b) PUFFER_CAT_(a, b)
+#define PUFFER_ENV_NAME PUFFER_STR(ENV_NAME)
+
+#ifndef PUFFER_NO_PYTHON
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#else
+#include <stdio.h>
+// Without Python (the sanitizer driver), parameters are "key=value" strings and log dicts are discarded.
+typedef struct { int count; const char** keys; const char** values; } PyObject;
+#endif
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int my_init(Env* env, PyObject* kwargs);  // read parameters into env; 0, or -1 with an error raised
+static void my_log(Log* log, PyObject* dict);    // add env-specific means (log is already divided by n)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameter helpers for my_init. Each returns 0, or -1 with a Python exception set naming the parameter: a
+// parameter is never silently defaulted. Chain them: `return unpack_int(...) || unpack_float(...) ? -1 : 0;`
+
+#define PUFFER_MAX_PARAMS 64
+static const char* puffer_params_read[PUFFER_MAX_PARAMS];  // names read by my_init, to catch unread parameters
+static int puffer_num_params_read;
+
+static void puffer_note_read(const char* key) {
+    if (puffer_num_params_read < PUFFER_MAX_PARAMS) puffer_params_read[puffer_num_params_read++] = key;
+}
+
+#ifndef PUFFER_NO_PYTHON
+static PyObject* puffer_param(PyObject* kwargs, const char* key) {
+    PyObject* value = PyDict_GetItemString(kwargs, key);  // borrowed
+    if (value == NULL)
+        PyErr_Format(PyExc_TypeError, "%s: missing env parameter '%s'", PUFFER_ENV_NAME, key);
+    else
+        puffer_note_read(key);
+    return value;
+}
+
+static int unpack_int(PyObject* kwargs, const char* key, int* out, int low, int high) {
+    PyObject* value = puffer_param(kwargs, key);
+    if (value == NULL) return -1;
+    if (!PyLong_Check(value) || PyBool_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s: env parameter '%s' must be an int, got %R (%s)", PUFFER_ENV_NAME, key,
+                     value, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    long long number = PyLong_AsLongLong(value);
+    if (number == -1 && PyErr_Occurred()) return -1;
+    if (number < low || number > high) {
+        PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %lld is out of range [%d, %d]", PUFFER_ENV_NAME,
+                     key, number, low, high);
+        return -1;
+    }
+    *out = (int)number;
+    return 0;
+}
+
+static int unpack_float(PyObject* kwargs, const char* key, float* out, float low, float high) {
+    PyObject* value = puffer_param(kwargs, key);
+    if (value == NULL) return -1;
+    if (!(PyFloat_Check(value) || PyLong_Check(value)) || PyBool_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s: env parameter '%s' must be a float, got %R (%s)", PUFFER_ENV_NAME, key,
+                     value, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    double number = PyFloat_AsDouble(value);
+    if (number == -1.0 && PyErr_Occurred()) return -1;
+    if (!(number >= low && number <= high)) {
+        PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %R is out of range [%g, %g]", PUFFER_ENV_NAME,
+                     key, value, (double)low, (double)high);
+        return -1;
+    }
+    *out = (float)number;
+    return 0;
+}
+
+// For my_log: dict[key] = value.
+static void log_add(PyObject* dict, const char* key, float value) {
+    PyObject* number = PyFloat_FromDouble(value);
+    if (number == NULL) return;
+    PyDict_SetItemString(dict, key, number);
+    Py_DECREF(number);
+}
+#else
+static const char* puffer_param(PyObject* kwargs, const char* key) {
+    for (int i = 0; i < kwargs->count; i++)
+        if (strcmp(kwargs->keys[i], key) == 0) { puffer_note_read(key); return kwargs->values[i]; }
+    fprintf(stderr, "%s: missing env parameter '%s'\n", PUFFER_ENV_NAME, key);
+    return NULL;
+}
+
+static int unpack_int(PyObject* kwargs, const char* key, int* out, int low, int high) {
+    const char* text = puffer_param(kwargs, key);
+    if (text == NULL) return -1;
+    char* end;
+    long number = strtol(text, &end, 10);
+    if (*end != '\0' || number < low || number > high) {
+        fprintf(stderr, "%s: env parameter '%s' = '%s' is not an int in [%d, %d]\n", PUFFER_ENV_NAME, key, text,
+                low, high);
+        return -1;
+    }
+    *out = (int)number;
+    return 0;
+}
+
+static int unpack_float(PyObject* kwargs, const char* key, float* out, float low, float high) {
+    const char* text = puffer_param(kwargs, key);
+    if (text == NULL) return -1;
+    char* end;
+    double number = strtod(text, &end);
+    if (*end != '\0' || !(number >= low && number <= high)) {
+        fprintf(stderr, "%s: env parameter '%s' = '%s' is not a float in [%g, %g]\n", PUFFER_ENV_NAME, key, text,
+                (double)low, (double)high);
+        return -1;
+    }
+    *out = (float)number;
+    return 0;
+}
+
+static void log_add(PyObject* dict, const char* key, float value) { (void)dict; (void)key; (void)value; }
+#endif
+
+// ---------------------------------------------------------------------------------------------------------------
+// The vector core: plain C over raw pointers, shared by the Python type and the sanitizer driver.
+
+typedef struct {
+    Env* envs;
+    int num_envs;
+    int attached;                          // c_init has run on every env, so c_close must run too
+    int obs_size;                          // OBS_SIZE of one agent
+    const void* caller_actions;            // rows written by the caller, of element type caller_actions_type
+    int caller_actions_type;               // ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32 or ACTIONS_FLOAT64
+    ACT_TYPE* actions;                     // clamped copy the envs read: out-of-range actions never reach c_step
+    double action_low[ACT_SIZE], action_high[ACT_SIZE];  // inclusive clamp bounds per action element
+} Vec;
+
+enum { ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32, ACTIONS_FLOAT64 };
+
+// Read parameters into every env (all share `kwargs`); 0, or -1 with an error raised.
+static int vec_configure(Vec* vec, int num_envs, PyObject* kwargs) {
+    vec->num_envs = num_envs;
+    vec->envs = (Env*)calloc((size_t)num_envs, sizeof(Env));
+    vec->actions = (ACT_TYPE*)calloc((size_t)num_envs * NUM_AGENTS * ACT_SIZE, sizeof(ACT_TYPE));
+    if (vec->envs == NULL || vec->actions == NULL) return -1;
+    for (int i = 0; i < num_envs; i++) {
+        puffer_num_params_read = 0;
+        if (my_init(&vec->envs[i], kwargs) != 0) return -1;
+    }
+    vec->obs_size = OBS_SIZE(&vec->envs[0]);
+    return 0;
+}
+
+// Point env i at its rows, set the action bounds (inclusive), call c_init and seed every env.
+static void vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int actions_type,
+                       float* rewards, unsigned char* terminals, unsigned char* truncations,
+                       const double* action_low, const double* action_high, uint64_t seed) {
+    vec->caller_actions = actions;
+    vec->caller_actions_type = actions_type;
+    for (int j = 0; j < ACT_SIZE; j++) {
+        vec->action_low[j] = action_low[j];
+        vec->action_high[j] = action_high[j];
+    }
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env* env = &vec->envs[i];
+        size_t row = (size_t)i * NUM_AGENTS;
+        env->observations = observations + row * vec->obs_size;
+        env->actions = vec->actions + row * ACT_SIZE;
+        env->rewards = rewards + row;
+        env->terminals = terminals + row;
+        env->truncations = truncations + row;
+        env->rng = rng_seed(seed, (uint64_t)i);
+        c_init(env);
+    }
+    vec->attached = 1;
+}
+
+// seed < 0: keep each env's random stream where it is (a plain reset); otherwise reseed env i from (seed, i).
+static void vec_reset(Vec* vec, long long seed) {
+    size_t rows = (size_t)vec->num_envs * NUM_AGENTS;
+    Env* first = &vec->envs[0];
+    memset(first->rewards, 0, rows * sizeof(float));
+    memset(first->terminals, 0, rows);
+    memset(first->truncations, 0, rows);
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env* env = &vec->envs[i];
+        if (seed >= 0) env->rng = rng_seed((uint64_t)seed, (uint64_t)i);
+        memset(&env->log, 0, sizeof(Log));
+        c_reset(env);
+    }
+}
+
+// Copy the caller's actions into the envs' buffer, clamped to the action space (NaN becomes the lower bound). The
+// clamp is done on doubles (exact for every int32 and float32, and for int64 within the bounds) because SSE2 has
+// branch-free double min/max but no int32 ones: random actions would otherwise mispredict a branch per action.
+#define PUFFER_CLAMP_COPY(T)                                                                    \
+    {                                                                                           \
+        const T* in = (const T*)vec->caller_actions;                                            \
+        for (size_t row = 0; row < rows; row++, in += ACT_SIZE, out += ACT_SIZE)                \
+            for (int j = 0; j < ACT_SIZE; j++) {                                                \
+                double value = (double)in[j];                                                   \
+                value = value > vec->action_low[j] ? value : vec->action_low[j];                \
+                out[j] = (ACT_TYPE)(value < vec->action_high[j] ? value : vec->action_high[j]); \
+            }                                                                                   \
+    }
+
+static void vec_copy_actions(Vec* vec) {
+    size_t rows = (size_t)vec->num_envs * NUM_AGENTS;
+    ACT_TYPE* out = vec->actions;
+    switch (vec->caller_actions_type) {
+        case ACTIONS_INT32: PUFFER_CLAMP_COPY(int32_t) break;
+        case ACTIONS_INT64: PUFFER_CLAMP_COPY(int64_t) break;
+        case ACTIONS_FLOAT32: PUFFER_CLAMP_COPY(float) break;
+        default: PUFFER_CLAMP_COPY(double) break;
+    }
+}
+
+static void vec_step(Vec* vec) {
+    vec_copy_actions(vec);
+    Env* envs = vec->envs;
+    for (int i = 0; i < vec->num_envs; i++) c_step(&envs[i]);
+}
+
+// Sum every env's log into `total`, divide by the number of finished episodes, clear the accumulators.
+// Returns that number (0: nothing finished, `total` is all zeros).
+static float vec_log(Vec* vec, Log* total) {
+    const int fields = (int)(sizeof(Log) / sizeof(float));
+    float* sum = (float*)total;
+    memset(total, 0, sizeof(Log));
+    for (int i = 0; i < vec->num_envs; i++) {
+        float* log = (float*)&vec->envs[i].log;
+        for (int f = 0; f < fields; f++) sum[f] += log[f];
+        memset(&vec->envs[i].log, 0, sizeof(Log));
+    }
+    float n = total->n;
+    if (n > 0)
+        for (int f = 0; f < fields; f++) sum[f] /= n;
+    total->n = n;
+    return n;
+}
+
+static void vec_close(Vec* vec) {
+    if (vec->envs != NULL && vec->attached)
+        for (int i = 0; i < vec->num_envs; i++) c_close(&vec->envs[i]);
+    free(vec->envs);
+    free(vec->actions);
+    vec->envs = NULL;
+    vec->actions = NULL;
+    vec->attached = 0;
+}
+
+#ifndef PUFFER_NO_PYTHON
+// ---------------------------------------------------------------------------------------------------------------
+// CPython: Vector(observations, actions, rewards, terminals, truncations, num_envs, params, action_low,
+// action_high, seed). Buffers are any C-contiguous writable buffer-protocol objects (numpy arrays); the vector keeps
+// them alive and writes into them in place.
+
+enum { BUF_OBSERVATIONS, BUF_ACTIONS, BUF_REWARDS, BUF_TERMINALS, BUF_TRUNCATIONS, NUM_BUFFERS };
+static const char* puffer_buffer_names[NUM_BUFFERS] = {
+    "observations", "actions", "rewards", "terminals", "truncations"};
+
+typedef struct {
+    PyObject_HEAD
+    Vec vec;
+    Py_buffer buffers[NUM_BUFFERS];
+    int num_buffers_held;
+    int closed;
+} VectorObject;
+
+static char puffer_format(const Py_buffer* view) {
+    const char* format = view->format ? view->format : "B";
+    while (*format == '@' || *format == '=' || *format == '<' || *format == '>' || *format == '!') format++;
+    return format[0];
+}
+
+// Check element type and count of one buffer; raise TypeError/ValueError with the numbers.
+static int puffer_check_buffer(const Py_buffer* view, const char* name, const char* formats, Py_ssize_t itemsize,
+                               const char* dtype, Py_ssize_t expected, const char* expected_text) {
+    char format = puffer_format(view);
+    if (view->itemsize != itemsize || format == 0 || strchr(formats, format) == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s: %s buffer has element format '%s' (%zd bytes); expected %s",
+                     PUFFER_ENV_NAME, name, view->format ? view->format : "B", view->itemsize, dtype);
+        return -1;
+    }
+    Py_ssize_t count = view->len / view->itemsize;
+    if (count != expected) {
+        PyErr_Format(PyExc_ValueError, "%s: %s buffer has %zd elements; expected %zd = %s", PUFFER_ENV_NAME, name,
+                     count, expected, expected_text);
+        return -1;
+    }
+    return 0;
+}
+
+// ACTIONS_* type of an actions buffer, or -1 if it is none of int32, int64, float32, float64.
+static int puffer_actions_type(const Py_buffer* view) {
+    char format = puffer_format(view);
+    if ((format == 'i' || format == 'l') && view->itemsize == 4) return ACTIONS_INT32;
+    if ((format == 'l' || format == 'q') && view->itemsize == 8) return ACTIONS_INT64;
+    if (format == 'f' && view->itemsize == 4) return ACTIONS_FLOAT32;
+    if (format == 'd' && view->itemsize == 8) return ACTIONS_FLOAT64;
+    return -1;
+}
+
+static int puffer_read_bounds(PyObject* sequence, const char* name, double* out) {
+    PyObject* fast = PySequence_Fast(sequence, "action bounds must be a sequence of numbers");
+    if (fast == NULL) return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != ACT_SIZE) {
+        PyErr_Format(PyExc_ValueError, "%s: %s has %zd values; expected ACT_SIZE = %d", PUFFER_ENV_NAME, name,
+                     PySequence_Fast_GET_SIZE(fast), ACT_SIZE);
+        Py_DECREF(fast);
+        return -1;
+    }
+    for (int j = 0; j < ACT_SIZE; j++) {
+        out[j] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(fast, j));
+        if (out[j] == -1.0 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+// Every parameter handed in must have been read by my_init: catches a registry entry that drifted from the C env.
+static int puffer_check_all_read(PyObject* params) {
+    PyObject *key, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(params, &position, &key, &value)) {
+        const char* name = PyUnicode_AsUTF8(key);
+        if (name == NULL) return -1;
+        int read = 0;
+        for (int k = 0; k < puffer_num_params_read; k++)
+            read |= puffer_params_read[k] != NULL && strcmp(puffer_params_read[k], name) == 0;
+        if (!read) {
+            PyErr_Format(PyExc_TypeError, "%s: env parameter '%s' is not read by the C env", PUFFER_ENV_NAME, name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void vector_release(VectorObject* self) {
+    if (!self->closed) vec_close(&self->vec);
+    for (int b = 0; b < self->num_buffers_held; b++) PyBuffer_Release(&self->buffers[b]);
+    self->num_buffers_held = 0;
+    self->closed = 1;
+}
+
+static PyObject* vector_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
+    static char* keywords[] = {"observations", "actions", "rewards", "terminals", "truncations", "num_envs",
+                               "params", "action_low", "action_high", "seed", NULL};
+    PyObject* objects[NUM_BUFFERS];
+    PyObject *params, *low_seq, *high_seq;
+    int num_envs;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOiO!OO|K", keywords, &objects[0], &objects[1], &objects[2],
+                                     &objects[3], &objects[4], &num_envs, &PyDict_Type, &params, &low_seq, &high_seq,
+                                     &seed))
+        return NULL;
+    if (num_envs < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: num_envs must be >= 1, got %d", PUFFER_ENV_NAME, num_envs);
+        return NULL;
+    }
+    double low[ACT_SIZE], high[ACT_SIZE];
+    if (puffer_read_bounds(low_seq, "action_low", low) || puffer_read_bounds(high_seq, "action_high", high))
+        return NULL;
+
+    VectorObject* self = (VectorObject*)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    for (int b = 0; b < NUM_BUFFERS; b++) {
+        if (PyObject_GetBuffer(objects[b], &self->buffers[b], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
+            PyErr_Format(PyExc_TypeError, "%s: %s must be a writable C-contiguous buffer (a numpy array)",
+                         PUFFER_ENV_NAME, puffer_buffer_names[b]);
+            goto fail;
+        }
+        self->num_buffers_held++;
+    }
+    if (vec_configure(&self->vec, num_envs, params)) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto fail;
+    }
+    if (puffer_check_all_read(params)) goto fail;
+
+    Py_ssize_t rows = (Py_ssize_t)num_envs * NUM_AGENTS;
+    char text[160];
+    snprintf(text, sizeof text, "num_envs %d x agents %d x obs_size %d", num_envs, NUM_AGENTS, self->vec.obs_size);
+    int obs_is_float = sizeof(OBS_TYPE) == sizeof(float);
+    if (puffer_check_buffer(&self->buffers[BUF_OBSERVATIONS], "observations", obs_is_float ? "f" : "B",
+                            sizeof(OBS_TYPE), obs_is_float ? "float32" : "uint8", rows * self->vec.obs_size, text))
+        goto fail;
+    int actions_type = puffer_actions_type(&self->buffers[BUF_ACTIONS]);
+    snprintf(text, sizeof text, "num_envs %d x agents %d x ACT_SIZE %d", num_envs, NUM_AGENTS, ACT_SIZE);
+    if (puffer_check_buffer(&self->buffers[BUF_ACTIONS], "actions", "fi", 4, "int32 or float32", rows * ACT_SIZE,
+                            text))
+        goto fail;
+    snprintf(text, sizeof text, "num_envs %d x agents %d", num_envs, NUM_AGENTS);
+    if (puffer_check_buffer(&self->buffers[BUF_REWARDS], "rewards", "f", 4, "float32", rows, text)
+        || puffer_check_buffer(&self->buffers[BUF_TERMINALS], "terminals", "?Bb", 1, "bool or uint8", rows, text)
+        || puffer_check_buffer(&self->buffers[BUF_TRUNCATIONS], "truncations", "?Bb", 1, "bool or uint8", rows,
+                               text))
+        goto fail;
+
+    vec_attach(&self->vec, (OBS_TYPE*)self->buffers[BUF_OBSERVATIONS].buf, self->buffers[BUF_ACTIONS].buf,
+               actions_type, (float*)self->buffers[BUF_REWARDS].buf,
+               (unsigned char*)self->buffers[BUF_TERMINALS].buf, (unsigned char*)self->buffers[BUF_TRUNCATIONS].buf,
+               low, high, seed);
+    return (PyObject*)self;
+
+fail:
+    vector_release(self);
+    Py_DECREF(self);
+    return NULL;
+}
+
+static void vector_dealloc(VectorObject* self) {
+    vector_release(self);
+    Py_TYPE(self)->tp_free((PyObject*)self);
+}
+
+static int vector_check_open(VectorObject* self) {
+    if (self->closed) PyErr_Format(PyExc_RuntimeError, "%s: the vector is closed", PUFFER_ENV_NAME);
+    return self->closed ? -1 : 0;
+}
+
+// For MY_METHODS: the env at `index` of a Vector, or NULL with IndexError/RuntimeError set.
+static Env* vector_env(PyObject* self, Py_ssize_t index) {
+    VectorObject* vector = (VectorObject*)self;
+    if (vector_check_open(vector)) return NULL;
+    if (index < 0 || index >= vector->vec.num_envs) {
+        PyErr_Format(PyExc_IndexError, "%s: env index %zd out of range [0, %d)", PUFFER_ENV_NAME, index,
+                     vector->vec.num_envs);
+        return NULL;
+    }
+    return &vector->vec.envs[index];
+}
+
+static PyObject* vector_reset(VectorObject* self, PyObject* args) {
+    PyObject* seed_object = Py_None;
+    if (!PyArg_ParseTuple(args, "|O", &seed_object) || vector_check_open(self)) return NULL;
+    long long seed = -1;
+    if (seed_object != Py_None) {
+        seed = PyLong_AsLongLong(seed_object);
+        if (seed == -1 && PyErr_Occurred()) return NULL;
+        if (seed < 0) {
+            PyErr_Format(PyExc_ValueError, "%s: seed must be >= 0 or None, got %lld", PUFFER_ENV_NAME, seed);
+            return NULL;
+        }
+    }
+    vec_reset(&self->vec, seed);
+    Py_RETURN_NONE;
+}
+
+// step(actions=None): step every env once. `actions`, a C-contiguous array of num_envs * NUM_AGENTS rows of
+// ACT_SIZE elements (int32/int64, or also float32/float64 when the vector's own actions buffer is float32), is read
+// in place, clamped into the envs' copy; without it the vector's own actions buffer is used.
+static PyObject* vector_step(VectorObject* self, PyObject* args) {
+    PyObject* actions = NULL;
+    if (!PyArg_ParseTuple(args, "|O", &actions) || vector_check_open(self)) return NULL;
+    if (actions == NULL || actions == Py_None) {
+        Py_BEGIN_ALLOW_THREADS
+        vec_step(&self->vec);
+        Py_END_ALLOW_THREADS
+        Py_RETURN_NONE;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(actions, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) return NULL;
+    Py_ssize_t rows = (Py_ssize_t)self->vec.num_envs * NUM_AGENTS;
+    int type = puffer_actions_type(&view);
+    int own_type = self->vec.caller_actions_type;
+    int discrete = own_type == ACTIONS_INT32;  // the action buffer's dtype follows the space: int32 = discrete
+    if (type < 0 || (discrete && type >= ACTIONS_FLOAT32)) {
+        PyErr_Format(PyExc_TypeError, "%s: actions have element format '%s' (%zd bytes); expected %s",
+                     PUFFER_ENV_NAME, view.format ? view.format : "B", view.itemsize,
+                     discrete ? "int32 or int64" : "int32, int64, float32 or float64");
+    } else if (view.len / view.itemsize != rows * ACT_SIZE || (view.ndim > 0 && view.shape[0] != rows)) {
+        PyErr_Format(PyExc_ValueError, "%s: actions have %zd elements in %zd rows; expected %zd rows of ACT_SIZE %d "
+                     "(num_envs %d x agents %d)", PUFFER_ENV_NAME, view.len / view.itemsize,
+                     view.ndim > 0 ? view.shape[0] : 1, rows, ACT_SIZE, self->vec.num_envs, NUM_AGENTS);
+    }
+    if (PyErr_Occurred()) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const void* own_actions = self->vec.caller_actions;
+    self->vec.caller_actions = view.buf;
+    self->vec.caller_actions_type = type;
+    Py_BEGIN_ALLOW_THREADS
+    vec_step(&self->vec);
+    Py_END_ALLOW_THREADS
+    self->vec.caller_actions = own_actions;
+    self->vec.caller_actions_type = own_type;
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+// Means of score, episode_return, episode_length and the env's own stats since the last call; {} if none finished.
+static PyObject* vector_log(VectorObject* self, PyObject* unused) {
+    if (vector_check_open(self)) return NULL;
+    Log log;
+    PyObject* dict = PyDict_New();
+    if (dict == NULL || vec_log(&self->vec, &log) == 0) return dict;
+    log_add(dict, "score", log.score);
+    log_add(dict, "episode_return", log.episode_return);
+    log_add(dict, "episode_length", log.episode_length);
+    my_log(&log, dict);
+    if (PyErr_Occurred()) { Py_DECREF(dict); return NULL; }
+    return dict;
+}
+
+static PyObject* vector_render(VectorObject* self, PyObject* args) {
+    Py_ssize_t index;
+    PyObject* frame_object;
+    if (!PyArg_ParseTuple(args, "nO", &index, &frame_object)) return NULL;
+    Env* env = vector_env((PyObject*)self, index);
+    if (env == NULL) return NULL;
+    Py_buffer frame;
+    if (PyObject_GetBuffer(frame_object, &frame, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) return NULL;
+    int bad = puffer_check_buffer(&frame, "frame", "B", 1, "uint8", (Py_ssize_t)FRAME_H * FRAME_W * 3,
+                                  "FRAME_H " PUFFER_STR(FRAME_H) " x FRAME_W " PUFFER_STR(FRAME_W) " x 3");
+    if (!bad) c_render(env, (unsigned char*)frame.buf);
+    PyBuffer_Release(&frame);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject* vector_render_text(VectorObject* self, PyObject* args) {
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
+    Env* env = vector_env((PyObject*)self, index);
+    if (env == NULL) return NULL;
+    char* text = (char*)calloc(TEXT_SIZE, 1);
+    if (text == NULL) return PyErr_NoMemory();
+    int length = c_render_text(env, text, TEXT_SIZE);
+    if (length < 0) length = 0;
+    if (length > TEXT_SIZE - 1) length = TEXT_SIZE - 1;
+    PyObject* result = PyUnicode_DecodeUTF8(text, length, "replace");
+    free(text);
+    return result;
+}
+
+static PyObject* vector_close(VectorObject* self, PyObject* unused) {
+    vector_release(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject* vector_get_num_envs(VectorObject* self, void* closure) { return PyLong_FromLong(self->vec.num_envs); }
+static PyObject* vector_get_obs_size(VectorObject* self, void* closure) { return PyLong_FromLong(self->vec.obs_size); }
+
+#ifdef MY_METHODS
+#define PUFFER_DECLARE_METHOD(name) static PyObject* name(PyObject* self, PyObject* args);
+MY_METHODS(PUFFER_DECLARE_METHOD)
+#define PUFFER_METHOD_ENTRY(name) {#name, (PyCFunction)name, METH_VARARGS, NULL},
+#endif
+
+static PyMethodDef vector_methods[] = {
+    {"reset", (PyCFunction)vector_reset, METH_VARARGS, "reset(seed=None): reset every env; reseed env i from (seed, i)"},
+    {"step", (PyCFunction)vector_step, METH_VARARGS, "step(actions=None): step every env once"},
+    {"log", (PyCFunction)vector_log, METH_NOARGS, "log() -> dict of episode-stat means since the last call"},
+    {"render", (PyCFunction)vector_render, METH_VARARGS, "render(index, frame): draw env index into frame"},
+    {"render_text", (PyCFunction)vector_render_text, METH_VARARGS, "render_text(index) -> str"},
+    {"close", (PyCFunction)vector_close, METH_NOARGS, "close(): free the envs and release the buffers"},
+#ifdef MY_METHODS
+    MY_METHODS(PUFFER_METHOD_ENTRY)
+#endif
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef vector_getset[] = {
+    {"num_envs", (getter)vector_get_num_envs, NULL, "number of C envs", NULL},
+    {"obs_size", (getter)vector_get_obs_size, NULL, "observation elements per agent", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject VectorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pufferlib.ocean._" PUFFER_ENV_NAME ".Vector",
+    .tp_basicsize = sizeof(VectorObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "num_envs " PUFFER_ENV_NAME " envs stepped together over caller-provided buffers",
+    .tp_new = vector_new,
+    .tp_dealloc = (destructor)vector_dealloc,
+    .tp_methods = vector_methods,
+    .tp_getset = vector_getset,
+};
+
+static struct PyModuleDef puffer_module = {
+    PyModuleDef_HEAD_INIT, "pufferlib.ocean._" PUFFER_ENV_NAME, "Ocean env " PUFFER_ENV_NAME " (C)", -1, NULL,
+};
+
+PyMODINIT_FUNC PUFFER_CAT(PyInit__, ENV_NAME)(void) {
+    if (PyType_Ready(&VectorType) < 0) return NULL;
+    PyObject* module = PyModule_Create(&puffer_module);
+    if (module == NULL) return NULL;
+    Py_INCREF(&VectorType);
+    if (PyModule_AddObject(module, "Vector", (PyObject*)&VectorType) < 0
+        || PyModule_AddIntConstant(module, "NUM_AGENTS", NUM_AGENTS) < 0
+        || PyModule_AddIntConstant(module, "ACT_SIZE", ACT_SIZE) < 0
+        || PyModule_AddIntConstant(module, "FRAME_H", FRAME_H) < 0
+        || PyModule_AddIntConstant(module, "FRAME_W", FRAME_W) < 0
+        || PyModule_AddStringConstant(module, "OBS_DTYPE", sizeof(OBS_TYPE) == 4 ? "float32" : "uint8") < 0
+        || PyModule_AddStringConstant(module, "ACT_DTYPE", (ACT_TYPE)0.5f == 0 ? "int32" : "float32") < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
+#endif  // PUFFER_NO_PYTHON
+#endif  // PUFFER_VECENV_H

@@ -1,0 +1,438 @@
+"""Emulation (DESIGN §3): any Gymnasium env or PettingZoo parallel env becomes a PufferEnv over flat buffers.
+
+Observations of any space (Box, Discrete, MultiDiscrete, MultiBinary, Dict, Tuple, nested) are written into one
+flat row per agent; a policy turns a batch of rows back into the structured observation with `unflatten`.
+Structured action spaces become one MultiDiscrete (or one Box when every part is a Box). A multi-agent env gets one
+row per possible agent, and `masks` says which agents took part in the last step.
+
+The flat row has one dtype when every part fits in it without loss (e.g. MiniGrid's uint8 image and its Discrete(4)
+direction both fit in uint8); otherwise the parts are packed as raw bytes, each aligned to its own item size so a
+policy can view them in place.
+"""
+import warnings
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+
+from pufferlib.environment import PufferEnv
+from pufferlib.exceptions import APIUsageError
+
+DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One fixed-size part of a structured space and where it lives in the flat row."""
+    path: tuple         # Dict keys / Tuple indices from the root space down to this part
+    space: spaces.Space
+    shape: tuple        # shape of the part's value
+    dtype: np.dtype     # dtype of the part's value as the env produces it
+    start: int          # [start, stop) in the flat row: elements of the row dtype, or bytes when packed
+    stop: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a structured space maps onto the flat Box a PufferEnv exposes."""
+    space: spaces.Space
+    leaves: tuple
+    box: spaces.Box     # the flat space; `space` itself when that is already a Box
+    packed: bool        # parts of different dtypes stored as raw bytes
+
+    def row_views(self, row):
+        """(path, view) per leaf: numpy views into one agent's flat row, shaped like the leaf's values."""
+        if self.box is self.space:
+            return [((), row)]
+        views = []
+        for leaf in self.leaves:
+            part = row[leaf.start:leaf.stop]
+            views.append((leaf.path, (part.view(leaf.dtype) if self.packed else part).reshape(leaf.shape)))
+        return views
+
+
+def _leaves(space, path=()):
+    if isinstance(space, spaces.Dict):
+        for key, subspace in space.spaces.items():
+            yield from _leaves(subspace, path + (key,))
+    elif isinstance(space, spaces.Tuple):
+        for index, subspace in enumerate(space.spaces):
+            yield from _leaves(subspace, path + (index,))
+    else:
+        yield path, space
+
+
+def _value_range(space):
+    """(low, high) arrays of the values a fixed-size leaf can take, or None if the leaf has no fixed size."""
+    if isinstance(space, spaces.Box):
+        return space.low, space.high
+    if isinstance(space, spaces.Discrete):
+        return np.array(space.start), np.array(space.start + space.n - 1)
+    if isinstance(space, spaces.MultiDiscrete):
+        return space.start, space.start + space.nvec - 1
+    if isinstance(space, spaces.MultiBinary):
+        return np.zeros(space.shape, np.int8), np.ones(space.shape, np.int8)
+    return None
+
+
+def _storage_dtype(space, low, high):
+    """Smallest dtype that holds every value of the leaf: a Box keeps its dtype, integer spaces shrink to fit."""
+    if isinstance(space, spaces.Box):
+        return space.dtype
+    return np.promote_types(np.min_scalar_type(low.min()), np.min_scalar_type(high.max()))
+
+
+def _exact_in(dtype, low, high):
+    """Whether every integer between the bounds low..high is exact in dtype (a float holds them up to
+    2**(nmant+1))."""
+    if dtype.kind != 'f':
+        return True
+    limit = 2.0 ** (np.finfo(dtype).nmant + 1)
+    bounds = np.concatenate([np.ravel(low), np.ravel(high)]).astype(np.float64)
+    return bool(np.all(np.abs(bounds[np.isfinite(bounds)]) <= limit))
+
+
+# Layouts by id(space) while anything (e.g. the env) holds them; a layout holds its space, so ids stay unique.
+_layouts = weakref.WeakValueDictionary()
+
+
+def observation_layout(space):
+    """The Layout of an observation space (cached per space object, so calling it in a policy's forward is cheap)."""
+    layout = _layouts.get(id(space))
+    if layout is None:
+        layout = _layouts[id(space)] = _build_layout(space)
+    return layout
+
+
+def _build_layout(space):
+    if isinstance(space, spaces.Box):
+        return Layout(space, (Leaf((), space, space.shape, space.dtype, 0, int(np.prod(space.shape))),), space, False)
+    parts, dropped = [], []
+    for path, leaf_space in _leaves(space):
+        value_range = _value_range(leaf_space)
+        if value_range is None:
+            dropped.append(f"{'/'.join(map(str, path)) or '<root>'} ({type(leaf_space).__name__})")
+        else:
+            parts.append((path, leaf_space, *value_range))
+    if dropped:
+        # Variable-size parts (text, sequences, graphs) cannot live in a fixed-size row; say so once.
+        warnings.warn(f'observation parts without a fixed size are left out of the flat observation: '
+                      f'{", ".join(dropped)}', stacklevel=3)
+    if not parts:
+        raise APIUsageError(f'observation space {space} has no fixed-size part (Box, Discrete, MultiDiscrete, '
+                            'MultiBinary) to put in a flat buffer')
+    storage = [_storage_dtype(s, low, high) for _, s, low, high in parts]
+    common = np.result_type(*storage)
+    if all(_exact_in(common, low, high) for (_, leaf_space, low, high) in parts if leaf_space.dtype.kind != 'f'):
+        leaves, lows, highs, offset = [], [], [], 0
+        for path, leaf_space, low, high in parts:
+            size = int(np.prod(leaf_space.shape))
+            leaves.append(Leaf(path, leaf_space, leaf_space.shape, np.dtype(leaf_space.dtype), offset, offset + size))
+            lows.append(np.broadcast_to(low, leaf_space.shape).ravel())
+            highs.append(np.broadcast_to(high, leaf_space.shape).ravel())
+            offset += size
+        box = spaces.Box(np.concatenate(lows).astype(common), np.concatenate(highs).astype(common), dtype=common)
+        return Layout(space, tuple(leaves), box, False)
+    # No single dtype holds every part exactly: pack raw bytes, each part aligned to its item size.
+    leaves, offset, alignment = [], 0, 1
+    for path, leaf_space, _, _ in parts:
+        dtype = np.dtype(leaf_space.dtype)
+        offset = -(-offset // dtype.itemsize) * dtype.itemsize
+        nbytes = int(np.prod(leaf_space.shape)) * dtype.itemsize
+        leaves.append(Leaf(path, leaf_space, leaf_space.shape, dtype, offset, offset + nbytes))
+        offset += nbytes
+        alignment = max(alignment, dtype.itemsize)
+    size = -(-offset // alignment) * alignment
+    return Layout(space, tuple(leaves), spaces.Box(0, 255, (size,), np.uint8), True)
+
+
+def flatten(value, space, out=None):
+    """One structured observation -> its flat row (numpy). The inverse of `unflatten` for a single value."""
+    layout = observation_layout(space)
+    row = np.zeros(layout.box.shape, layout.box.dtype) if out is None else out
+    for path, view in layout.row_views(row):
+        view[...] = _get(value, path)
+    return row
+
+
+def _get(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def unflatten(flat, space):
+    """A batch of flat rows [..., row] -> the structured observation: nested dicts / tuples of arrays or tensors.
+
+    Works on numpy arrays and torch tensors (any device). Each part comes back with its own shape and dtype, e.g.
+    `unflatten(obs, env.structured_observation_space)['image']` is a [batch, 7, 7, 3] uint8 tensor for MiniGrid.
+    Parts are views of `flat` where possible. `space` may also be a Layout from `observation_layout`.
+    """
+    layout = space if isinstance(space, Layout) else observation_layout(space)
+    if layout.box is layout.space:
+        return flat
+    batch_shape = tuple(flat.shape[:-1])
+    is_numpy = isinstance(flat, np.ndarray)
+    values = {}
+    for leaf in layout.leaves:
+        part = flat[..., leaf.start:leaf.stop]
+        dtype = leaf.dtype if is_numpy else _torch_dtype(leaf.dtype)
+        if layout.packed:
+            part = part.view(dtype).reshape(*batch_shape, *leaf.shape)
+        else:
+            part = part.reshape(*batch_shape, *leaf.shape)
+            part = part.astype(dtype, copy=False) if is_numpy else part.to(dtype)
+        values[leaf.path] = part
+    return _assemble(layout.space, values)
+
+
+def _torch_dtype(dtype):
+    import torch
+    return torch.from_numpy(np.zeros(0, dtype)).dtype
+
+
+def _assemble(space, values, path=()):
+    """Nest {path: value} back into the dicts and tuples of `space`; parts left out of the layout stay out."""
+    if isinstance(space, spaces.Dict):
+        items = ((key, _assemble(sub, values, path + (key,))) for key, sub in space.spaces.items())
+        return {key: value for key, value in items if value is not _ABSENT}
+    if isinstance(space, spaces.Tuple):
+        items = (_assemble(sub, values, path + (index,)) for index, sub in enumerate(space.spaces))
+        return tuple(value for value in items if value is not _ABSENT)
+    return values.get(path, _ABSENT)
+
+
+_ABSENT = object()
+
+
+class ActionLayout:
+    """The flat action space of a (possibly structured) action space, and the way back to a structured action.
+
+    Discrete stays Discrete; MultiDiscrete and MultiBinary become a flat MultiDiscrete; Box stays a float32 Box.
+    Dict / Tuple of discrete parts become one MultiDiscrete, of Box parts one flat float32 Box. Flat actions are
+    zero-based: a space's `start` is added back when converting.
+    """
+
+    def __init__(self, space):
+        self.space = space
+        parts = list(_leaves(space))
+        is_box = [isinstance(s, spaces.Box) for _, s in parts]
+        unsupported = [s for _, s in parts if not isinstance(s, (spaces.Box, *DISCRETE_SPACES))]
+        if unsupported:
+            raise APIUsageError(f'action space part {unsupported[0]} is not supported; use Box, Discrete, '
+                                'MultiDiscrete, MultiBinary, or Dict / Tuple of them')
+        if any(is_box) and not all(is_box):
+            raise APIUsageError(f'action space {space} mixes continuous (Box) and discrete parts; a flat action '
+                                'row is either all discrete (MultiDiscrete) or all continuous (Box)')
+        self.leaves, offset = [], 0
+        for path, leaf_space in parts:
+            size = 1 if isinstance(leaf_space, spaces.Discrete) else int(np.prod(leaf_space.shape))
+            self.leaves.append((path, leaf_space, offset, offset + size))
+            offset += size
+        if isinstance(space, spaces.Discrete):
+            self.flat = spaces.Discrete(space.n)
+        elif isinstance(space, spaces.Box):
+            self.flat = spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
+        elif all(is_box):
+            low = np.concatenate([s.low.ravel() for _, s in parts]).astype(np.float32)
+            high = np.concatenate([s.high.ravel() for _, s in parts]).astype(np.float32)
+            self.flat = spaces.Box(low, high, dtype=np.float32)
+        else:
+            self.flat = spaces.MultiDiscrete(np.concatenate([_choices(s) for _, s in parts]))
+        self.structured = not isinstance(space, (spaces.Box, *DISCRETE_SPACES))
+
+    def to_structured(self, row):
+        """One agent's flat action row -> the action the wrapped env expects."""
+        row = row.reshape(-1)
+        if not self.structured:
+            return _leaf_action(self.space, row)
+        return _assemble(self.space, {path: _leaf_action(leaf_space, row[start:stop])
+                                      for path, leaf_space, start, stop in self.leaves})
+
+
+def _choices(space):
+    """Number of choices of each discrete sub-action of a leaf, flattened."""
+    if isinstance(space, spaces.Discrete):
+        return np.array([space.n])
+    if isinstance(space, spaces.MultiDiscrete):
+        return space.nvec.ravel()
+    return np.full(int(np.prod(space.shape)), 2)
+
+
+def _leaf_action(space, part):
+    if isinstance(space, spaces.Discrete):
+        return int(part[0]) + int(space.start)
+    if isinstance(space, spaces.MultiDiscrete):
+        return (part.reshape(space.shape) + space.start).astype(space.dtype)
+    return part.reshape(space.shape).astype(space.dtype)
+
+
+def _numeric_stats(info):
+    """The scalar numbers of an env's final info dict, reported with the episode statistics."""
+    return {key: float(value) for key, value in info.items()
+            if not key.startswith('_') and isinstance(value, (bool, int, float, np.number, np.bool_))}
+
+
+class GymnasiumPufferEnv(PufferEnv):
+    """A single-agent Gymnasium env as a PufferEnv with one row. Finished episodes reset automatically: the row
+    then holds the next episode's first observation, with the final reward and terminal / truncation flags.
+    A finished episode reports `episode_return`, `episode_length`, `score` (the return: a Gymnasium env has no
+    other score) and the scalar numbers of the env's final info dict."""
+
+    def __init__(self, env, buf=None, seed=0):
+        self.env = env
+        self.structured_observation_space = env.observation_space
+        self.structured_action_space = env.action_space
+        self.observation_layout = observation_layout(env.observation_space)
+        self.action_layout = ActionLayout(env.action_space)
+        self.single_observation_space = self.observation_layout.box
+        self.single_action_space = self.action_layout.flat
+        self.num_agents = 1
+        self.render_mode = getattr(env, 'render_mode', None)
+        super().__init__(buf)
+        self._views = self.observation_layout.row_views(self.observations[0])
+        self._first_seed = seed
+        self._started = False
+
+    def _write(self, observation):
+        for path, view in self._views:
+            view[...] = _get(observation, path)
+
+    def reset(self, seed=None):
+        observation, _ = self.env.reset(seed=self._first_seed if seed is None and not self._started else seed)
+        self._write(observation)
+        self.rewards[:] = 0
+        self.terminals[:] = False
+        self.truncations[:] = False
+        self.masks[:] = True
+        self._started = True
+        self._episode_return, self._episode_length = 0.0, 0
+        return self.observations, []
+
+    def step(self, actions):
+        if not self._started:
+            raise APIUsageError('step() called before reset(); call reset(seed) first')
+        if actions is not self.actions:
+            self.actions[:] = actions
+        observation, reward, terminated, truncated, info = self.env.step(
+            self.action_layout.to_structured(self.actions[0]))
+        self._episode_return += float(reward)
+        self._episode_length += 1
+        infos = []
+        if terminated or truncated:
+            infos.append({**_numeric_stats(info), 'score': self._episode_return,
+                          'episode_return': self._episode_return, 'episode_length': self._episode_length})
+            observation, _ = self.env.reset()
+            self._episode_return, self._episode_length = 0.0, 0
+        self._write(observation)
+        self.rewards[0] = reward
+        self.terminals[0] = terminated
+        self.truncations[0] = truncated
+        return self.observations, self.rewards, self.terminals, self.truncations, infos
+
+    def render(self):
+        return self.env.render() if self.render_mode == 'rgb_array' else None
+
+    def render_text(self):
+        return self.env.render() if self.render_mode == 'ansi' else ''
+
+    def close(self):
+        self.env.close()
+
+
+class PettingZooPufferEnv(PufferEnv):
+    """A PettingZoo ParallelEnv as a PufferEnv with one row per possible agent.
+
+    Agents may appear and disappear: a row's mask is True when its agent took part in the last step (or is present
+    after a reset); absent agents' rows hold zeros. When no agent is left the episode resets automatically and
+    reports `episode_length` and `episode_return` = `score` (the mean over the agents that took part).
+    Every agent must share one observation space and one action space.
+    """
+
+    def __init__(self, env, buf=None, seed=0):
+        self.env = env
+        self.possible_agents = list(env.possible_agents)
+        first = self.possible_agents[0]
+        for agent in self.possible_agents[1:]:
+            if env.observation_space(agent) != env.observation_space(first) or \
+                    env.action_space(agent) != env.action_space(first):
+                raise APIUsageError(f'agents {first!r} and {agent!r} have different spaces; emulation needs one '
+                                    'observation and one action space for all agents (pad them to a common space)')
+        self.structured_observation_space = env.observation_space(first)
+        self.structured_action_space = env.action_space(first)
+        self.observation_layout = observation_layout(self.structured_observation_space)
+        self.action_layout = ActionLayout(self.structured_action_space)
+        self.single_observation_space = self.observation_layout.box
+        self.single_action_space = self.action_layout.flat
+        self.num_agents = len(self.possible_agents)
+        self.render_mode = getattr(env, 'render_mode', None)
+        super().__init__(buf)
+        self._rows = {agent: row for row, agent in enumerate(self.possible_agents)}
+        self._views = [self.observation_layout.row_views(self.observations[row]) for row in range(self.num_agents)]
+        self._first_seed = seed
+        self._started = False
+
+    def _write(self, observations):
+        self.observations[:] = 0
+        for agent, observation in observations.items():
+            for path, view in self._views[self._rows[agent]]:
+                view[...] = _get(observation, path)
+            self.masks[self._rows[agent]] = True
+
+    def _begin_episode(self, seed):
+        observations, _ = self.env.reset(seed=seed)
+        self._write(observations)
+        self._episode_returns = np.zeros(self.num_agents)
+        self._took_part = np.zeros(self.num_agents, bool)
+        self._episode_length = 0
+
+    def reset(self, seed=None):
+        self.masks[:] = False
+        self._begin_episode(self._first_seed if seed is None and not self._started else seed)
+        self.rewards[:] = 0
+        self.terminals[:] = False
+        self.truncations[:] = False
+        self._started = True
+        return self.observations, []
+
+    def step(self, actions):
+        if not self._started:
+            raise APIUsageError('step() called before reset(); call reset(seed) first')
+        if actions is not self.actions:
+            self.actions[:] = actions
+        to_structured = self.action_layout.to_structured
+        joint_action = {agent: to_structured(self.actions[self._rows[agent]]) for agent in self.env.agents}
+        observations, rewards, terminations, truncations, _ = self.env.step(joint_action)
+        self.masks[:] = False
+        self.rewards[:] = 0
+        self.terminals[:] = False
+        self.truncations[:] = False
+        for agent, reward in rewards.items():
+            self.rewards[self._rows[agent]] = reward
+            self.masks[self._rows[agent]] = True
+        for agent, flag in terminations.items():
+            self.terminals[self._rows[agent]] = flag
+        for agent, flag in truncations.items():
+            self.truncations[self._rows[agent]] = flag
+        self._episode_returns += self.rewards
+        self._took_part |= self.masks
+        self._episode_length += 1
+        infos = []
+        if self.env.agents:
+            self._write(observations)
+        else:
+            episode_return = float(self._episode_returns[self._took_part].mean())
+            infos.append({'score': episode_return, 'episode_return': episode_return,
+                          'episode_length': self._episode_length})
+            self._begin_episode(None)
+        return self.observations, self.rewards, self.terminals, self.truncations, infos
+
+    def render(self):
+        return self.env.render() if self.render_mode == 'rgb_array' else None
+
+    def render_text(self):
+        return self.env.render() if self.render_mode == 'ansi' else ''
+
+    def close(self):
+        self.env.close()

@@ -1,0 +1,66 @@
+"""Any PettingZoo parallel env as a PufferEnv: `[base] env_name = pettingzoo`, and in [env] the env as
+`name = butterfly/knights_archers_zombies-v11` (an id of PettingZoo's registry) or `name = module.path:function`
+(any function returning a ParallelEnv).
+
+Every other [env] key goes to that env. Each possible agent gets a row; `masks` marks the agents present.
+"""
+import functools
+import importlib
+
+from pufferlib.emulation import PettingZooPufferEnv
+from pufferlib.exceptions import EnvironmentSetupError
+
+ENV_NAMES = ('pettingzoo',)
+DEFAULT_NAME = 'butterfly/knights_archers_zombies-v11'
+
+
+def load_factory(name):
+    """The function that builds the parallel env `name` (a registry id, or 'module.path:function')."""
+    if ':' in name:
+        module_name, _, attribute = name.partition(':')
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise EnvironmentSetupError(f'cannot load PettingZoo env {name!r}: {error}') from error
+    import pettingzoo
+    try:
+        pettingzoo.spec('parallel', name)
+    except AttributeError as error:
+        raise EnvironmentSetupError(f'PettingZoo {pettingzoo.__version__} has no env registry; name the env as '
+                                    f'"module.path:function" instead of {name!r}') from error
+    except Exception as error:  # the registry's own errors list the valid ids
+        raise EnvironmentSetupError(f'cannot load PettingZoo env {name!r}: {error}') from error
+    return functools.partial(pettingzoo.make, 'parallel', name)
+
+
+def make(buf=None, seed=0, name=DEFAULT_NAME, **env_kwargs):
+    """A PettingZooPufferEnv of the parallel env `name` built with `env_kwargs`."""
+    return PettingZooPufferEnv(load_factory(name)(**env_kwargs), buf=buf, seed=seed)
+
+
+def _check_name(env_name):
+    if env_name not in ENV_NAMES:
+        raise EnvironmentSetupError(f'package pettingzoo has env_name {ENV_NAMES[0]!r} (the env itself goes in '
+                                    f'[env] name), got {env_name!r}')
+
+
+def env_creator(env_name):
+    _check_name(env_name)
+    return make
+
+
+def env_parameters(env_name):
+    """None: any keyword of the chosen env is accepted."""
+    _check_name(env_name)
+    return None
+
+
+def num_agents(env_name, env_kwargs):
+    """Possible agents of one env (builds it once to ask)."""
+    _check_name(env_name)
+    kwargs = dict(env_kwargs)
+    env = load_factory(kwargs.pop('name', DEFAULT_NAME))(**kwargs)
+    try:
+        return len(env.possible_agents)
+    finally:
+        env.close()

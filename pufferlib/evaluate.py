@@ -1,0 +1,319 @@
+"""`puffer eval ENV`: watch, record and score a policy.
+
+    puffer eval puffer_squared --load-model-path latest                       # a window at --fps
+    puffer eval puffer_squared --load-model-path latest --render-mode rgb_array --save-video run.mp4
+    puffer eval puffer_squared --render-mode ansi                             # random actions, as text
+
+One env object plays, with as few sub-envs as it allows ([env] num_envs = 1 where the env has that key), so the
+env that is drawn (env 0) is the env that is scored. The policy and env settings come from the model's run
+directory when it has one (see pufferlib.saved_policy). Without --load-model-path the agent takes uniformly random
+actions, and says so. Every finished episode's statistics (the info dicts of the env contract) are collected, and
+a table of their mean, std, min and max is printed at the end; Ctrl-C or closing the window ends early and still
+prints it.
+"""
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from pufferlib import environments, models, saved_policy
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
+from pufferlib.video import VideoWriter, Window, check_video_path
+
+RENDER_MODES = ('human', 'rgb_array', 'ansi', 'none')
+OPTION_DEFAULTS = dict(load_model_path=None, render_mode='human', save_video=None, episodes=10, fps=30,
+                       deterministic=False)
+# Shown first in the statistics table, in this order; the env's own statistics follow alphabetically.
+LEADING_STATS = ('episode_return', 'episode_length', 'score')
+
+
+@dataclass
+class EvalResult:
+    episodes: list          # one dict of statistics per finished episode
+    summary: dict           # statistic -> {'mean', 'std', 'min', 'max'}
+    steps: int              # env steps taken
+    frames: int             # frames drawn (human, rgb_array) or text pictures printed (ansi)
+    model_path: str = None  # None: random actions
+    video_path: str = None
+    run_config_path: str = None
+    stopped_early: bool = False  # the window was closed or Ctrl-C pressed before the last episode
+    messages: list = field(default_factory=list)
+
+
+def evaluate(config, options=None, output=None):
+    """Play `options.episodes` episodes of `config`'s env and print their statistics. See the module docstring.
+
+    `output` (default stdout) receives the table and, in ansi mode, the text pictures; notes go to stderr.
+    """
+    options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
+    output = output or sys.stdout
+    check_options(options)
+    model_path = saved_policy.find_model(options.load_model_path, config)
+    config, run_config = saved_policy.config_for_model(config, model_path)
+    seed = config['vec']['seed']
+    env = saved_policy.make_env(config, seed, **eval_env_overrides(config, options.render_mode))
+    env_name = config['base']['env_name']
+    result = EvalResult([], {}, 0, 0, model_path, options.save_video, run_config)
+    window = writer = None
+    try:
+        if options.render_mode == 'human':  # before loading the model: no display is the likeliest failure
+            window = Window(f'puffer eval {env_name}', options.fps)
+        if model_path is None:
+            actor = RandomActor(env, seed)
+            note(result, 'no --load-model-path: taking uniformly random actions (pass --load-model-path latest, a '
+                         'run directory or a .pt file to watch a trained policy)')
+        else:
+            torch.manual_seed(config['train']['seed'])
+            actor = PolicyActor(saved_policy.load_policy(config, env, model_path), env, options.deterministic)
+            note(result, f'policy {model_path}' + (f' (settings from {run_config})' if run_config else ''))
+        if options.save_video:
+            writer = VideoWriter(options.save_video, options.fps)
+        draw = Drawing(env, options.render_mode, window, writer, output, options.fps)
+        play(env, actor, options.episodes, seed, draw, result)
+    finally:
+        for closable in (window, writer, env):
+            if closable is not None:
+                closable.close()
+    result.episodes = result.episodes[:options.episodes]
+    result.summary = summarize(result.episodes)
+    print_table(result, env_name, output)
+    return result
+
+
+def note(result, message):
+    result.messages.append(message)
+    print(f'puffer eval: {message}', file=sys.stderr)
+
+
+def check_options(options):
+    if options.render_mode is None:  # not chosen: record without a window when a video is asked for
+        options.render_mode = 'rgb_array' if options.save_video else 'human'
+    problems = []
+    if options.render_mode not in RENDER_MODES:
+        problems.append(f'--render-mode {options.render_mode!r} is not a render mode; valid: '
+                        f'{", ".join(RENDER_MODES)}')
+    if isinstance(options.episodes, bool) or not isinstance(options.episodes, int) or options.episodes < 1:
+        problems.append(f'--episodes {options.episodes!r} must be an int >= 1')
+    if isinstance(options.fps, bool) or not isinstance(options.fps, (int, float)) or not options.fps > 0:
+        problems.append(f'--fps {options.fps!r} must be a number > 0')
+    if options.save_video:
+        check_video_path(options.save_video)
+        if options.render_mode not in ('human', 'rgb_array'):
+            problems.append(f'--save-video needs frames: use --render-mode rgb_array (no window) or human (window '
+                            f'and video), not {options.render_mode}')
+    if problems:
+        raise APIUsageError('; '.join(problems))
+
+
+def eval_env_overrides(config, render_mode):
+    """[env] changes for watching one env: a single sub-env, stats read every step, frames or text switched on."""
+    base = config['base']
+    parameters = environments.env_parameters(base['package'], base['env_name'])
+    overrides = saved_policy.single_env_overrides(config)
+    if parameters is not None and 'log_interval' in parameters:
+        overrides['log_interval'] = 1  # each step's info then holds exactly the episodes that just ended
+    # Gymnasium / PettingZoo envs draw only in the render_mode they were made with; pygame does the showing.
+    if (parameters is None or 'render_mode' in parameters) and 'render_mode' not in config['env']:
+        if render_mode in ('human', 'rgb_array'):
+            overrides['render_mode'] = 'rgb_array'
+        elif render_mode == 'ansi':
+            overrides['render_mode'] = 'ansi'
+    return overrides
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Acting
+# ----------------------------------------------------------------------------------------------------------------
+
+class RandomActor:
+    """Uniformly random actions over every agent row."""
+
+    def __init__(self, env, seed):
+        self.space = env.action_space
+        self.space.seed(seed)
+        self.dtype = env.actions.dtype
+        self.shape = env.actions.shape
+
+    def __call__(self, observations, done):
+        return np.asarray(self.space.sample(), dtype=self.dtype).reshape(self.shape)
+
+
+class PolicyActor:
+    """A policy's actions: sampled, or the most likely ones (`deterministic`). A recurrent policy keeps its state
+    per agent row and starts a row from zeros when that row's episode has just ended."""
+
+    def __init__(self, policy, env, deterministic):
+        self.policy = policy
+        self.deterministic = deterministic
+        self.shape = env.actions.shape
+        self.dtype = env.actions.dtype
+        space = env.single_action_space
+        self.bounds = (space.low, space.high) if isinstance(space, spaces.Box) else None
+        self.state = policy.initial_state(env.num_agents, 'cpu') if policy.is_recurrent else None
+
+    @torch.inference_mode()
+    def __call__(self, observations, done):
+        observations = torch.as_tensor(observations)
+        if self.state is None:
+            params, _ = self.policy(observations)
+        else:
+            keep = torch.as_tensor(~done).unsqueeze(1).float()
+            params, _, self.state = self.policy.forward_step(observations, (self.state[0] * keep,
+                                                                            self.state[1] * keep))
+        head = self.policy.action_head
+        actions = greedy_actions(head, params) if self.deterministic else head.sample(params)[0]
+        actions = actions.numpy().reshape(self.shape)
+        if self.bounds is not None:
+            actions = np.clip(actions, *self.bounds)
+        return actions.astype(self.dtype, copy=False)
+
+
+def greedy_actions(head, params):
+    """The most likely action: the mode of each categorical dimension, or the Gaussian mean."""
+    if isinstance(head, models.GaussianHead):
+        return params.float()
+    dimensions = torch.split(params, head.nvec, dim=-1)
+    return torch.stack([logits.argmax(-1) for logits in dimensions], dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Playing and drawing
+# ----------------------------------------------------------------------------------------------------------------
+
+class Drawing:
+    """Draws env 0 in the chosen render mode: a frame for the window and / or the video, or a text picture."""
+
+    def __init__(self, env, render_mode, window, writer, output, fps):
+        self.env, self.mode = env, render_mode
+        self.window, self.writer = window, writer
+        self.output, self.fps = output, fps
+        # Text is paced and redrawn in place only for a person watching a terminal; pipes get every picture.
+        self.live_text = render_mode == 'ansi' and output.isatty()
+        self.last_text = None
+
+    def __call__(self):
+        """Draw one picture; returns (window still open, pictures drawn)."""
+        if self.mode in ('human', 'rgb_array'):
+            frame = self.env.render()
+            if frame is None:
+                raise EnvironmentSetupError(f'{type(self.env).__name__} draws no frames (render() returned None); '
+                                            'use --render-mode ansi or none')
+            if self.writer is not None:
+                self.writer.write(frame)
+            if self.window is not None and not self.window.show(frame):
+                return False, 0
+            return True, 1
+        if self.mode == 'ansi':
+            text = self.env.render_text()
+            if not text:
+                raise EnvironmentSetupError(f'{type(self.env).__name__} has no text picture (render_text() is '
+                                            'empty); use --render-mode human, rgb_array or none')
+            if self.live_text:
+                if self.last_text is not None:  # keep the previous picture up for one frame time
+                    time.sleep(max(0.0, 1 / self.fps - (time.monotonic() - self.last_text)))
+                self.last_text = time.monotonic()
+                self.output.write('\x1b[H\x1b[2J')  # cursor home, clear screen
+            self.output.write(text.rstrip('\n') + '\n' + ('' if self.live_text else '\n'))
+            self.output.flush()
+            return True, 1
+        return True, 0
+
+
+def play(env, actor, episodes, seed, draw, result):
+    """Step `env` with `actor` until `episodes` episodes have finished (or the viewer stops), recording into
+    `result`."""
+    env.reset(seed=seed)
+    done = np.zeros(env.num_agents, dtype=bool)
+    try:
+        still_open, drawn = draw()
+        result.frames += drawn
+        while still_open and len(result.episodes) < episodes:
+            env.actions[:] = actor(env.observations, done)
+            _, _, terminals, truncations, infos = env.step(env.actions)
+            result.steps += 1
+            done = np.logical_or(terminals, truncations)
+            result.episodes.extend(episode_stats(infos))
+            still_open, drawn = draw()
+            result.frames += drawn
+        result.stopped_early = not still_open
+    except KeyboardInterrupt:
+        result.stopped_early = True
+    if result.stopped_early:
+        print(f'puffer eval: stopped after {len(result.episodes)} of {episodes} episodes', file=sys.stderr)
+
+
+def episode_stats(infos):
+    """The numeric statistics of each info dict (one per finished episode, or per step on which episodes ended)."""
+    if isinstance(infos, dict):
+        infos = [infos]
+    stats = []
+    for info in infos or ():
+        if isinstance(info, (list, tuple)):
+            stats.extend(episode_stats(info))
+            continue
+        numbers = {key: float(value) for key, value in info.items()
+                   if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)}
+        if numbers:
+            stats.append(numbers)
+    return stats
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Statistics table
+# ----------------------------------------------------------------------------------------------------------------
+
+def summarize(episodes):
+    """statistic -> mean, std (population), min, max over the episodes that report it; common ones first."""
+    keys = {key for episode in episodes for key in episode}
+    ordered = [key for key in LEADING_STATS if key in keys] + sorted(keys - set(LEADING_STATS))
+    summary = {}
+    for key in ordered:
+        values = np.array([episode[key] for episode in episodes if key in episode], dtype=np.float64)
+        summary[key] = dict(mean=float(values.mean()), std=float(values.std()), min=float(values.min()),
+                            max=float(values.max()))
+    return summary
+
+
+def format_number(value):
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e9:
+        return str(int(value))
+    return f'{value:.4g}' if abs(value) < 1e5 else f'{value:,.0f}'
+
+
+def print_table(result, env_name, output):
+    who = 'random actions' if result.model_path is None else result.model_path
+    count = len(result.episodes)
+    title = f'{env_name}: {count} episode{"" if count == 1 else "s"}, {result.steps} steps ({who})'
+    columns = ('mean', 'std', 'min', 'max')
+    rows = [(key, *(format_number(stats[column]) for column in columns)) for key, stats in result.summary.items()]
+    if result.video_path and result.frames:
+        title += f'\nvideo: {result.video_path} ({result.frames} frames)'
+    if not rows:
+        output.write(f'{title}\nno episode finished\n')
+        return
+    if output.isatty():
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+        table = Table()
+        table.add_column('statistic')
+        for column in columns:
+            table.add_column(column, justify='right')
+        for row in rows:
+            table.add_row(*row)
+        console = Console(file=output, highlight=False)
+        console.print(Text(title, style='bold'))  # Text: a path with [brackets] is not rich markup
+        console.print(table)
+        return
+    header = ('statistic', *columns)
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [title] + ['  '.join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                                 for i, cell in enumerate(row)) for row in (header, *rows)]
+    output.write('\n'.join(lines) + '\n')

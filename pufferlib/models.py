@@ -1,0 +1,337 @@
+"""Policies (DESIGN §5): an encoder from observations to a hidden vector, a decoder from it to actions and value.
+
+Every policy exposes `encode_observations(observations) -> hidden` and `decode_actions(hidden) -> (action
+parameters, value)`, so `LSTMWrapper` can sit between the two. `action_head` turns action parameters into sampled
+actions, log-probabilities and entropies for Discrete, MultiDiscrete and Box (Gaussian) action spaces.
+
+`[base] policy_name` picks the class, `[policy]` keys are its keyword arguments; `[base] rnn_name = LSTMWrapper`
+wraps it with `[rnn]` keys as arguments.
+"""
+import math
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from pufferlib.exceptions import APIUsageError, ConfigError
+
+
+def layer_init(layer, std=math.sqrt(2), bias=0.0):
+    """Orthogonal weights: the usual PPO initialization (small std for the action head, 1 for the value head)."""
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Action heads: hidden -> action parameters -> (actions, log-probability, entropy)
+# ----------------------------------------------------------------------------------------------------------------
+
+class CategoricalHead(nn.Module):
+    """Discrete and MultiDiscrete actions: one categorical distribution per action dimension."""
+
+    def __init__(self, hidden_size, nvec):
+        super().__init__()
+        self.nvec = [int(n) for n in nvec]
+        self.linear = layer_init(nn.Linear(hidden_size, sum(self.nvec)), std=0.01)
+        # Pad every dimension to the widest one so all dimensions are handled in one batched op.
+        width = max(self.nvec)
+        index = [d * width + i for d, n in enumerate(self.nvec) for i in range(n)]
+        self.register_buffer('pad_index', torch.tensor(index, dtype=torch.long), persistent=False)
+        self.padded = any(n != width for n in self.nvec)
+        self.width = width
+
+    def forward(self, hidden):
+        return self.linear(hidden)
+
+    def _log_probs(self, logits):
+        dims = len(self.nvec)
+        if self.padded:
+            # -1e9 rather than -inf: probability 0 without 0 * inf = nan in the entropy.
+            padded = logits.new_full((logits.shape[0], dims * self.width), -1e9)
+            padded[:, self.pad_index] = logits
+            logits = padded
+        return torch.log_softmax(logits.view(-1, dims, self.width).float(), dim=-1)
+
+    def sample(self, logits):
+        log_probs = self._log_probs(logits)
+        # Gumbel-max: one vectorized op for every row and dimension (faster than multinomial on CPU).
+        noise = torch.rand_like(log_probs).clamp_(min=1e-20)
+        actions = torch.argmax(log_probs - torch.log(-torch.log(noise)), dim=-1)
+        logprob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
+        if len(self.nvec) == 1:
+            actions = actions.squeeze(-1)
+        return actions, logprob
+
+    def logprob_entropy(self, logits, actions):
+        log_probs = self._log_probs(logits)
+        actions = actions.long().view(log_probs.shape[0], len(self.nvec), 1)
+        logprob = log_probs.gather(-1, actions).squeeze(-1).sum(-1)
+        entropy = -(log_probs.exp() * log_probs).sum(-1).sum(-1)
+        return logprob, entropy
+
+
+class GaussianHead(nn.Module):
+    """Box actions: a diagonal Gaussian with a learned, state-independent log standard deviation."""
+
+    def __init__(self, hidden_size, action_shape):
+        super().__init__()
+        self.action_shape = tuple(action_shape)
+        size = int(np.prod(action_shape))
+        self.mean = layer_init(nn.Linear(hidden_size, size), std=0.01)
+        self.log_std = nn.Parameter(torch.zeros(size))
+
+    def forward(self, hidden):
+        return self.mean(hidden)
+
+    def sample(self, mean):
+        mean = mean.float()
+        std = self.log_std.exp()
+        actions = mean + std * torch.randn_like(mean)
+        return actions.view(-1, *self.action_shape), self._logprob(mean, actions)
+
+    def _logprob(self, mean, actions):
+        z = (actions - mean) / self.log_std.exp()
+        return (-0.5 * z * z - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def logprob_entropy(self, mean, actions):
+        mean = mean.float()
+        logprob = self._logprob(mean, actions.view(mean.shape).float())
+        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std).sum().expand(mean.shape[0])
+        return logprob, entropy
+
+
+def make_action_head(action_space, hidden_size):
+    if isinstance(action_space, spaces.Discrete):
+        return CategoricalHead(hidden_size, [action_space.n])
+    if isinstance(action_space, spaces.MultiDiscrete):
+        return CategoricalHead(hidden_size, action_space.nvec.reshape(-1))
+    if isinstance(action_space, spaces.Box):
+        return GaussianHead(hidden_size, action_space.shape)
+    raise APIUsageError(f'no action head for {action_space}; use Discrete, MultiDiscrete or Box '
+                        '(wrap structured action spaces with pufferlib.emulation)')
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Observations
+# ----------------------------------------------------------------------------------------------------------------
+
+def packed_layout(env):
+    """The emulation Layout of an env whose structured (Dict/Tuple) observations were packed as raw bytes, else None.
+
+    Unpacked layouts already hold every part as a number of one common dtype, so their flat row is used as is."""
+    space = getattr(env, 'structured_observation_space', None)
+    if space is None or isinstance(space, spaces.Box):
+        return None
+    from pufferlib import emulation
+    layout = emulation.observation_layout(space)
+    return layout if layout.packed else None
+
+
+class FlatObservations(nn.Module):
+    """Observations -> one float vector per row. Packed structured observations are unpacked first, so each part
+    keeps its real dtype and value instead of being read as raw bytes."""
+
+    def __init__(self, env):
+        super().__init__()
+        self.layout = packed_layout(env)
+        if self.layout is not None:
+            self.size = sum(int(np.prod(leaf.shape)) for leaf in self.layout.leaves)
+        else:
+            self.size = int(np.prod(env.single_observation_space.shape))
+
+    def forward(self, observations):
+        rows = observations.shape[0]
+        if self.layout is None:
+            return observations.reshape(rows, -1).float()
+        from pufferlib import emulation
+        parts = flatten_tree(emulation.unflatten(observations, self.layout))
+        return torch.cat([part.reshape(rows, -1).float() for part in parts], dim=1)
+
+
+def flatten_tree(tree):
+    if isinstance(tree, dict):
+        return [leaf for key in tree for leaf in flatten_tree(tree[key])]
+    if isinstance(tree, (tuple, list)):
+        return [leaf for sub in tree for leaf in flatten_tree(sub)]
+    return [tree]
+
+
+def image_layout(env):
+    """(channels, height, width, channels_last) of an image observation space."""
+    shape = env.single_observation_space.shape
+    if len(shape) == 2:
+        return 1, shape[0], shape[1], False
+    if len(shape) != 3:
+        raise ConfigError(f'base.policy_name needs image observations [H, W, C] or [C, H, W]; '
+                          f'{type(env).__name__} observations have shape {shape}: use policy_name = Policy')
+    # Channels come last when the last axis is the short one (an RGB or grayscale frame).
+    if shape[-1] <= 4 < shape[0]:
+        return shape[2], shape[0], shape[1], True
+    return shape[0], shape[1], shape[2], False
+
+
+class ImageObservations(nn.Module):
+    """Image observations -> float [N, C, H, W] scaled to [0, 1] when stored as bytes."""
+
+    def __init__(self, env):
+        super().__init__()
+        self.channels, self.height, self.width, self.channels_last = image_layout(env)
+        self.scale = 1 / 255 if env.single_observation_space.dtype == np.uint8 else 1.0
+
+    def forward(self, observations):
+        x = observations.float() * self.scale
+        if self.channels_last:
+            x = x.permute(0, 3, 1, 2)
+        return x.reshape(x.shape[0], self.channels, self.height, self.width)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Policies
+# ----------------------------------------------------------------------------------------------------------------
+
+class BasePolicy(nn.Module):
+    """Shared decoder and forward pass. Subclasses build `self.encoder` mapping observations -> [N, hidden_size]."""
+
+    is_recurrent = False
+
+    def __init__(self, env, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.action_head = make_action_head(env.single_action_space, hidden_size)
+        self.value_head = layer_init(nn.Linear(hidden_size, 1), std=1.0)
+
+    def encode_observations(self, observations):
+        return self.encoder(observations)
+
+    def decode_actions(self, hidden):
+        return self.action_head(hidden), self.value_head(hidden).squeeze(-1)
+
+    def forward(self, observations):
+        return self.decode_actions(self.encode_observations(observations))
+
+
+class Policy(BasePolicy):
+    """MLP: flattened observations -> `num_layers` GELU layers of `hidden_size` -> action head and value head."""
+
+    def __init__(self, env, hidden_size=128, num_layers=1):
+        super().__init__(env, hidden_size)
+        flat = FlatObservations(env)
+        layers = [flat, layer_init(nn.Linear(flat.size, hidden_size)), nn.GELU()]
+        for _ in range(num_layers - 1):
+            layers += [layer_init(nn.Linear(hidden_size, hidden_size)), nn.GELU()]
+        self.encoder = nn.Sequential(*layers)
+
+
+class Convolutional(BasePolicy):
+    """Nature-CNN (Mnih et al. 2015): three conv layers (8x8/4, 4x4/2, 3x3/1) and a linear layer."""
+
+    def __init__(self, env, hidden_size=512, cnn_channels=32):
+        super().__init__(env, hidden_size)
+        images = ImageObservations(env)
+        convs = nn.Sequential(
+            layer_init(nn.Conv2d(images.channels, cnn_channels, 8, stride=4)), nn.ReLU(),
+            layer_init(nn.Conv2d(cnn_channels, 2 * cnn_channels, 4, stride=2)), nn.ReLU(),
+            layer_init(nn.Conv2d(2 * cnn_channels, 2 * cnn_channels, 3, stride=1)), nn.ReLU(),
+            nn.Flatten())
+        flat_size = conv_output_size(convs, images)
+        self.encoder = nn.Sequential(images, convs, layer_init(nn.Linear(flat_size, hidden_size)), nn.ReLU())
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+class ProcgenResnet(BasePolicy):
+    """IMPALA residual network (Espeholt et al. 2018): three stacks of conv, max-pool and two residual blocks."""
+
+    def __init__(self, env, hidden_size=256, cnn_width=16):
+        super().__init__(env, hidden_size)
+        images = ImageObservations(env)
+        stacks, channels = [], images.channels
+        for width in (cnn_width, 2 * cnn_width, 2 * cnn_width):
+            stacks += [nn.Conv2d(channels, width, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1),
+                       ResidualBlock(width), ResidualBlock(width)]
+            channels = width
+        convs = nn.Sequential(*stacks, nn.ReLU(), nn.Flatten())
+        flat_size = conv_output_size(convs, images)
+        self.encoder = nn.Sequential(images, convs, layer_init(nn.Linear(flat_size, hidden_size)), nn.ReLU())
+
+
+def conv_output_size(convs, images):
+    with torch.no_grad():
+        return convs(torch.zeros(1, images.channels, images.height, images.width)).shape[1]
+
+
+class LSTMWrapper(nn.Module):
+    """An LSTM between a policy's encoder and decoder. State is per agent row: the trainer keeps it across steps
+    and zeroes a row's state when that agent's episode ends (terminal or truncation)."""
+
+    is_recurrent = True
+
+    def __init__(self, env, policy, input_size=None, hidden_size=None):
+        super().__init__()
+        # None: match the policy, so `--rnn-name LSTMWrapper` works with any policy width.
+        input_size = policy.hidden_size if input_size is None else input_size
+        hidden_size = policy.hidden_size if hidden_size is None else hidden_size
+        if input_size != policy.hidden_size or hidden_size != policy.hidden_size:
+            raise ConfigError(f'rnn.input_size = {input_size} and rnn.hidden_size = {hidden_size} must both equal '
+                              f'policy.hidden_size = {policy.hidden_size}: the LSTM reads the encoder output and '
+                              'feeds the decoder; set them to the same value')
+        self.policy = policy
+        self.action_head = policy.action_head
+        self.hidden_size = hidden_size
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        for name, param in self.cell.named_parameters():
+            if 'weight' in name:
+                nn.init.orthogonal_(param, 1.0)
+            else:
+                nn.init.zeros_(param)
+
+    def initial_state(self, num_rows, device):
+        zeros = torch.zeros(num_rows, self.hidden_size, device=device)
+        return zeros, zeros.clone()
+
+    def forward_step(self, observations, state):
+        """One step for a batch of agent rows: returns action parameters, value and the new (h, c) state."""
+        hidden = self.policy.encode_observations(observations)
+        h, c = self.cell(hidden, state)
+        params, value = self.policy.decode_actions(h)
+        return params, value, (h, c)
+
+    def forward_sequence(self, observations, state, episode_starts):
+        """Segments [S, T, ...] from their initial (h, c) state; a row's state is zeroed where episode_starts[s, t]
+        (its episode ended before step t). Returns action parameters and values flattened to [S * T]."""
+        segments, horizon = episode_starts.shape
+        hidden = self.policy.encode_observations(observations.reshape(segments * horizon,
+                                                                      *observations.shape[2:]))
+        hidden = hidden.view(segments, horizon, -1)
+        keep = (1 - episode_starts.float()).unsqueeze(-1)
+        h, c = state
+        outputs = []
+        for t in range(horizon):
+            h, c = self.cell(hidden[:, t], (h * keep[:, t], c * keep[:, t]))
+            outputs.append(h)
+        return self.policy.decode_actions(torch.stack(outputs, dim=1).reshape(segments * horizon, -1))
+
+
+POLICIES = ('Policy', 'Convolutional', 'ProcgenResnet')
+
+
+def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rnn_kwargs=None):
+    """Build `[base] policy_name` (wrapped by `rnn_name` if set) for an env's spaces."""
+    if policy_name not in POLICIES:
+        raise ConfigError(f'base.policy_name = {policy_name!r} is not a policy; valid: {", ".join(POLICIES)}')
+    policy = globals()[policy_name](env, **(policy_kwargs or {}))
+    if rnn_name is None:
+        return policy
+    if rnn_name != 'LSTMWrapper':
+        raise ConfigError(f'base.rnn_name = {rnn_name!r} is not a recurrent wrapper; valid: LSTMWrapper, None')
+    return LSTMWrapper(env, policy, **(rnn_kwargs or {}))

@@ -1,0 +1,42 @@
+"""Ocean: pufferlib's environments written in C, one declarative registry entry each (see ocean/README.md).
+
+    env = pufferlib.ocean.make('puffer_cartpole', num_envs=1024, seed=0)
+
+Implements the package contract of pufferlib.environments: env_creator, env_parameters, num_agents.
+"""
+import functools
+import importlib.util
+
+from pufferlib.ocean.env import OceanEnv
+from pufferlib.ocean.registry import COMMON_PARAMS, REGISTRY, lookup, register  # noqa: F401
+from pufferlib.ocean import envs  # noqa: F401  (registers the sanity envs and cartpole)
+
+# The games' entries live in their own module, owned by their author; it registers itself on import.
+if importlib.util.find_spec('pufferlib.ocean.games') is not None:
+    from pufferlib.ocean import games  # noqa: F401
+
+
+def make(name, num_envs=1, buf=None, seed=0, **params):
+    """A PufferEnv of `num_envs` C envs of Ocean env `name`; `params` override the registry defaults."""
+    return OceanEnv(lookup(name), num_envs=num_envs, buf=buf, seed=seed, **params)
+
+
+def list_envs():
+    """Registered Ocean env names, sorted."""
+    return sorted(REGISTRY)
+
+
+def env_creator(env_name):
+    """creator(buf=None, seed=0, **env_kwargs) -> PufferEnv; env_kwargs are the ini's [env] keys."""
+    lookup(env_name)
+    return functools.partial(make, env_name)
+
+
+def env_parameters(env_name):
+    """Accepted [env] keys and their defaults: num_envs, log_interval and the env's C parameters."""
+    return {**COMMON_PARAMS, **lookup(env_name).params}
+
+
+def num_agents(env_name, env_kwargs):
+    """Agent rows of one env object: num_envs C envs times agents per C env."""
+    return int(env_kwargs.get('num_envs', COMMON_PARAMS['num_envs'])) * lookup(env_name).agents_per_env

@@ -1,0 +1,114 @@
+"""OceanEnv: the one PufferEnv class behind every Ocean env; it drives a C `Vector` of num_envs envs."""
+import importlib
+import numbers
+
+import numpy as np
+from gymnasium import spaces
+
+from pufferlib.environment import PufferEnv
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
+
+_checked_modules = set()
+
+
+def load_module(spec):
+    """Import the C extension of `spec` and check that it agrees with the registry entry (once per module)."""
+    try:
+        module = importlib.import_module(spec.module)
+    except ImportError as error:
+        raise EnvironmentSetupError(
+            f'{spec.name}: C extension {spec.module} is not built ({error}). Build it with '
+            '`python setup.py build_ext --inplace` (or reinstall pufferlib).') from error
+    if spec.module not in _checked_modules:
+        declared = {'NUM_AGENTS': spec.agents_per_env, 'FRAME_H': spec.frame_shape[0], 'FRAME_W': spec.frame_shape[1]}
+        compiled = {key: getattr(module, key) for key in declared}
+        if compiled != declared or spec.frame_shape[2:] != (3,):
+            raise EnvironmentSetupError(f'{spec.name}: registry entry {declared} (frame {spec.frame_shape}) disagrees '
+                                        f'with the C binding {compiled}')
+        _checked_modules.add(spec.module)
+    return module
+
+
+def action_bounds(action_space):
+    """Inclusive (low, high) per action element of one agent: the C binding clamps actions into them."""
+    if isinstance(action_space, spaces.Discrete):
+        return [int(action_space.start)], [int(action_space.start + action_space.n - 1)]
+    if isinstance(action_space, spaces.MultiDiscrete):
+        nvec = action_space.nvec.reshape(-1)
+        return [0] * len(nvec), [int(n) - 1 for n in nvec]
+    return action_space.low.reshape(-1).tolist(), action_space.high.reshape(-1).tolist()
+
+
+class OceanEnv(PufferEnv):
+    """`num_envs` copies of one C env stepped together; rows are num_envs * agents_per_env agents.
+
+    Actions out of the action space are clamped into it by the C binding (Discrete n: into [0, n-1]; Box: into
+    [low, high], NaN to low), so every value is accepted; int32/int64 (float32/float64 for Box) arrays are read in
+    place without a copy. Episode stats are read from C every `log_interval` steps
+    and returned as `infos = [means]` on that step (empty list on other steps or when no episode finished).
+    """
+
+    def __init__(self, spec, num_envs=1, buf=None, seed=0, log_interval=128, **params):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise APIUsageError(f'{spec.name}: num_envs must be an int >= 1, got {num_envs!r}')
+        if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
+            raise APIUsageError(f'{spec.name}: log_interval must be an int >= 1, got {log_interval!r}')
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+            raise APIUsageError(f'{spec.name}: seed must be an int in [0, 2**63), got {seed!r}')
+        self.spec = spec
+        self.params = spec.resolve_params(params)
+        self.single_observation_space, self.single_action_space = spec.spaces(self.params)
+        self.num_envs = num_envs
+        self.num_agents = num_envs * spec.agents_per_env
+        self.log_interval = log_interval
+        module = load_module(spec)
+        super().__init__(buf)
+        low, high = action_bounds(self.single_action_space)
+        self.vector = module.Vector(self.observations, self.actions, self.rewards, self.terminals, self.truncations,
+                                    num_envs, self.params, low, high, int(seed))
+        self.masks[:] = True
+        self.tick = 0
+
+    def reset(self, seed=None):
+        """Reset every C env; with a seed, env i is reseeded from (seed, i). Returns (observations, [])."""
+        self.vector.reset(seed)
+        self.masks[:] = True
+        self.tick = 0
+        return self.observations, []
+
+    def step(self, actions):
+        try:
+            self.vector.step(actions)  # C reads int32/float32 rows in place: no copy
+        except (TypeError, ValueError, BufferError):
+            self.vector.step(self._coerce_actions(actions))
+        self.tick += 1
+        infos = []
+        if self.tick % self.log_interval == 0:
+            stats = self.vector.log()
+            if stats:
+                infos.append(stats)
+        return self.observations, self.rewards, self.terminals, self.truncations, infos
+
+    def _coerce_actions(self, actions):
+        """Actions the C vector could not read directly (another dtype, a list, ...) as a contiguous array of the
+        action buffer's dtype; APIUsageError for a wrong shape or an unsafe cast (float actions for a discrete space)."""
+        array = np.asarray(actions)
+        if array.shape != self.actions.shape:
+            raise APIUsageError(f'{self.spec.name}: actions have shape {array.shape}; expected {self.actions.shape} '
+                                '(num_agents, *action_shape)')
+        if not np.can_cast(array.dtype, self.actions.dtype, casting='same_kind'):
+            raise APIUsageError(f'{self.spec.name}: actions of dtype {array.dtype} cannot be used as '
+                                f'{self.actions.dtype} actions of {self.single_action_space}')
+        return np.ascontiguousarray(array, dtype=self.actions.dtype)
+
+    def render(self, env_index=0):
+        """RGB uint8 frame [H, W, 3] of C env `env_index` (a new array each call)."""
+        frame = np.zeros(self.spec.frame_shape, np.uint8)
+        self.vector.render(env_index, frame)
+        return frame
+
+    def render_text(self, env_index=0):
+        return self.vector.render_text(env_index)
+
+    def close(self):
+        self.vector.close()

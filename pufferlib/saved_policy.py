@@ -1,0 +1,169 @@
+"""A saved policy brought back to life for `puffer eval` and `puffer export`.
+
+A model file is only useful with the policy and env settings it was trained with, so a model that lives in a run
+directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections replace the ones given, and
+the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.load): a file
+that would need the full unpickler, which can run any code stored in it, is refused before anything in it runs.
+"""
+import os
+import pickle
+import pickletools
+import re
+import warnings
+
+import torch
+
+from pufferlib import checkpoint, environments, models, runs
+from pufferlib import config as puffer_config
+from pufferlib.exceptions import ConfigError, PufferError
+
+MODEL_SECTIONS = ('base', 'policy', 'rnn', 'env')
+
+
+class CheckpointError(PufferError, RuntimeError):
+    """A model file that cannot be read as a pufferlib model (corrupt, truncated, not a PyTorch file)."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A model file holding pickled Python objects beyond tensors and plain data: loading it could run code."""
+
+
+def find_model(load_model_path, config):
+    """The model file `--load-model-path` names (a .pt file, a run directory, or latest), or None if not given."""
+    if not load_model_path:
+        return None
+    data_dir, env_name = config['train']['data_dir'], config['base']['env_name']
+    return checkpoint.resolve_model_path(str(load_model_path), runs.env_dir(data_dir, env_name))
+
+
+def run_config_path(model_path):
+    """config.ini of the run the model belongs to, or None for a model file outside a run directory."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), runs.CONFIG_FILE)
+    return path if os.path.exists(path) else None
+
+
+def config_for_model(config, model_path):
+    """`config` with the model's run settings ([base], [policy], [rnn], [env]) when it has a run config.
+
+    Returns (config, run config path or None). The given config is not modified.
+    """
+    config = {section: dict(items) for section, items in config.items()}
+    path = None if model_path is None else run_config_path(model_path)
+    if path is None:
+        return config, None
+    saved = puffer_config.load_file(path)
+    wanted = (config['base']['package'], runs.env_folder_name(config['base']['env_name']))
+    trained = (saved['base']['package'], runs.env_folder_name(saved['base']['env_name']))
+    if wanted != trained:
+        raise ConfigError(f'the model at {model_path} was trained on {trained[1]} (package {trained[0]}, see {path}),'
+                          f' not {wanted[1]}; pass {trained[1]} as the environment')
+    for section in MODEL_SECTIONS:
+        config[section] = dict(saved[section])
+    return config, path
+
+
+def make_env(config, seed, **env_overrides):
+    """One env object of `config`'s [base] package and env_name, built with [env] updated by `env_overrides`."""
+    base = config['base']
+    creator = environments.env_creator(base['package'], base['env_name'])
+    return creator(buf=None, seed=seed, **{**config['env'], **env_overrides})
+
+
+def single_env_overrides(config):
+    """[env] changes for one env object of a single sub-env (where the env has [env] num_envs)."""
+    base = config['base']
+    parameters = environments.env_parameters(base['package'], base['env_name'])
+    return {'num_envs': 1} if parameters is not None and 'num_envs' in parameters else {}
+
+
+def make_policy(config, env):
+    """The policy `config` describes, sized for `env`'s spaces, on the CPU, in evaluation mode."""
+    base = config['base']
+    policy = models.make_policy(env, base['policy_name'], base['rnn_name'], config['policy'], config['rnn'])
+    return policy.eval()
+
+
+def read_weights(path):
+    """The policy state_dict saved at `path` (a model file or a training checkpoint), read weights-only."""
+    try:
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of foreign files before failing on them; the error says it all.
+            warnings.simplefilter('ignore', UserWarning)
+            saved = checkpoint.load(path)
+    except PufferError:
+        raise
+    except pickle.UnpicklingError as error:
+        raise refusal(path, error) from None
+    except (RuntimeError, KeyError, EOFError, ValueError, OSError) as error:
+        raise CheckpointError(f'cannot read {path} as a PyTorch model file ({type(error).__name__}: '
+                              f'{first_line(error)}); is it a model.pt / checkpoint.pt written by `puffer train`?') \
+            from None
+    state = checkpoint.model_state(saved)
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise CheckpointError(f'{path} holds no policy weights (expected a state_dict of tensors, or a checkpoint '
+                              f'with a "model" entry; found {type(state).__name__})')
+    return state
+
+
+def refusal(path, error):
+    """The error for a file the weights-only unpickler refused: unsafe when it would import Python objects, else
+    simply not a model file."""
+    message = str(error)
+    imports = re.findall(r'GLOBAL ([\w.]+)', message)
+    if not imports and 'Unsupported operand' in message:  # not torch.save's format: a raw pickle, or no pickle
+        imports = pickled_imports(path)
+        if not imports:
+            what = 'a plain pickle' if imports is not None else 'not a pickle'
+            return CheckpointError(f'cannot read {path}: it is {what}, not a model.pt / checkpoint.pt written by '
+                                   '`puffer train` (torch.save)')
+    reason = f'unpickling it would call {", ".join(imports[:3])}' if imports else first_line(error)
+    return UnsafeCheckpointError(
+        f'refusing to load {path}: it holds pickled Python objects other than tensors and plain data ({reason}), '
+        'and reading those could run code stored in the file. Only weights-only files (the model.pt / '
+        'checkpoint.pt that `puffer train` writes) are loaded.')
+
+
+def pickled_imports(path):
+    """'module.name' of every object a pickle file imports, read from its opcodes without running any of them;
+    None if the file is not a well-formed pickle."""
+    imports, strings = [], []
+    try:
+        with open(path, 'rb') as file:
+            for opcode, argument, _ in pickletools.genops(file):
+                if opcode.name in ('GLOBAL', 'INST'):
+                    imports.append(argument.replace(' ', '.'))
+                elif opcode.name == 'STACK_GLOBAL':  # module and name are the two strings pushed just before
+                    imports.append('.'.join(strings[-2:]) or 'an object named at run time')
+                elif isinstance(argument, str):
+                    strings.append(argument)
+    except (ValueError, EOFError, UnicodeDecodeError):
+        return None
+    return imports
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def load_weights(policy, state, path):
+    """Copy `state` into `policy`; any missing, unexpected or differently shaped parameter is a ConfigError that
+    names each of them with both shapes."""
+    expected = policy.state_dict()
+    problems = [f'{name} is missing from the file' for name in expected if name not in state]
+    problems += [f'{name} is in the file but not in the policy' for name in state if name not in expected]
+    problems += [f'{name} has shape {list(state[name].shape)} in the file but {list(value.shape)} in the policy'
+                 for name, value in expected.items() if name in state and state[name].shape != value.shape]
+    if problems:
+        shown = '; '.join(problems[:6]) + (f'; and {len(problems) - 6} more' if len(problems) > 6 else '')
+        raise ConfigError(f'the model at {path} does not fit the {type(policy).__name__} built from this config '
+                          f'({shown}). Use the [policy]/[rnn]/[env] settings it was trained with, or pass its run '
+                          'directory so its config.ini is used')
+    policy.load_state_dict(state)
+    return policy
+
+
+def load_policy(config, env, model_path):
+    """The policy of `config` for `env` with the weights at `model_path` loaded into it."""
+    state = read_weights(model_path)
+    return load_weights(make_policy(config, env), state, model_path)

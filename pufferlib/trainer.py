@@ -1,0 +1,582 @@
+"""PPO trainer (DESIGN §6). `train(config, options)` repeats one epoch, which reads top to bottom:
+
+    1. collect   step every agent through bptt_horizon steps into [segments, bptt_horizon] buffers
+    2. advantage V-trace-clipped GAE over each segment (pufferlib.advantage)
+    3. update    prioritized segment minibatches, PPO clipped policy and value losses, entropy bonus
+    4. log       metrics row, dashboard, trackers, checkpoint
+
+Rollout layout: step t of a segment holds observation o_t, the action taken on it, its log-probability and value,
+and the reward / terminal / truncation that arrived together with o_t (the outcome of the action at t - 1). Each
+agent row fills its own segments one after another, so the buffers work for any number of agents and for
+asynchronous vectors that return a different batch of agents on each recv. The last step of a segment only
+bootstraps the others (its value); it is acted on as step 0 of the next rollout, so an epoch takes
+segments * (bptt_horizon - 1) agent steps and `global_step` counts the steps actually taken.
+"""
+import math
+import os
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from pufferlib import advantage, checkpoint, models, runs
+from pufferlib import config as puffer_config
+from pufferlib.dashboard import Dashboard
+from pufferlib.exceptions import ConfigError, PufferError
+from pufferlib.loggers import make_loggers
+
+OPTION_DEFAULTS = dict(resume=None, load_model_path=None, wandb=False, wandb_project=None, wandb_group=None,
+                       wandb_tag=None, neptune=False, neptune_project=None, neptune_name=None)
+PROFILE_NAMES = ('env', 'inference', 'copy', 'learn')
+
+
+class NonFiniteLossError(PufferError, RuntimeError):
+    """A loss became NaN or inf. Training stops before the bad gradients touch the weights."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: str
+    global_step: int
+    epoch: int
+    stats: dict       # latest mean of each environment statistic (score, episode_return, ...)
+    losses: dict      # losses of the last epoch
+    model_path: str
+
+
+def train(config, options=None, dashboard=None):
+    """Train `config` (from pufferlib.config.load) and return a TrainResult. See the module docstring.
+
+    options: resume (None, 'latest' or a run id: continue that run of this env with its own saved config),
+    load_model_path (None, 'latest', a run folder or a .pt file: start from those weights), and the --wandb /
+    --neptune flags. `dashboard` defaults to a live view on a terminal and plain lines otherwise."""
+    options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
+    env_name, data_dir = config['base']['env_name'], config['train']['data_dir']
+    run_dir = None
+    if options.resume:
+        run_dir = runs.find_run(data_dir, env_name, options.resume)
+        config = puffer_config.load_file(os.path.join(run_dir, runs.CONFIG_FILE))  # the run's own settings
+
+    was_deterministic, was_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
+    from pufferlib import vector
+    vecenv = vector.make_from_config(config)
+    trainer, loggers = None, []
+    try:
+        puffer_config.resolve_train_auto(config, vecenv.num_agents)
+        config['train']['device'] = puffer_config.resolve_device(config['train']['device'])
+        if torch.device(config['train']['device']).type == 'cpu':
+            # Half the cores: the envs (C code here or in workers) need CPU too, and an oversubscribed torch
+            # thread pool spins instead of working (on a busy 2-core machine, 2 threads ran 7x slower than 1).
+            torch.set_num_threads(max(1, puffer_config.physical_cores() // 2))
+        check_sizes(config['train'], vecenv.num_agents)
+        policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
+                                    config['policy'], config['rnn'])
+        if options.load_model_path:
+            path = checkpoint.resolve_model_path(options.load_model_path, runs.env_dir(data_dir, env_name))
+            # Weights-only reading, with errors that name unsafe content or each mismatched parameter.
+            from pufferlib import saved_policy
+            saved_policy.load_weights(policy, saved_policy.read_weights(path), path)
+        if run_dir is None:
+            run_dir = runs.new_run(data_dir, env_name)
+            runs.write_config(run_dir, puffer_config.to_ini(config))
+        trainer = Trainer(config, vecenv, policy, run_dir,
+                          dashboard or Dashboard(runs.env_folder_name(env_name)))
+        if options.resume:
+            trainer.load_checkpoint()
+        else:
+            trainer.reset_envs(config['vec']['seed'])
+        loggers = trainer.loggers = make_loggers(options, config, run_dir)
+
+        while trainer.global_step < config['train']['total_timesteps']:
+            trainer.collect()
+            losses = trainer.learn()
+            trainer.log(losses)
+            if trainer.epoch % config['train']['checkpoint_interval'] == 0:
+                trainer.save_checkpoint()
+                if config['train']['torch_deterministic']:
+                    trainer.restart_envs()
+
+        trainer.save_checkpoint()
+        model_path = trainer.save_model()
+        for logger in loggers:
+            logger.log_model(model_path)
+        return TrainResult(run_dir, trainer.global_step, trainer.epoch, dict(trainer.latest_stats),
+                           dict(trainer.latest_losses), model_path)
+    finally:
+        vecenv.close()
+        if trainer is not None:
+            trainer.dashboard.close()
+        for logger in loggers:
+            logger.close()
+        torch.use_deterministic_algorithms(was_deterministic)
+        torch.set_num_threads(was_threads)
+
+
+def seed_everything(seed, deterministic):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # cuBLAS needs it for repeatable results
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+
+
+def cosine_learning_rate(learning_rate, min_lr_ratio, progress):
+    """Cosine annealing (Loshchilov & Hutter 2017) from learning_rate to min_lr_ratio * learning_rate."""
+    floor = learning_rate * min_lr_ratio
+    return floor + (learning_rate - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def make_optimizers(policy, t):
+    """Adam for everything, or Muon for the weight matrices and Adam for the rest (biases, log-std, conv kernels)."""
+    adam = dict(lr=t['learning_rate'], betas=(t['adam_beta1'], t['adam_beta2']), eps=t['adam_eps'])
+    parameters = list(policy.parameters())
+    if t['optimizer'] == 'adam':
+        return [torch.optim.Adam(parameters, **adam)]
+    if t['optimizer'] == 'muon':
+        matrices = [p for p in parameters if p.ndim == 2]
+        others = [p for p in parameters if p.ndim != 2]
+        # match_rms_adamw scales Muon's update like Adam's, so one learning rate serves both.
+        optimizers = [torch.optim.Muon(matrices, lr=t['learning_rate'], momentum=t['adam_beta1'], weight_decay=0.0,
+                                       adjust_lr_fn='match_rms_adamw')]
+        return optimizers + ([torch.optim.Adam(others, **adam)] if others else [])
+    raise ConfigError(f'train.optimizer = {t["optimizer"]!r} is not an optimizer; valid: adam, muon')
+
+
+def check_sizes(t, num_agents):
+    """Shapes the trainer itself needs, beyond what pufferlib.config checks."""
+    problems = []
+    if t['bptt_horizon'] < 2:
+        problems.append(f'train.bptt_horizon = {t["bptt_horizon"]} must be at least 2: the last step of a segment '
+                        'has no successor to bootstrap from, so a 1-step segment teaches nothing')
+    segments = t['batch_size'] // t['bptt_horizon']
+    if segments < num_agents:
+        problems.append(f'train.batch_size = {t["batch_size"]} holds {segments} segments of train.bptt_horizon = '
+                        f'{t["bptt_horizon"]} steps, fewer than the {num_agents} agent rows; use at least '
+                        f'{num_agents * t["bptt_horizon"]}')
+    if t['precision'] not in ('float32', 'bfloat16'):
+        problems.append(f'train.precision = {t["precision"]!r}; valid: float32, bfloat16')
+    if problems:
+        raise ConfigError(problems)
+
+
+class Trainer:
+    def __init__(self, config, vecenv, policy, run_dir, dashboard):
+        t = self.train_config = config['train']
+        self.config = config
+        self.vecenv = vecenv
+        self.run_dir = run_dir
+        self.dashboard = dashboard
+        self.loggers = []
+        self.device = torch.device(t['device'])
+        self.num_agents = vecenv.num_agents
+
+        self.policy = policy.to(self.device)
+        self.recurrent = policy.is_recurrent
+        self.infer = policy.forward_step if self.recurrent else policy.forward
+        self.evaluate = policy.forward_sequence if self.recurrent else policy.forward
+        if t['compile']:
+            self.infer = torch.compile(self.infer, mode=t['compile_mode'])
+            self.evaluate = torch.compile(self.evaluate, mode=t['compile_mode'])
+        self.optimizers = make_optimizers(policy, t)
+        self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
+                             enabled=t['precision'] == 'bfloat16')
+
+        # Sizes: batch_size cells in `segments` rows of `horizon` steps.
+        self.horizon = t['bptt_horizon']
+        self.segments = t['batch_size'] // self.horizon
+        self.minibatch_segments = t['minibatch_size'] // self.horizon
+        self.chunk_segments = min(t['minibatch_size'], t['max_minibatch_size']) // self.horizon
+        self.minibatches_per_epoch = t['update_epochs'] * self.segments // self.minibatch_segments
+        self.allocate_buffers(vecenv.single_observation_space, vecenv.single_action_space)
+
+        self.global_step = 0
+        self.epoch = 0
+        self.uptime = 0.0                           # training seconds over every session of this run
+        self.session_start = time.perf_counter()
+        self.session_start_step = 0
+        self.profile = dict.fromkeys(PROFILE_NAMES, 0.0)  # seconds, this epoch
+        self.stat_sums, self.stat_counts = defaultdict(float), defaultdict(int)
+        self.latest_stats, self.latest_losses = {}, {}
+        self.metrics = runs.MetricsLog(run_dir)
+        self.pending = None  # a received batch not acted on yet (see collect)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Buffers
+    # ------------------------------------------------------------------------------------------------------------
+
+    def allocate_buffers(self, observation_space, action_space):
+        device, S, T = self.device, self.segments, self.horizon
+        # cpu_offload keeps the largest buffer in host memory (pinned, for fast copies) and moves minibatches over.
+        offload = self.train_config['cpu_offload'] and device.type != 'cpu'
+        obs_device = torch.device('cpu') if offload else device
+        obs_dtype = torch.from_numpy(np.zeros(0, observation_space.dtype)).dtype
+        self.observations = torch.zeros(S, T, *observation_space.shape, dtype=obs_dtype, device=obs_device)
+        if offload:
+            self.observations = self.observations.pin_memory()
+        if isinstance(action_space, spaces.Box):
+            self.action_low = action_space.low
+            self.action_high = action_space.high
+            self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.float32, device=device)
+        else:
+            self.action_low = None
+            self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.int32, device=device)
+        self.action_shape = tuple(self.actions.shape[2:])
+        floats = lambda: torch.zeros(S, T, device=device)  # noqa: E731
+        self.logprobs, self.values, self.rewards = floats(), floats(), floats()
+        self.terminals, self.truncations, self.masks = floats(), floats(), floats()
+        self.ratio = torch.ones(S, T, device=device)
+        if self.recurrent:
+            size = self.policy.hidden_size
+            self.state = self.policy.initial_state(self.num_agents, device)   # (h, c) of every agent row
+            self.segment_state = (torch.zeros(S, size, device=device), torch.zeros(S, size, device=device))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # 1. Collect
+    # ------------------------------------------------------------------------------------------------------------
+
+    def reset_envs(self, seed):
+        self.vecenv.async_reset(seed)
+        self.pending = None
+        if self.recurrent:
+            for tensor in self.state:
+                tensor.zero_()
+
+    def restart_envs(self):
+        """Reset every env with a seed fixed by the epoch, as a resumed run does: in deterministic mode the
+        uninterrupted run and a run resumed from this checkpoint then see the same episodes."""
+        self.reset_envs(self.epoch_seed())
+
+    def epoch_seed(self):
+        return (self.config['vec']['seed'] * 1_000_003 + self.epoch) % 2**31
+
+    def collect(self):
+        """Step the envs until every segment holds bptt_horizon steps.
+
+        The batch that fills the last segment is stored but not acted on: the envs wait on it, and the next
+        rollout starts from it with the updated policy. So an epoch ends with the envs idle (a clean point for
+        checkpoints) and every executed action comes from the policy of its own epoch."""
+        S, T = self.segments, self.horizon
+        # Agent row i starts filling segment i; a row that fills its segment takes the next unused one.
+        segment_of = np.arange(self.num_agents)
+        step_of = np.zeros(self.num_agents, dtype=np.int64)
+        next_segment, full_segments = self.num_agents, 0
+        profile = self.profile
+        while True:
+            start = time.perf_counter()
+            if self.pending is not None:  # already received (and counted) at the end of the last rollout
+                batch, self.pending = self.pending, None
+            else:
+                batch = self.vecenv.recv()
+                self.add_stats(batch[4])
+            observations, rewards, terminals, truncations, _, agent_ids, masks = batch
+            received = time.perf_counter()
+            profile['env'] += received - start
+
+            rows = row_index(agent_ids)
+            segment, step = segment_of[rows], step_of[rows]
+            filling = (segment < S) & (step == T - 1)
+            last_batch = full_segments + int(filling.sum()) >= S
+            obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
+            done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
+            copied = time.perf_counter()
+            profile['copy'] += copied - received
+
+            with torch.inference_mode(), torch.autocast(**self.autocast):
+                if self.recurrent:
+                    h, c = self.state[0][rows], self.state[1][rows]
+                    starting = np.flatnonzero((step == 0) & (segment < S))
+                    if len(starting):  # remember where each segment starts, for training over it
+                        self.segment_state[0][segment[starting]] = h[starting]
+                        self.segment_state[1][segment[starting]] = c[starting]
+                    keep = (~done).unsqueeze(1).to(h.dtype)  # a finished episode's successor starts from zeros
+                    params, value, (h, c) = self.infer(obs, (h * keep, c * keep))
+                    if not last_batch:  # the last batch is seen again next rollout: advance its state then
+                        self.state[0][rows], self.state[1][rows] = h.float(), c.float()
+                else:
+                    params, value = self.infer(obs)
+                actions, logprob = self.policy.action_head.sample(params)
+            inferred = time.perf_counter()
+            profile['inference'] += inferred - copied
+
+            stored = segment < S  # rows past the last segment step on but are not recorded
+            if not stored.all():
+                keep_rows = np.flatnonzero(stored)
+                keep_index = torch.from_numpy(keep_rows).to(self.device)
+                obs, stored_actions, logprob, value = (x[keep_index] for x in (obs, actions, logprob, value))
+                rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
+                                                          (rewards, terminals, truncations, masks))
+                segment, step = segment[keep_rows], step[keep_rows]
+            else:
+                stored_actions = actions
+            if len(segment):
+                target = self.buffer_target(segment, step)
+                put(self.observations, target, obs)
+                put(self.actions, target, stored_actions.view(-1, *self.action_shape))
+                put(self.logprobs, target, logprob)
+                put(self.values, target, value)
+                put(self.rewards, target, torch.from_numpy(rewards))
+                put(self.terminals, target, torch.from_numpy(terminals))
+                put(self.truncations, target, torch.from_numpy(truncations))
+                put(self.masks, target, torch.from_numpy(masks))
+
+            if last_batch:
+                self.pending = batch
+                profile['copy'] += time.perf_counter() - inferred
+                return
+            step_of[rows] += 1
+            finished = np.flatnonzero(step_of[rows] == T)
+            if len(finished):
+                finished = np.arange(self.num_agents)[rows][finished]
+                full_segments += int((segment_of[finished] < S).sum())
+                segment_of[finished] = next_segment + np.arange(len(finished))
+                step_of[finished] = 0
+                next_segment += len(finished)
+
+            # The received arrays are the envs' own buffers until send(): everything above is stored first.
+            send_actions = self.env_actions(actions)
+            sending = time.perf_counter()
+            profile['copy'] += sending - inferred
+            self.vecenv.send(send_actions)
+            self.global_step += len(send_actions)  # agent steps actually taken
+            profile['env'] += time.perf_counter() - sending
+
+    def buffer_target(self, segment, step):
+        """Index of [segments, horizon] buffer cells: slices when the rows fill consecutive segments at one step
+        (every synchronous rollout), else index tensors."""
+        first = int(segment[0])
+        if step[0] == step[-1] and segment[-1] - first == len(segment) - 1 and (step == step[0]).all() and (
+                np.diff(segment) == 1).all():
+            return slice(first, first + len(segment)), int(step[0])
+        return torch.from_numpy(segment).to(self.device), torch.from_numpy(step).to(self.device)
+
+    def env_actions(self, actions):
+        """Sampled actions as the numpy array the vector expects (Box actions clipped into their bounds)."""
+        actions = actions.cpu().numpy()
+        if self.action_low is not None:
+            return np.clip(actions, self.action_low, self.action_high).astype(np.float32)
+        return actions.astype(np.int32, copy=False)
+
+    def add_stats(self, infos):
+        for info in flatten_infos(infos):
+            for key, value in info.items():
+                if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                    self.stat_sums[key] += float(value)
+                    self.stat_counts[key] += 1
+
+    # ------------------------------------------------------------------------------------------------------------
+    # 2. Advantages and 3. PPO update
+    # ------------------------------------------------------------------------------------------------------------
+
+    def learn(self):
+        t = self.train_config
+        start = time.perf_counter()
+        progress = self.global_step / self.train_config['total_timesteps']
+        learning_rate = (cosine_learning_rate(t['learning_rate'], t['min_lr_ratio'], progress)
+                         if t['anneal_lr'] else t['learning_rate'])
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group['lr'] = learning_rate
+        beta = t['prio_beta0'] + (1 - t['prio_beta0']) * progress  # importance correction annealed to 1
+        # The last step of a segment has no successor, hence no advantage: it takes no part in the losses.
+        valid = self.masks.clone()
+        valid[:, -1] = 0
+        self.ratio.fill_(1.0)
+        sums = defaultdict(lambda: torch.zeros((), device=self.device))
+        parameters = list(self.policy.parameters())
+        accumulation = self.minibatch_segments // self.chunk_segments
+
+        for minibatch in range(self.minibatches_per_epoch):
+            # 2. Advantages: recomputed for every minibatch, as the updated ratios change the V-trace weights.
+            advantages = advantage.compute_advantages(
+                self.values, self.rewards, self.terminals, self.truncations, self.ratio, t['gamma'],
+                t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+            self.check_finite('advantages', advantages)
+            if minibatch == 0:
+                sums['explained_variance'] += explained_variance(self.values, advantages + self.values, valid)
+
+            # Prioritized segments (Schaul et al. 2016): P_i ~ (sum_t |A_it|)^alpha, weight (S P_i)^-beta.
+            priority = advantages.abs().sum(1).pow(t['prio_alpha']) + 1e-12
+            probabilities = priority / priority.sum()
+            index = torch.multinomial(probabilities, self.minibatch_segments, replacement=False)
+            weights = (self.segments * probabilities[index]).pow(-beta).unsqueeze(1)
+            mb_advantages = advantages[index]
+            mb_returns = mb_advantages + self.values[index]
+            mb_valid = valid[index]
+            mean = masked_mean(mb_advantages, mb_valid)
+            std = masked_mean((mb_advantages - mean) ** 2, mb_valid).sqrt()
+            mb_advantages = weights * (mb_advantages - mean) / (std + 1e-8)
+
+            # 3. PPO update, accumulating gradients over chunks of at most max_minibatch_size steps.
+            valid_steps = mb_valid.sum().clamp(min=1)
+            for chunk in range(accumulation):
+                part = slice(chunk * self.chunk_segments, (chunk + 1) * self.chunk_segments)
+                segs = index[part]
+                losses = self.ppo_losses(segs, mb_advantages[part], mb_returns[part], mb_valid[part], valid_steps)
+                loss = losses['policy_loss'] + t['vf_coef'] * losses['value_loss'] - t['ent_coef'] * losses['entropy']
+                self.check_finite('loss', loss)
+                loss.backward()
+                for name, value in losses.items():
+                    sums[name] += value.detach()
+            torch.nn.utils.clip_grad_norm_(parameters, t['max_grad_norm'])
+            for optimizer in self.optimizers:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+        averages = {name: value.item() / (1 if name == 'explained_variance' else self.minibatches_per_epoch)
+                    for name, value in sums.items()}
+        averages['learning_rate'] = learning_rate
+        self.epoch += 1
+        self.profile['learn'] += time.perf_counter() - start
+        return averages
+
+    def check_finite(self, name, tensor):
+        """Stop on NaN/inf before it reaches the weights; the last checkpoint stays the last good one."""
+        if not bool(torch.isfinite(tensor).all()):
+            path = os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE)
+            kept = (f'the last good checkpoint is {path}' if os.path.exists(path) else
+                    'no checkpoint had been written yet')
+            raise NonFiniteLossError(
+                f'the {name} became NaN or inf at epoch {self.epoch + 1} (step {self.global_step:,}); training '
+                f'stopped before updating the weights and {kept}. Lower train.learning_rate or '
+                'train.max_grad_norm, or check the environment for NaN/inf rewards and observations.')
+
+    def ppo_losses(self, segs, advantages, returns, valid, valid_steps):
+        """PPO (Schulman et al. 2017) losses of one chunk of segments, each summed over its valid steps and divided
+        by the valid steps of the whole minibatch, so chunks add up to the minibatch mean."""
+        t = self.train_config
+        observations = self.observations[segs.to(self.observations.device)].to(self.device, non_blocking=True)
+        with torch.autocast(**self.autocast):
+            if self.recurrent:
+                state = (self.segment_state[0][segs], self.segment_state[1][segs])
+                params, values = self.evaluate(observations, state, self.terminals[segs] + self.truncations[segs])
+            else:
+                params, values = self.evaluate(observations.reshape(-1, *observations.shape[2:]))
+        actions = self.actions[segs].reshape(-1, *self.action_shape)
+        logprob, entropy = self.policy.action_head.logprob_entropy(params, actions)
+        logprob, entropy, values = (x.float().view(len(segs), self.horizon) for x in (logprob, entropy, values))
+
+        logratio = logprob - self.logprobs[segs]
+        ratio = logratio.exp()
+        self.ratio[segs] = ratio.detach()
+        clip = t['clip_coef']
+        policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(1 - clip, 1 + clip))
+        old_values = self.values[segs]
+        clipped = old_values + (values - old_values).clamp(-t['vf_clip_coef'], t['vf_clip_coef'])
+        value_loss = 0.5 * torch.max((values - returns) ** 2, (clipped - returns) ** 2)
+        total = lambda x: (x * valid).sum() / valid_steps  # noqa: E731
+        with torch.no_grad():
+            approx_kl = total((ratio - 1) - logratio)  # Schulman's low-variance KL estimator
+            clipfrac = total(((ratio - 1).abs() > clip).float())
+        return dict(policy_loss=total(policy_loss), value_loss=total(value_loss), entropy=total(entropy),
+                    approx_kl=approx_kl, clipfrac=clipfrac)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # 4. Log, checkpoint
+    # ------------------------------------------------------------------------------------------------------------
+
+    def log(self, losses):
+        now = time.perf_counter()
+        session_seconds = now - self.session_start
+        uptime = self.uptime + session_seconds
+        sps = (self.global_step - self.session_start_step) / max(session_seconds, 1e-9)
+        stats = {key: self.stat_sums[key] / self.stat_counts[key] for key in self.stat_sums}
+        self.stat_sums.clear()
+        self.stat_counts.clear()
+        self.latest_stats.update(stats)
+        self.latest_losses = losses
+        row = dict(epoch=self.epoch, global_step=self.global_step, uptime=uptime, sps=sps)
+        row.update({f'loss/{name}': value for name, value in losses.items()})
+        row.update({f'env/{key}': value for key, value in stats.items()})
+        row.update({f'time/{name}': value for name, value in self.profile.items()})
+        self.metrics.append(row)
+        for logger in self.loggers:
+            logger.log(row, self.global_step)
+        remaining = (self.train_config['total_timesteps'] - self.global_step) / max(sps, 1e-9)
+        self.dashboard.update(dict(
+            epoch=self.epoch, global_step=self.global_step, total_timesteps=self.train_config['total_timesteps'],
+            sps=sps, uptime=uptime, remaining=remaining, profile=dict(self.profile), losses=losses,
+            stats=dict(self.latest_stats)))
+        for name in self.profile:
+            self.profile[name] = 0.0
+        return row
+
+    def save_checkpoint(self):
+        state = dict(
+            model=self.policy.state_dict(),
+            optimizers=[optimizer.state_dict() for optimizer in self.optimizers],
+            scheduler=dict(progress=self.global_step / self.train_config['total_timesteps'],
+                           learning_rate=self.optimizers[0].param_groups[0]['lr']),
+            counters=dict(epoch=self.epoch, global_step=self.global_step,
+                          uptime=self.uptime + time.perf_counter() - self.session_start),
+            rng=dict(torch=torch.get_rng_state(),
+                     cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
+        )
+        checkpoint.save_atomic(state, os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE))
+
+    def load_checkpoint(self):
+        """Continue from the run's checkpoint: weights, optimizer, schedule, counters, RNG; envs restart from the
+        checkpoint's epoch seed and the metrics log is cut back to the checkpoint."""
+        state = checkpoint.load(os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE), self.device)
+        self.policy.load_state_dict(state['model'])
+        for optimizer, saved in zip(self.optimizers, state['optimizers']):
+            optimizer.load_state_dict(saved)
+        counters = state['counters']
+        self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
+        self.session_start_step = self.global_step
+        self.session_start = time.perf_counter()
+        torch.set_rng_state(state['rng']['torch'].cpu())
+        if state['rng']['cuda'] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
+        self.metrics.truncate_after(self.epoch)
+        self.reset_envs(self.epoch_seed())
+
+    def save_model(self):
+        path = os.path.join(self.run_dir, checkpoint.MODEL_FILE)
+        checkpoint.save_atomic(self.policy.state_dict(), path)
+        return path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------------------------
+
+def row_index(agent_ids):
+    """The agent rows of a recv batch: a slice when they are one consecutive block (cheap views), else an array."""
+    ids = np.asarray(agent_ids).reshape(-1)
+    first = int(ids[0])
+    if ids[-1] - first == len(ids) - 1 and (np.diff(ids) == 1).all():
+        return slice(first, first + len(ids))
+    return ids
+
+
+def put(buffer, target, values):
+    """buffer[target] = values, converting device and dtype (bool flags, int actions) as needed."""
+    buffer[target] = values.to(buffer.device, buffer.dtype, non_blocking=True)
+
+
+def flatten_infos(infos):
+    if isinstance(infos, dict):
+        return [infos]
+    flat = []
+    for info in infos or ():
+        flat.extend(flatten_infos(info) if isinstance(info, (list, tuple)) else [info])
+    return flat
+
+
+def masked_mean(x, valid):
+    return (x * valid).sum() / valid.sum().clamp(min=1)
+
+
+def explained_variance(values, returns, valid):
+    """1 - Var(returns - values) / Var(returns) over the valid steps: 1 is a perfect value function."""
+    variance = lambda x: masked_mean((x - masked_mean(x, valid)) ** 2, valid)  # noqa: E731
+    return 1 - variance(returns - values) / variance(returns).clamp(min=1e-8)

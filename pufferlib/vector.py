@@ -1,0 +1,770 @@
+"""Vectorization (DESIGN §4): many env objects behind one API, run in process, in worker processes, or on Ray.
+
+    vecenv = pufferlib.vector.make(creator, backend='Multiprocessing', num_envs=8, num_workers=2, batch_size=4)
+    vecenv.async_reset(seed=0)
+    while training:
+        observations, rewards, terminals, truncations, infos, agent_ids, masks = vecenv.recv()
+        vecenv.send(policy(observations))
+
+`creator(buf=None, seed=0, **env_kwargs)` builds one PufferEnv (see pufferlib.environments). The vector owns one
+row per agent of every env: rows [0, num_agents), env j holding rows [j * agents_per_env, (j + 1) * agents_per_env).
+`recv` hands back `batch_size` envs' rows: the arrays are views (or, for a batch that is not one contiguous block,
+copies) that stay valid until the next `send`. Each round of num_envs / batch_size receives returns every env once.
+
+Backends, chosen by `[vec] backend`:
+  Serial           every env in this process, stepped in turn;
+  Multiprocessing  worker processes step their envs straight into shared memory, woken by shared flags;
+  Ray              Ray actors, on this machine or on a cluster;
+  PufferEnv        one env object used directly (an Ocean env already steps all its C envs in one call).
+All backends give identical results for the same seed in synchronous mode (batch_size == num_envs).
+"""
+import ctypes
+import mmap
+import os
+import platform
+import secrets
+import signal
+import sys
+import time
+import traceback
+import weakref
+from multiprocessing import get_context, resource_tracker
+
+import numpy as np
+from gymnasium import spaces
+
+from pufferlib.environment import BUFFER_NAMES, Buffers, action_layout, allocate_buffers, batch_action_space
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, PufferError
+
+
+class WorkerError(PufferError, RuntimeError):
+    """An env failed inside a worker (an exception, or the worker process died). Names the worker and carries the
+    worker's traceback. The vecenv is closed when this is raised."""
+
+    def __init__(self, worker_index, message, remote_traceback=''):
+        self.worker_index = worker_index
+        self.remote_traceback = remote_traceback
+        text = f'worker {worker_index}: {message}'
+        if remote_traceback:
+            text += f'\n\n--- traceback in worker {worker_index} ---\n{remote_traceback}'
+        super().__init__(text)
+
+
+def env_seed(seed, env_index):
+    """Seed of env object `env_index` of a vector seeded with `seed` (an Ocean object then seeds its C env i
+    from (that seed, i)). Every backend uses this rule, which is what makes their results identical."""
+    return seed + env_index
+
+
+def _reset_envs(envs, seed, first_env):
+    for offset, env in enumerate(envs):
+        env.reset(seed=env_seed(seed, first_env + offset))
+        env.rewards[:] = 0
+        env.terminals[:] = False
+        env.truncations[:] = False
+
+
+def _step_envs(envs):
+    infos = []
+    for env in envs:
+        infos.extend(env.step(env.actions)[4])
+    return infos
+
+
+class _ActionCheck:
+    """Checks each batch of actions against `num_agents` rows of `action_space`: shape, dtype kind and (discrete)
+    range, raising an APIUsageError that names what is wrong and what would be valid. Bounds are prepared once:
+    this runs on every send."""
+
+    def __init__(self, action_space, num_agents):
+        self.space = action_space
+        self.shape = (num_agents, *action_layout(action_space)[0])
+        self.discrete = not isinstance(action_space, spaces.Box)
+        if isinstance(action_space, spaces.Discrete):
+            self.low, self.high = int(action_space.start), int(action_space.start + action_space.n)
+        elif self.discrete:
+            self.low, self.high = action_space.start, action_space.start + action_space.nvec
+
+    def __call__(self, actions):
+        actions = np.asarray(actions)
+        if actions.shape != self.shape:
+            raise APIUsageError(f'actions have shape {actions.shape}; expected {self.shape} (one row per agent of '
+                                f'the batch: {self.shape[0]} agents, action space {self.space})')
+        kind = actions.dtype.kind
+        if not self.discrete:
+            if kind != 'f':
+                raise APIUsageError(f'actions for {self.space} must be floats, got dtype {actions.dtype}')
+            return actions
+        if kind not in 'iu':
+            raise APIUsageError(f'actions for {self.space} must be integers, got dtype {actions.dtype} '
+                                '(sample the distribution, do not pass logits or probabilities)')
+        if isinstance(self.low, int):  # Discrete: two reductions and plain int comparisons are the cheapest check
+            out_of_range = actions.min() < self.low or actions.max() >= self.high
+        else:
+            out_of_range = ((actions < self.low) | (actions >= self.high)).any()
+        if out_of_range:
+            agent = int(np.argwhere((actions < self.low) | (actions >= self.high))[0][0])
+            raise APIUsageError(f'action {actions[agent].tolist()} of agent row {agent} is out of range; valid: '
+                                f'{np.asarray(self.low).tolist()} <= action < {np.asarray(self.high).tolist()} '
+                                f'({self.space})')
+        return actions
+
+
+class VecEnv:
+    """What every backend shares: spaces, the reset / send / recv protocol and the choice of each batch.
+
+    Backends see envs through "workers": a worker steps `envs_per_worker` consecutive envs together, and a batch is
+    `batch_size / envs_per_worker` workers. A backend implements _reset_workers(seed), _step_workers(workers) and
+    _wait(), which returns a batch chosen with _choose from the workers whose results are in, and their infos.
+    """
+
+    def __init__(self, driver_env, num_envs, envs_per_worker, batch_size, zero_copy, seed):
+        self.driver_env = driver_env
+        self.single_observation_space = driver_env.single_observation_space
+        self.single_action_space = driver_env.single_action_space
+        self.agents_per_env = driver_env.num_agents
+        self.num_envs = num_envs
+        self.num_workers = num_envs // envs_per_worker
+        self.envs_per_worker = envs_per_worker
+        self.batch_size = batch_size
+        self.zero_copy = zero_copy
+        self.seed = seed
+        self.num_agents = num_envs * self.agents_per_env
+        self.agents_per_batch = batch_size * self.agents_per_env
+        self.rows_per_worker = envs_per_worker * self.agents_per_env
+        self.workers_per_batch = batch_size // envs_per_worker
+        self.agent_ids = np.arange(self.num_agents)
+        box = self.single_observation_space
+        self.observation_space = spaces.Box(
+            low=np.broadcast_to(box.low, (self.agents_per_batch, *box.shape)),
+            high=np.broadcast_to(box.high, (self.agents_per_batch, *box.shape)), dtype=box.dtype)
+        self.action_space = batch_action_space(self.single_action_space, self.agents_per_batch)
+        self._check_actions = _ActionCheck(self.single_action_space, self.agents_per_batch)
+        self._all_workers = np.arange(self.num_workers)
+        self._returned = np.zeros(self.num_workers, bool)  # workers already handed out in this round
+        self._batch = self._batch_rows = None
+        self._gathered = None
+        self._phase = 'reset'  # reset (nothing started) -> recv <-> send; 'closed' at the end
+
+    # ---- the protocol ----
+    def async_reset(self, seed=None):
+        """Reset every env (env j seeded with seed + j; `seed` defaults to the vector's seed); then recv()."""
+        self._check_open()
+        self._returned[:] = False
+        self._reset_workers(self.seed if seed is None else seed)
+        self._phase = 'recv'
+
+    def recv(self):
+        """(observations, rewards, terminals, truncations, infos, agent_ids, masks) of the next batch."""
+        self._check_open()
+        if self._phase == 'reset':
+            raise APIUsageError('recv() called before reset(); call reset(seed) or async_reset(seed) first')
+        if self._phase == 'send':
+            raise APIUsageError('recv() called twice without send(); send actions for the batch you received')
+        batch, infos = self._wait()
+        if len(batch) < self.num_workers:
+            self._returned[batch] = True
+            if self._returned.all():
+                self._returned[:] = False
+        rows = self._rows(batch)
+        self._batch, self._batch_rows = batch, rows
+        self._phase = 'send'
+        buffers = self.buffers
+        if isinstance(rows, slice):
+            return (buffers.observations[rows], buffers.rewards[rows], buffers.terminals[rows],
+                    buffers.truncations[rows], infos, self.agent_ids[rows], buffers.masks[rows])
+        if self._gathered is None:
+            self._gathered = allocate_buffers(self.single_observation_space, self.single_action_space,
+                                              self.agents_per_batch)
+        out = self._gathered
+        for name in ('observations', 'rewards', 'terminals', 'truncations', 'masks'):
+            np.take(getattr(buffers, name), rows, axis=0, out=getattr(out, name))
+        return (out.observations, out.rewards, out.terminals, out.truncations, infos, self.agent_ids[rows],
+                out.masks)
+
+    def send(self, actions):
+        """Actions [agents_per_batch, *action_shape] for the batch the last recv() returned."""
+        self._check_open()
+        if self._phase == 'reset':
+            raise APIUsageError('send()/step() called before reset(); call reset(seed) or async_reset(seed) first')
+        if self._phase == 'recv':
+            raise APIUsageError('send() called twice without recv(); each send answers the batch of one recv')
+        self.buffers.actions[self._batch_rows] = self._check_actions(actions)
+        self._step_workers(self._batch)
+        self._phase = 'recv'
+
+    def reset(self, seed=None):
+        """Synchronous reset: (observations, infos) of the first batch (all envs when batch_size == num_envs)."""
+        self.async_reset(seed)
+        observations, _, _, _, infos, _, _ = self.recv()
+        return observations, infos
+
+    def step(self, actions):
+        """Synchronous step of every env: (observations, rewards, terminals, truncations, infos)."""
+        if self.batch_size != self.num_envs:
+            raise APIUsageError(f'step() steps every env, but batch_size={self.batch_size} < num_envs='
+                                f'{self.num_envs}; use send()/recv() (recv says which agents each batch holds) '
+                                f'or make the vecenv with batch_size={self.num_envs}')
+        self.send(actions)
+        observations, rewards, terminals, truncations, infos, _, _ = self.recv()
+        return observations, rewards, terminals, truncations, infos
+
+    def close(self):
+        """Stop workers and free shared memory. Safe to call more than once."""
+        if self._phase != 'closed':
+            self._phase = 'closed'
+            self._close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # ---- helpers for backends ----
+    def _check_open(self):
+        if self._phase == 'closed':
+            raise APIUsageError('this vecenv is closed')
+
+    def _choose(self, ready):
+        """The next batch among `ready` workers not yet returned this round, or None if none is complete yet.
+        zero_copy: the first complete block of consecutive workers; else the first ready workers, any of them."""
+        if self.workers_per_batch == self.num_workers:
+            return self._all_workers if ready.all() else None
+        candidates = ready & ~self._returned
+        if self.zero_copy:
+            complete = np.flatnonzero(candidates.reshape(-1, self.workers_per_batch).all(axis=1))
+            if len(complete):
+                return np.arange(complete[0] * self.workers_per_batch, (complete[0] + 1) * self.workers_per_batch)
+            return None
+        ready_workers = np.flatnonzero(candidates)
+        return ready_workers[:self.workers_per_batch] if len(ready_workers) >= self.workers_per_batch else None
+
+    def _rows(self, workers):
+        """The agent rows of `workers`: a slice when they are consecutive, else an index array."""
+        if workers[-1] - workers[0] + 1 == len(workers):
+            return slice(workers[0] * self.rows_per_worker, (workers[-1] + 1) * self.rows_per_worker)
+        return (workers[:, None] * self.rows_per_worker + np.arange(self.rows_per_worker)).ravel()
+
+    def _fail(self, worker, message, remote_traceback=''):
+        """Close everything, then raise: a vecenv with a broken worker cannot go on."""
+        self.close()
+        raise WorkerError(worker, message, remote_traceback)
+
+
+class Serial(VecEnv):
+    """Every env in this process, each its own worker; send() steps the batch at once. Also the PufferEnv backend:
+    then `envs` is just the driver env, used directly on its own buffers."""
+
+    def __init__(self, envs, buffers, driver_env, batch_size, zero_copy, seed):
+        super().__init__(driver_env, len(envs), 1, batch_size, zero_copy, seed)
+        self.envs = envs
+        self.buffers = buffers
+        self._infos = [[] for _ in envs]
+        self._all_ready = np.ones(len(envs), bool)
+
+    def _reset_workers(self, seed):
+        _reset_envs(self.envs, seed, 0)
+        self._infos = [[] for _ in self.envs]
+
+    def _step_workers(self, workers):
+        for worker in workers:
+            self._infos[worker] = _step_envs([self.envs[worker]])
+
+    def _wait(self):
+        batch = self._choose(self._all_ready)
+        return batch, [info for worker in batch for info in self._infos[worker]]
+
+    def _close(self):
+        for env in self.envs:
+            env.close()
+        if self.driver_env not in self.envs:
+            self.driver_env.close()
+
+
+# ---- Multiprocessing ----
+# A worker's flag (in shared memory) holds a command from the parent (> 0) or the worker's answer (<= 0).
+STEP, RESET, CLOSE = 1, 2, 3
+DONE, DONE_WITH_INFOS, FAILED = 0, -1, -2
+FLAG_STRIDE = 16  # int32s between two flags: a 64-byte cache line each, so no two processes write the same line
+SHM_DIR = '/dev/shm'
+# Spin-then-sleep: check in a tight loop this long before sleeping, but only while the last answer came within
+# this window. On a busy machine (or while the parent runs the policy) answers come later, spinning would take the
+# CPU the others need to answer, and it switches itself off.
+SPIN_SECONDS = 2e-5
+SLEEP_SECONDS = 0.02  # longest sleep between checks that the other side is still alive
+
+_SYS_FUTEX = {'x86_64': 202, 'aarch64': 98}.get(platform.machine()) if sys.platform == 'linux' else None
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_syscall = ctypes.CDLL(None, use_errno=True).syscall if _SYS_FUTEX else None
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [('seconds', ctypes.c_long), ('nanoseconds', ctypes.c_long)]
+
+
+class _Bell:
+    """One int32 word of shared memory that a process sleeps on until another process changes it and rings: a
+    Linux futex, so a waiting process uses no CPU and wakes within microseconds (elsewhere: short sleeps)."""
+
+    def __init__(self, array, index):
+        self.address = ctypes.c_void_p(array.ctypes.data + int(index) * array.itemsize)
+        self.timeout = ctypes.byref(_Timespec(0, int(SLEEP_SECONDS * 1e9)))
+
+    def wait(self, expected):
+        """Sleep while the word still holds `expected`, at most SLEEP_SECONDS."""
+        if _syscall is None:
+            time.sleep(1e-4)
+        else:
+            _syscall(ctypes.c_long(_SYS_FUTEX), self.address, ctypes.c_long(_FUTEX_WAIT), ctypes.c_long(expected),
+                     self.timeout, None, ctypes.c_long(0))
+
+    def ring(self):
+        """Wake whoever waits on the word (call after changing it)."""
+        if _syscall is not None:
+            _syscall(ctypes.c_long(_SYS_FUTEX), self.address, ctypes.c_long(_FUTEX_WAKE),
+                     ctypes.c_long(2 ** 31 - 1), None, None, ctypes.c_long(0))
+
+
+def _wait_for_command(flags, slot, bell, spin, parent_pid):
+    """(the next command for this worker, whether to spin next time). Exits (CLOSE) if the parent is gone, even
+    killed by SIGKILL."""
+    start = time.perf_counter()
+    while True:
+        command = int(flags[slot])
+        if command > 0:
+            return command, time.perf_counter() - start < SPIN_SECONDS
+        if not spin or time.perf_counter() - start > SPIN_SECONDS:
+            bell.wait(command)
+            if os.getppid() != parent_pid:
+                return CLOSE, False
+
+
+def _worker_main(index, creator, env_kwargs, envs_per_worker, rows_per_env, shm_path, layout, connection,
+                 parent_pid):
+    # Ctrl-C goes to the whole process group; only the parent handles it, then closes the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    arrays = _map_shared(shm_path, layout)
+    flags, seeds = arrays.pop('flags'), arrays.pop('seeds')
+    buffers = Buffers(**arrays)
+    slot = index * FLAG_STRIDE
+    my_bell, parent_bell = _Bell(flags, slot), _Bell(flags, len(flags) - FLAG_STRIDE)
+
+    def answer(value):
+        flags[slot] = value
+        flags[-FLAG_STRIDE] = 1  # the parent's doorbell: "some answer changed"
+        parent_bell.ring()
+
+    first_env = index * envs_per_worker
+    envs = []
+    try:
+        for env_index in range(first_env, first_env + envs_per_worker):
+            envs.append(creator(buf=buffers.rows(env_index * rows_per_env, (env_index + 1) * rows_per_env),
+                                seed=env_seed(int(seeds[index]), env_index), **env_kwargs))
+        answer(DONE)
+        spin = True
+        while True:
+            command, spin = _wait_for_command(flags, slot, my_bell, spin, parent_pid)
+            if command == CLOSE:
+                break
+            if command == RESET:
+                _reset_envs(envs, int(seeds[index]), first_env)
+                infos = []
+            else:
+                infos = _step_envs(envs)
+            # Flag first, then send: the parent reads the pipe only after seeing the flag, so a message larger
+            # than the pipe's buffer would otherwise block both sides.
+            answer(DONE_WITH_INFOS if infos else DONE)
+            if infos:
+                connection.send(infos)
+    except Exception:
+        answer(FAILED)
+        connection.send(traceback.format_exc())
+    finally:
+        for env in envs:
+            env.close()
+        connection.close()
+
+
+def _map_shared(path, layout):
+    """Named numpy arrays over the shared file at `path`, laid out as [(name, shape, dtype, offset)]."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        memory = mmap.mmap(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    return {name: np.ndarray(shape, dtype, buffer=memory, offset=offset) for name, shape, dtype, offset in layout}
+
+
+class _SharedFile:
+    """One shared-memory file holding every buffer. It is unlinked as soon as the workers have mapped it, so
+    nothing is left in /dev/shm even if this process is killed later; until then the resource tracker (a separate
+    process) unlinks it if this process dies."""
+
+    def __init__(self, arrays):
+        self.name = f'/puffer_{os.getpid()}_{secrets.token_hex(4)}'
+        self.path = SHM_DIR + self.name
+        self.layout, size = [], 0
+        for name, shape, dtype in arrays:
+            size = -(-size // 64) * 64
+            self.layout.append((name, shape, np.dtype(dtype), size))
+            size += int(np.prod(shape)) * np.dtype(dtype).itemsize
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        resource_tracker.register(self.name, 'shared_memory')
+        self.linked = True
+        try:
+            os.ftruncate(fd, max(size, 1))
+        finally:
+            os.close(fd)
+
+    def unlink(self):
+        if self.linked:
+            self.linked = False
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            resource_tracker.unregister(self.name, 'shared_memory')
+
+
+def _stop_workers(processes, flags, shared_file, connections):
+    """Close workers (asking first, then SIGTERM, then SIGKILL) and unlink shared memory. Runs once, from close(),
+    garbage collection or interpreter exit."""
+    commands = flags[:-FLAG_STRIDE:FLAG_STRIDE]
+    started = [process for process in processes if process.pid is not None]
+    deadline = time.monotonic() + 2
+    while any(process.is_alive() for process in started) and time.monotonic() < deadline:
+        # A worker busy with a step answers over the CLOSE command when it finishes: repeat it until all exit.
+        for worker in np.flatnonzero(commands != CLOSE):
+            commands[worker] = CLOSE
+            _Bell(flags, worker * FLAG_STRIDE).ring()
+        time.sleep(0.002)
+    for process in started:
+        if process.is_alive():
+            process.terminate()
+            process.join(1)
+        if process.is_alive():
+            process.kill()
+        process.join()
+    for connection in connections:
+        connection.close()
+    shared_file.unlink()
+
+
+def _describe_exit(exitcode):
+    if exitcode is not None and exitcode < 0:
+        return f'was killed by signal {signal.Signals(-exitcode).name}'
+    return (f'exited with code {exitcode} without reporting an error; its output above says why (with the spawn '
+            "or forkserver start method, a script must keep its code under `if __name__ == '__main__':`)")
+
+
+class Multiprocessing(VecEnv):
+    """Worker processes each step `envs_per_worker` envs straight into one shared-memory block. Commands and
+    answers are shared flags (no pipe traffic per step); infos and tracebacks go over a pipe when there are any."""
+
+    def __init__(self, creator, env_kwargs, driver_env, num_envs, num_workers, batch_size, zero_copy, seed,
+                 start_method=None):
+        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed)
+        if not os.path.isdir(SHM_DIR):
+            raise EnvironmentSetupError(f'the Multiprocessing backend needs {SHM_DIR} (Linux); use Serial or Ray')
+        context = get_context(start_method)
+        self._spin = True
+        template = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents,
+                                    allocator=np.empty)  # pages never touched: only shapes and dtypes are used
+        shared_file = _SharedFile([(name, getattr(template, name).shape, getattr(template, name).dtype)
+                                   for name in BUFFER_NAMES]
+                                  + [('flags', ((self.num_workers + 1) * FLAG_STRIDE,), np.int32),
+                                     ('seeds', (self.num_workers,), np.int64)])
+        arrays = _map_shared(shared_file.path, shared_file.layout)
+        flags, self._seeds = arrays.pop('flags'), arrays.pop('seeds')
+        self._answers = flags[:-FLAG_STRIDE:FLAG_STRIDE]  # one flag per worker; the last line is the doorbell
+        self._doorbell = flags[-FLAG_STRIDE:-FLAG_STRIDE + 1]
+        self._parent_bell = _Bell(flags, len(flags) - FLAG_STRIDE)
+        self._worker_bells = [_Bell(flags, worker * FLAG_STRIDE) for worker in range(self.num_workers)]
+        self._answers[:] = RESET  # "busy" until each worker answers DONE once its envs exist
+        self._seeds[:] = seed
+        self.buffers = Buffers(**arrays)
+        self.buffers.masks[:] = True
+        self.processes, self._connections = [], []
+        self._finalizer = weakref.finalize(self, _stop_workers, self.processes, flags, shared_file,
+                                           self._connections)
+        try:
+            for worker in range(self.num_workers):
+                receiver, sender = context.Pipe(duplex=False)
+                self._connections.append(receiver)
+                process = context.Process(
+                    target=_worker_main, daemon=True, name=f'puffer-worker-{worker}',
+                    args=(worker, creator, env_kwargs, self.envs_per_worker, self.agents_per_env, shared_file.path,
+                          shared_file.layout, sender, os.getpid()))
+                self.processes.append(process)
+                process.start()
+                sender.close()  # the worker holds the only writing end, so its death reads as EOF here
+            self._poll(lambda status: True if (status <= DONE).all() else None)
+        except BaseException:
+            self._finalizer()
+            raise
+        shared_file.unlink()
+
+    def _reset_workers(self, seed):
+        # A worker still busy with a step would answer over the RESET command: let every step finish first.
+        status, _ = self._poll(lambda status: True if (status <= DONE).all() else None)
+        for worker in np.flatnonzero(status == DONE_WITH_INFOS):
+            self._receive(worker)
+        self._seeds[:] = seed
+        self._command(np.arange(self.num_workers), RESET)
+
+    def _step_workers(self, workers):
+        self._command(workers, STEP)
+
+    def _command(self, workers, command):
+        self._answers[workers] = command
+        for worker in workers:
+            self._worker_bells[worker].ring()
+
+    def _wait(self):
+        status, batch = self._poll(lambda status: self._choose(status <= DONE))
+        infos = []
+        for worker in batch:
+            if status[worker] == DONE_WITH_INFOS:
+                infos.extend(self._receive(worker))
+        return batch, infos
+
+    def _receive(self, worker):
+        """What `worker` sent over its pipe (infos or a traceback); marks its infos as read."""
+        try:
+            message = self._connections[worker].recv()
+        except (EOFError, OSError):
+            process = self.processes[worker]
+            process.join(1)
+            self._fail(worker, f'process {process.pid} {_describe_exit(process.exitcode)} while reporting')
+        if self._answers[worker] == DONE_WITH_INFOS:
+            self._answers[worker] = DONE  # the worker is idle until its next command: this cannot race
+        return message
+
+    def _poll(self, outcome):
+        """Read the workers' answers until `outcome(answers)` is not None; return (answers, outcome). Checks in a
+        tight loop for a moment, then sleeps on the doorbell; raises WorkerError as soon as a worker fails or dies."""
+        start = time.perf_counter()
+        next_health_check = time.monotonic() + SLEEP_SECONDS
+        while True:
+            self._doorbell[0] = 0  # before reading: an answer arriving after the read rings again
+            status = self._answers.copy()
+            if (status == FAILED).any():
+                worker = int(np.flatnonzero(status == FAILED)[0])
+                self._fail(worker, 'an env raised an exception', self._receive(worker))
+            result = outcome(status)
+            if result is not None:
+                self._spin = time.perf_counter() - start < SPIN_SECONDS
+                return status, result
+            if self._spin and time.perf_counter() - start < SPIN_SECONDS:
+                continue
+            self._parent_bell.wait(0)
+            if time.monotonic() > next_health_check:
+                next_health_check = time.monotonic() + SLEEP_SECONDS
+                for worker, process in enumerate(self.processes):
+                    if status[worker] > DONE and process.exitcode is not None:
+                        self._fail(worker, f'process {process.pid} {_describe_exit(process.exitcode)}')
+
+    def _close(self):
+        self._finalizer()
+        self.driver_env.close()
+
+
+# ---- Ray ----
+class _RayWorker:
+    """The envs of one Ray worker on buffers of its own; results travel back through Ray's object store."""
+
+    def __init__(self, creator, env_kwargs, first_env, envs_per_worker, observation_space, action_space,
+                 agents_per_env, seed):
+        self.first_env = first_env
+        self.buffers = allocate_buffers(observation_space, action_space, envs_per_worker * agents_per_env)
+        self.envs = [creator(buf=self.buffers.rows(offset * agents_per_env, (offset + 1) * agents_per_env),
+                             seed=env_seed(seed, first_env + offset), **env_kwargs)
+                     for offset in range(envs_per_worker)]
+
+    def ready(self):
+        return True
+
+    def reset(self, seed):
+        _reset_envs(self.envs, seed, self.first_env)
+        return self._results([])
+
+    def step(self, actions):
+        self.buffers.actions[:] = actions
+        return self._results(_step_envs(self.envs))
+
+    def _results(self, infos):
+        buffers = self.buffers
+        return (buffers.observations, buffers.rewards, buffers.terminals, buffers.truncations, buffers.masks,
+                infos)
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as error:
+        raise EnvironmentSetupError('the Ray backend needs the ray package: pip install "pufferlib[ray]"') from error
+    return ray
+
+
+class Ray(VecEnv):
+    """Ray actors, each stepping `envs_per_worker` envs; results are copied into this process's buffers.
+    Joins the Ray runtime already started in this process, else starts one (local, or `address` of a cluster)."""
+
+    def __init__(self, creator, env_kwargs, driver_env, num_envs, num_workers, batch_size, zero_copy, seed,
+                 address=None):
+        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed)
+        ray = self._ray = _import_ray()
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False)
+        self.buffers = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents)
+        actor = ray.remote(_RayWorker)
+        self._actors = [actor.remote(creator, env_kwargs, worker * self.envs_per_worker, self.envs_per_worker,
+                                     self.single_observation_space, self.single_action_space, self.agents_per_env,
+                                     seed)
+                        for worker in range(self.num_workers)]
+        for worker, handle in enumerate(self._actors):
+            self._get(worker, handle.ready.remote())
+        self._futures = [None] * self.num_workers
+        self._answered = np.zeros(self.num_workers, bool)
+        self._worker_rows = [self._rows(np.array([worker])) for worker in range(self.num_workers)]
+
+    def _reset_workers(self, seed):
+        self._futures = [handle.reset.remote(seed) for handle in self._actors]
+        self._answered[:] = False
+
+    def _step_workers(self, workers):
+        for worker in workers:
+            self._futures[worker] = self._actors[worker].step.remote(self.buffers.actions[self._worker_rows[worker]])
+        self._answered[workers] = False
+
+    def _wait(self):
+        while (batch := self._choose(self._answered)) is None:
+            waiting = {self._futures[worker]: worker for worker in np.flatnonzero(~self._answered & ~self._returned)}
+            finished, _ = self._ray.wait(list(waiting), num_returns=1)
+            self._answered[[waiting[future] for future in finished]] = True
+        infos = []
+        for worker in batch:
+            *arrays, worker_infos = self._get(worker, self._futures[worker])
+            for name, array in zip(('observations', 'rewards', 'terminals', 'truncations', 'masks'), arrays):
+                getattr(self.buffers, name)[self._worker_rows[worker]] = array
+            infos.extend(worker_infos)
+        return batch, infos
+
+    def _get(self, worker, future):
+        try:
+            return self._ray.get(future)
+        except self._ray.exceptions.RayTaskError as error:
+            self._fail(worker, 'an env raised an exception', str(error))
+        except self._ray.exceptions.RayActorError as error:
+            self._fail(worker, f'the Ray actor died: {error}')
+
+    def _close(self):
+        for handle in self._actors:
+            self._ray.kill(handle)
+        self.driver_env.close()
+
+
+# ---- building a vecenv ----
+BACKENDS = ('Serial', 'Multiprocessing', 'Ray', 'PufferEnv')
+
+
+def _divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def check_sizes(backend, num_envs, num_workers=None, batch_size=None):
+    """(num_workers, batch_size) resolved for `backend`, or an APIUsageError naming the numbers and valid choices.
+
+    A worker steps num_envs / num_workers envs; a batch is a whole number of workers, and a round a whole number of
+    batches. Serial has no worker processes (each env counts as one worker, num_workers is ignored); PufferEnv is
+    one env object. None means: as many workers as fit the CPUs, and batch_size = num_envs (synchronous).
+    """
+    if backend not in BACKENDS:
+        raise APIUsageError(f'backend {backend!r} is not one of {", ".join(BACKENDS)}')
+    if not _is_count(num_envs):
+        raise APIUsageError(f'num_envs must be an int >= 1, got {num_envs!r}')
+    if backend == 'PufferEnv':
+        if num_envs != 1 or batch_size not in (None, 1):
+            raise APIUsageError(f'backend PufferEnv uses one env object directly, so num_envs and batch_size must '
+                                f'be 1 (got num_envs={num_envs}, batch_size={batch_size}); use Serial or '
+                                "Multiprocessing for several objects, or raise the env's own [env] num_envs")
+        return 1, 1
+    if backend == 'Serial':
+        num_workers = num_envs
+    elif num_workers is None:
+        num_workers = max(d for d in _divisors(num_envs) if d <= len(os.sched_getaffinity(0)))
+    elif not _is_count(num_workers) or num_envs % num_workers:
+        raise APIUsageError(f'num_envs={num_envs} must split evenly over num_workers={num_workers!r}; valid '
+                            f'num_workers: {_divisors(num_envs)}')
+    envs_per_worker = num_envs // num_workers
+    valid = [envs_per_worker * d for d in _divisors(num_workers)]
+    if batch_size is None:
+        batch_size = num_envs
+    if batch_size not in valid:
+        raise APIUsageError(f'batch_size={batch_size!r} does not fit num_envs={num_envs} with num_workers='
+                            f'{num_workers} ({envs_per_worker} envs each): a batch must be whole workers and '
+                            f'num_envs a whole number of batches; valid batch_size: {valid}')
+    return num_workers, int(batch_size)
+
+
+def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size=None, zero_copy=True, seed=0,
+         env_kwargs=None, start_method=None, ray_address=None):
+    """A vecenv of `num_envs` env objects built by `env_creator(buf=None, seed=0, **env_kwargs)` (a PufferEnv).
+
+    backend: Serial, Multiprocessing, Ray or PufferEnv. num_workers: worker processes / actors (None: fit the
+    CPUs). batch_size: envs per recv (None: num_envs, synchronous). zero_copy: batches are fixed blocks of
+    consecutive workers handed over as views; False: any workers that are ready first (copied when not
+    consecutive). seed: env j is seeded with seed + j. start_method: fork, spawn or forkserver (None: Python's
+    default) for Multiprocessing. ray_address: an existing Ray cluster (None: local) for Ray.
+    """
+    from pufferlib.environment import PufferEnv
+    num_workers, batch_size = check_sizes(backend, num_envs, num_workers, batch_size)
+    if not callable(env_creator):
+        raise APIUsageError(f'env_creator must be callable (creator(buf=None, seed=0, **env_kwargs)), '
+                            f'got {env_creator!r}')
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise APIUsageError(f'seed must be an int >= 0, got {seed!r}')
+    env_kwargs = dict(env_kwargs or {})
+    driver = env_creator(buf=None, seed=env_seed(seed, 0), **env_kwargs)
+    if not isinstance(driver, PufferEnv):
+        raise APIUsageError(f'env_creator returned {type(driver).__name__}, not a PufferEnv; wrap Gymnasium / '
+                            'PettingZoo envs with pufferlib.emulation (GymnasiumPufferEnv, PettingZooPufferEnv)')
+    try:
+        if backend == 'PufferEnv':
+            return Serial([driver], driver.buffers, driver, 1, zero_copy, seed)
+        if backend == 'Serial':
+            rows = driver.num_agents
+            buffers = allocate_buffers(driver.single_observation_space, driver.single_action_space,
+                                       num_envs * rows)
+            envs = [env_creator(buf=buffers.rows(j * rows, (j + 1) * rows), seed=env_seed(seed, j), **env_kwargs)
+                    for j in range(num_envs)]
+            return Serial(envs, buffers, driver, batch_size, zero_copy, seed)
+        if backend == 'Multiprocessing':
+            return Multiprocessing(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy,
+                                   seed, start_method)
+        return Ray(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy, seed,
+                   ray_address)
+    except BaseException:
+        driver.close()
+        raise
+
+
+def make_from_config(config, **kwargs):
+    """The vecenv a loaded config describes: env from [base] package / env_name with [env] as its parameters,
+    vectorized as [vec] says. `kwargs` (e.g. start_method) go to make()."""
+    from pufferlib.environments import load_package
+    base, vec = config['base'], config['vec']
+    creator = load_package(base['package']).env_creator(base['env_name'])
+
+    def given(key):
+        value = vec.get(key)
+        return None if value == 'auto' else value
+
+    return make(creator, backend=vec['backend'], num_envs=vec['num_envs'], num_workers=given('num_workers'),
+                batch_size=given('batch_size'), zero_copy=vec.get('zero_copy', True), seed=vec.get('seed', 0),
+                env_kwargs=config.get('env') or {}, ray_address=given('ray_address'), **kwargs)

@@ -1,0 +1,349 @@
+"""Every registered Ocean env (sanity envs, cartpole and the games): spaces, determinism, bounds, any action,
+episode stats, rendering; plus the make()/registry contract and the shared C binding's checks."""
+import importlib
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+import pufferlib.ocean as ocean
+from pufferlib.environment import allocate_buffers
+from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError
+from pufferlib.ocean.env import action_bounds
+from pufferlib.ocean.registry import lookup
+
+ENVS = ocean.list_envs()
+SANITY_ENVS = ['puffer_squared', 'puffer_bandit', 'puffer_memory', 'puffer_password', 'puffer_stochastic',
+               'puffer_multiagent', 'puffer_spaces', 'puffer_continuous']
+# Envs whose dynamics draw no random numbers: the seed cannot change their trajectories.
+SEED_FREE_ENVS = ['puffer_password', 'puffer_stochastic', 'puffer_multiagent']
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def random_actions(rng, env):
+    """Uniform actions inside the action space, in the dtype of the env's action buffer."""
+    space, n = env.single_action_space, env.num_agents
+    if isinstance(space, spaces.Discrete):
+        return rng.integers(space.start, space.start + space.n, size=n).astype(np.int32)
+    if isinstance(space, spaces.MultiDiscrete):
+        return rng.integers(0, space.nvec, size=(n, *space.shape)).astype(np.int32)
+    return rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(np.float32)
+
+
+def wild_actions(rng, env):
+    """Mostly out-of-range actions: far below, far above, int32 extremes; NaN and infinities for Box."""
+    space, shape = env.single_action_space, env.actions.shape
+    if isinstance(space, spaces.Box):
+        choices = np.array([np.nan, np.inf, -np.inf, -1e30, 1e30, -5.0, 5.0, 0.0], dtype=np.float32)
+        return rng.choice(choices, size=shape).astype(np.float32)
+    high = space.n if isinstance(space, spaces.Discrete) else np.broadcast_to(space.nvec, shape)
+    choices = np.stack(np.broadcast_arrays(np.full(shape, -2**31), np.full(shape, 2**31 - 1),
+                                           np.full(shape, -1), high, high + 7, rng.integers(-3, 10, shape)))
+    return np.take_along_axis(choices, rng.integers(0, len(choices), (1, *shape)), 0)[0].astype(np.int32)
+
+
+def clamped(env, actions):
+    """What the C binding turns `actions` into (its documented clamp), for comparison."""
+    low, high = action_bounds(env.single_action_space)
+    shape = env.single_action_space.shape or (1,)
+    low = np.reshape(low, shape).astype(actions.dtype)
+    high = np.reshape(high, shape).astype(actions.dtype)
+    if not env.single_action_space.shape:
+        low, high = low[0], high[0]
+    result = np.clip(actions, low, high)
+    if actions.dtype == np.float32:
+        result = np.where(np.isnan(actions), low, result).astype(np.float32)
+    return result
+
+
+def rollout(env, rng, steps, action_fn=random_actions):
+    """Step with actions from `action_fn`; return copies of everything each step wrote."""
+    history = []
+    for _ in range(steps):
+        obs, rewards, terminals, truncations, _ = env.step(action_fn(rng, env))
+        history.append((obs.copy(), rewards.copy(), terminals.copy(), truncations.copy()))
+    return history
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_spaces_match_the_registry_and_the_c_binding(name):
+    spec = lookup(name)
+    env = ocean.make(name, num_envs=3)
+    observation_space, action_space = spec.spaces(spec.params)
+    assert env.single_observation_space == observation_space
+    assert env.single_action_space == action_space
+    assert env.num_agents == 3 * spec.agents_per_env
+    assert env.observations.shape == (env.num_agents, *observation_space.shape)
+    assert env.observations.dtype == observation_space.dtype
+    module = importlib.import_module(spec.module)
+    assert module.OBS_DTYPE == np.dtype(observation_space.dtype).name
+    assert module.ACT_SIZE == int(np.prod(action_space.shape or (1,)))
+    assert env.vector.obs_size == int(np.prod(observation_space.shape))
+    env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_same_seed_same_trajectory_and_different_seeds_differ(name):
+    runs = []
+    for seed in (5, 5, 6):
+        env = ocean.make(name, num_envs=4, seed=seed)
+        env.reset(seed)
+        first = env.observations.copy()
+        runs.append([(first,)] + rollout(env, np.random.default_rng(0), 1000))
+        env.close()
+    for step_a, step_b in zip(runs[0], runs[1]):
+        for a, b in zip(step_a, step_b):
+            np.testing.assert_array_equal(a, b)
+    if name in SEED_FREE_ENVS:
+        return
+    assert any(not np.array_equal(a, c) for step_a, step_c in zip(runs[0], runs[2]) for a, c in zip(step_a, step_c)), \
+        'seeds 5 and 6 gave the same run'
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_reset_with_a_seed_repeats_and_without_one_continues(name):
+    env = ocean.make(name, num_envs=4, seed=1)
+    env.reset(3)
+    first = rollout(env, np.random.default_rng(0), 200)
+    env.reset(3)
+    again = rollout(env, np.random.default_rng(0), 200)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a[0], b[0])
+    env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_observations_stay_in_the_observation_space(name):
+    env = ocean.make(name, num_envs=8, seed=2)
+    space = env.single_observation_space
+    obs, _ = env.reset(2)
+    rng = np.random.default_rng(2)
+    for step in range(10_000):
+        assert obs.dtype == space.dtype
+        if np.issubdtype(space.dtype, np.floating):
+            assert not np.isnan(obs).any(), f'NaN observation at step {step}'
+        inside = (obs >= space.low) & (obs <= space.high)
+        assert inside.all(), f'step {step}: values {obs[~inside]} outside [{space.low.min()}, {space.high.max()}]'
+        obs, rewards, terminals, truncations, _ = env.step(random_actions(rng, env))
+        assert np.isfinite(rewards).all()
+    env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_out_of_range_actions_are_clamped_into_the_action_space(name):
+    wild_env = ocean.make(name, num_envs=4, seed=9)
+    clamped_env = ocean.make(name, num_envs=4, seed=9)
+    wild_env.reset(9)
+    clamped_env.reset(9)
+    rng = np.random.default_rng(9)
+    for _ in range(2000):
+        actions = wild_actions(rng, wild_env)
+        given = actions.copy()
+        wild = wild_env.step(actions)
+        tame = clamped_env.step(clamped(clamped_env, actions))
+        for a, b in zip(wild[:4], tame[:4]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(actions, given)  # the caller's array is left as given
+    wild_env.close()
+    clamped_env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_actions_of_other_int_and_float_widths_and_lists_act_the_same(name):
+    envs = [ocean.make(name, num_envs=2, seed=8) for _ in range(3)]
+    for env in envs:
+        env.reset(8)
+    rng = np.random.default_rng(8)
+    wider = np.int64 if envs[0].actions.dtype == np.int32 else np.float64
+    for _ in range(100):
+        actions = random_actions(rng, envs[0])
+        results = [envs[0].step(actions), envs[1].step(actions.astype(wider)), envs[2].step(actions.tolist())]
+        for a, b, c in zip(*(result[:4] for result in results)):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_malformed_actions_raise_api_usage_error(name):
+    env = ocean.make(name, num_envs=2)
+    env.reset(0)
+    with pytest.raises(APIUsageError, match='shape'):
+        env.step(np.zeros((env.num_agents + 1, *env.actions.shape[1:]), env.actions.dtype))
+    if env.actions.dtype == np.int32:
+        with pytest.raises(APIUsageError, match='dtype'):
+            env.step(np.full(env.actions.shape, 0.5))
+    env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_episode_stats_are_reported_and_plausible(name):
+    env = ocean.make(name, num_envs=64, seed=4, log_interval=16)
+    env.reset(4)
+    rng = np.random.default_rng(4)
+    reports = []
+    for step in range(1, 8001):
+        infos = env.step(random_actions(rng, env))[4]
+        if step % 16:
+            assert infos == [], 'stats must only be read every log_interval steps'
+        reports += infos
+        if len(reports) >= 3:
+            break
+    assert reports, 'no episode finished in 8000 random steps of 64 envs'
+    for stats in reports:
+        for key in ('score', 'episode_return', 'episode_length'):
+            assert key in stats and np.isfinite(stats[key]), stats
+        assert stats['episode_length'] >= 1, stats
+        if name in SANITY_ENVS:
+            assert 0 <= stats['score'] <= 1, stats
+    env.close()
+
+
+def test_sanity_env_episode_stats_have_known_values_under_a_random_policy():
+    """Expected values under uniform random actions (loose bounds; 64 envs x 2000 steps)."""
+    expected = {
+        'puffer_bandit': ('score', 0.25), 'puffer_memory': ('score', 0.5), 'puffer_password': ('score', 1 / 32),
+        'puffer_multiagent': ('score', 0.5), 'puffer_spaces': ('score', 0.25), 'puffer_stochastic': ('fraction', 0.5),
+    }
+    for name, (key, value) in expected.items():
+        env = ocean.make(name, num_envs=64, seed=0, log_interval=2000)
+        env.reset(0)
+        rng = np.random.default_rng(0)
+        stats = [info for _ in range(2000) for info in env.step(random_actions(rng, env))[4]]
+        assert abs(stats[0][key] - value) < 0.05, (name, stats[0])
+        env.close()
+
+
+def test_cartpole_stats_count_balanced_steps():
+    env = ocean.make('puffer_cartpole', num_envs=16, log_interval=500)
+    env.reset(0)
+    rng = np.random.default_rng(0)
+    stats = [info for _ in range(500) for info in env.step(random_actions(rng, env))[4]][0]
+    assert stats['score'] == pytest.approx(stats['episode_length']) == pytest.approx(stats['episode_return'])
+    assert 10 < stats['episode_length'] < 40  # random pushes balance ~22 steps
+    assert stats['truncated'] == 0
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_render_draws_a_frame_that_changes_and_text_is_nonempty(name):
+    spec = lookup(name)
+    env = ocean.make(name, num_envs=2, seed=3)
+    env.reset(3)
+    first = env.render()
+    assert first.shape == spec.frame_shape and first.dtype == np.uint8
+    assert first.any(), 'the frame is all black'
+    rng = np.random.default_rng(3)
+    changed = False
+    for _ in range(200):
+        env.step(random_actions(rng, env))
+        if not np.array_equal(env.render(), first):
+            changed = True
+            break
+    assert changed, 'the frame never changed over 200 random steps'
+    text = env.render_text()
+    assert isinstance(text, str) and text.strip()
+    assert env.render(env_index=1).shape == spec.frame_shape
+    with pytest.raises(IndexError):
+        env.render(env_index=2)
+    env.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_env_writes_into_caller_buffers_in_place(name):
+    spec = lookup(name)
+    observation_space, action_space = spec.spaces(spec.params)
+    rows = 2 * spec.agents_per_env
+    shared = allocate_buffers(observation_space, action_space, 2 * rows)
+    env = ocean.make(name, num_envs=2, buf=shared.rows(rows, 2 * rows), seed=1)
+    env.reset(1)
+    assert np.shares_memory(env.observations, shared.observations)
+    np.testing.assert_array_equal(shared.observations[rows:], env.observations)
+    assert not shared.observations[:rows].any(), 'rows of another env were written'
+    env.step(random_actions(np.random.default_rng(0), env))
+    np.testing.assert_array_equal(shared.rewards[rows:], env.rewards)
+    env.close()
+
+
+def test_multiagent_env_has_two_rows_per_env_all_alive():
+    env = ocean.make('puffer_multiagent', num_envs=3)
+    env.reset(0)
+    assert env.num_agents == 6 and env.masks.all()
+    np.testing.assert_array_equal(env.observations, np.tile([[1, 0], [0, 1]], (3, 1)))
+    env.step(np.array([0, 1, 1, 1, 1, 0], np.int32))
+    np.testing.assert_array_equal(env.rewards, [1, 1, 0, 0, 1, 1])
+
+
+def test_make_rejects_unknown_names_and_parameters_with_suggestions():
+    with pytest.raises(EnvironmentSetupError, match='puffer_cartpole'):
+        ocean.make('puffer_cartpol')
+    with pytest.raises(ConfigError, match="did you mean 'size'.*valid parameters: max_steps, size"):
+        ocean.make('puffer_squared', sise=5)
+    with pytest.raises(ConfigError, match="'size' must be an int"):
+        ocean.make('puffer_squared', size=5.5)
+    with pytest.raises(ConfigError, match="'best_prob' must be a number"):
+        ocean.make('puffer_bandit', best_prob='high')
+    with pytest.raises(ValueError, match=r"'size' = 1 is out of range \[2, 63\]"):
+        ocean.make('puffer_squared', size=1)
+    with pytest.raises(ValueError, match=r"'best_arm' = 4 is out of range \[0, 3\]"):
+        ocean.make('puffer_bandit', best_arm=4)
+    with pytest.raises(APIUsageError, match='num_envs'):
+        ocean.make('puffer_squared', num_envs=0)
+    with pytest.raises(APIUsageError, match='seed'):
+        ocean.make('puffer_squared', seed=-1)
+
+
+def test_package_contract():
+    assert 'puffer_cartpole' in ocean.list_envs() and ocean.list_envs() == sorted(ocean.list_envs())
+    assert ocean.env_parameters('puffer_squared') == {'num_envs': 1, 'log_interval': 128, 'size': 7, 'max_steps': 21}
+    assert ocean.num_agents('puffer_multiagent', {'num_envs': 8}) == 16
+    env = ocean.env_creator('puffer_squared')(buf=None, seed=3, num_envs=5, size=9)
+    assert env.num_agents == 5 and env.observations.shape == (5, 162)
+    with pytest.raises(EnvironmentSetupError):
+        ocean.env_creator('nope')
+
+
+def test_float_params_accept_ints_and_params_change_the_spaces():
+    env = ocean.make('puffer_bandit', num_arms=6, best_arm=5, best_prob=1, other_prob=0)
+    assert env.single_action_space == spaces.Discrete(6)
+    env.reset(0)
+    env.step(np.array([5], np.int32))
+    assert env.rewards[0] == 1.0
+    env.step(np.array([4], np.int32))
+    assert env.rewards[0] == 0.0
+
+
+def test_c_vector_checks_buffers_and_parameters():
+    module = importlib.import_module('pufferlib.ocean._squared')
+    buffers = allocate_buffers(spaces.Box(0, 1, (98,), np.uint8), spaces.Discrete(5), 4)
+    args = [buffers.observations, buffers.actions, buffers.rewards, buffers.terminals, buffers.truncations]
+    params = {'size': 7, 'max_steps': 21}
+    module.Vector(*args, 4, params, [0], [4])
+    with pytest.raises(ValueError, match=r'observations buffer has 392 elements; expected 490 = num_envs 5'):
+        module.Vector(*args, 5, params, [0], [4])
+    with pytest.raises(TypeError, match='observations buffer has element format'):
+        module.Vector(np.zeros((4, 98), np.float32), *args[1:], 4, params, [0], [4])
+    with pytest.raises(TypeError, match='rewards buffer'):
+        module.Vector(*args[:2], np.zeros(4, np.float64), *args[3:], 4, params, [0], [4])
+    with pytest.raises(TypeError, match="missing env parameter 'max_steps'"):
+        module.Vector(*args, 4, {'size': 7}, [0], [4])
+    with pytest.raises(TypeError, match="'bogus' is not read by the C env"):
+        module.Vector(*args, 4, {**params, 'bogus': 1}, [0], [4])
+    with pytest.raises(TypeError, match="'size' must be an int"):
+        module.Vector(*args, 4, {**params, 'size': True}, [0], [4])
+    with pytest.raises(ValueError, match='action_low has 2 values; expected ACT_SIZE = 1'):
+        module.Vector(*args, 4, params, [0, 0], [4])
+    vector = module.Vector(*args, 4, params, [0], [4])
+    vector.close()
+    with pytest.raises(RuntimeError, match='closed'):
+        vector.step()
+
+
+@pytest.mark.skipif(shutil.which('gcc') is None, reason='needs gcc')
+def test_sanitizer_build_reports_nothing():
+    """ocean/sanitize.sh (ASan + UBSan, no Python) over every registered env; shortened to 20,000 steps here."""
+    result = subprocess.run(['bash', os.path.join(REPO, 'ocean', 'sanitize.sh'), '20000'], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'all envs clean' in result.stdout

@@ -1,0 +1,302 @@
+"""`puffer sweep` end to end: the store, learning curves read from real metrics logs, a sweep run from the command
+line with parallel trials, and a sweep killed mid-trial that resumes without losing a trial."""
+import io
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from pufferlib import config as puffer_config
+from pufferlib import runs, sweep, sweep_spaces, trainer
+from pufferlib.dashboard import Dashboard
+from pufferlib.exceptions import APIUsageError
+from pufferlib.sweep_store import SweepStore
+
+ENV = 'puffer_squared'
+# 32 agents, 8-step segments, episodes of at most 6 steps and a score logged every 2: a trial trains in seconds.
+TINY = """
+[env]
+num_envs = 32
+log_interval = 2
+max_steps = 6
+
+[train]
+bptt_horizon = 8
+minibatch_size = 128
+max_minibatch_size = 128
+total_timesteps = 1024
+device = cpu
+checkpoint_interval = 1
+
+[sweep]
+random_warmup = 3
+curve_points = 2
+
+[sweep.train.total_timesteps]
+distribution = log_normal
+min = 512
+max = 2048
+mean = 1024
+scale = time
+"""
+
+
+def write_config(tmp_path, extra=''):
+    path = tmp_path / 'sweep.ini'
+    path.write_text(TINY + extra)
+    return str(path)
+
+
+def load(tmp_path, extra=''):
+    """The config as `puffer sweep` hands it over: `auto` sizes left for each trial to resolve."""
+    return puffer_config.load(ENV, overrides={'train.data_dir': str(tmp_path / 'experiments')},
+                              config_files=[write_config(tmp_path, extra)], resolve=False)
+
+
+def puffer(*args, timeout=300):
+    return subprocess.run([sys.executable, '-m', 'pufferlib.cli', *args], capture_output=True, text=True,
+                          cwd='/', timeout=timeout)
+
+
+def read_trials(folder):
+    with sqlite3.connect(os.path.join(folder, sweep.DB_FILE)) as connection:
+        return connection.execute('SELECT id, status, params, score, run_dir, error FROM trials ORDER BY id').fetchall()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pieces
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_store_keeps_every_field_across_reopening(tmp_path):
+    path = str(tmp_path / 'sweep.db')
+    store = SweepStore(path)
+    first = store.add_trial({'train.learning_rate': 0.003})
+    second = store.add_trial({'train.learning_rate': 0.01})
+    store.finish_trial(first.id, 'done', score=0.5, cost=12.5, curve=[(100, 0.2, 6.0), (200, 0.5, 12.5)],
+                       run_dir='/runs/a')
+    store.close()
+    trials = SweepStore(path).trials()
+    assert [t.id for t in trials] == [1, 2] and second.id == 2
+    done, running = trials
+    assert (done.status, done.score, done.cost, done.run_dir) == ('done', 0.5, 12.5, '/runs/a')
+    assert done.curve == [(100, 0.2, 6.0), (200, 0.5, 12.5)] and done.params == {'train.learning_rate': 0.003}
+    assert done.started <= done.finished
+    assert (running.status, running.finished) == ('running', None)
+
+
+def test_learning_curve_takes_the_latest_score_at_even_fractions_of_the_budget():
+    rows = [dict(global_step=step, uptime=step / 100, **({'env/score': score} if score is not None else {}))
+            for step, score in ((100, None), (200, 0.1), (300, None), (400, 0.3), (500, 0.2), (600, None))]
+    # Points at 200, 400 and 600 steps; the last point takes every remaining row.
+    assert sweep.learning_curve(rows, 'score', 600, 3) == [(200, 0.1, 2.0), (400, 0.3, 4.0), (600, 0.2, 6.0)]
+    # Any column can be the metric; nothing logged yet means no point.
+    assert sweep.learning_curve(rows, 'uptime', 600, 2)[0] == (300, 3.0, 3.0)
+    assert sweep.learning_curve(rows[:1], 'score', 600, 2) == []
+
+
+def fake_trial(tmp_path, rows, config):
+    """A trial folder as a finished trainer leaves it, written with the trainer's own metrics log."""
+    folder = tmp_path / 'trial'
+    run_dir = folder / ENV / '20250101_000000'
+    run_dir.mkdir(parents=True)
+    log = runs.MetricsLog(str(run_dir))
+    for row in rows:
+        log.append(row)
+    return sweep.TrialJob(1, ENV, str(folder), config, 'score', 2)
+
+
+def test_a_trial_whose_metric_ends_as_nan_or_is_never_logged_fails(tmp_path):
+    config = load(tmp_path)
+    rows = [dict(epoch=1, global_step=512, uptime=1.0, **{'env/score': 0.4}),
+            dict(epoch=2, global_step=1024, uptime=2.0, **{'env/score': math.nan})]
+    outcome = sweep.trial_outcome(fake_trial(tmp_path, rows, config), 0, 3.0)
+    assert outcome['status'] == 'failed' and 'NaN' in outcome['error']
+    assert outcome['curve'] == [(512, 0.4, 1.0)]  # what was learned before still counts
+
+    config['train']['total_timesteps'] = 1024
+    rows = [dict(epoch=1, global_step=1024, uptime=1.0, sps=5.0)]
+    outcome = sweep.trial_outcome(fake_trial(tmp_path / 'b', rows, config), 0, 3.0)
+    assert outcome['status'] == 'failed' and "'score' was never logged; logged: epoch, global_step" in outcome['error']
+
+
+def test_failed_trials_count_as_the_worst_score_and_curves_set_the_budget_to_the_steps_reached(tmp_path):
+    config = load(tmp_path)
+    spaces = sweep_spaces.spaces_from_config(config)
+    store = SweepStore(str(tmp_path / 'sweep.db'))
+    params = sweep_spaces.from_units(spaces, [0.5] * len(spaces))
+    done, failed = store.add_trial(params), store.add_trial(params)
+    store.finish_trial(done.id, 'done', 0.8, 4.0, curve=[(512, 0.3, 2.0), (1024, 0.8, 4.0)])
+    store.finish_trial(failed.id, 'failed', cost=1.0, error='boom')
+    config['sweep']['goal'] = 'minimize'
+    observations = sweep.Sweep(config, sweep.sweep_settings(config), spaces, None, str(tmp_path),
+                               store).observations(store.trials())
+    budget = next(i for i, s in enumerate(spaces) if s.is_budget)
+    assert [o.score for o in observations] == [-0.3, -0.8, -0.8]  # minimized: negated; failed = worst seen
+    assert [o.units[budget] for o in observations[:2]] == pytest.approx(
+        [spaces[budget].to_unit(512), spaces[budget].to_unit(1024)])
+    assert observations[2].cost == 1.0
+    store.close()
+
+
+def test_the_same_config_finds_the_same_sweep_folder(tmp_path):
+    config = load(tmp_path)
+    folder = sweep.sweep_folder(config)
+    assert folder.startswith(str(tmp_path / 'experiments' / ENV / 'sweep_'))
+    more = {**config, 'sweep': dict(config['sweep'], max_runs=500, workers=4)}
+    assert sweep.sweep_folder(more) == folder  # a bigger budget continues the same sweep
+    other = {**config, 'train': dict(config['train'], gamma=0.9)}
+    assert sweep.sweep_folder(other) != folder
+
+
+def test_a_second_sweep_process_on_the_same_folder_is_refused(tmp_path):
+    config = load(tmp_path)
+    folder = sweep.sweep_folder(config)
+    os.makedirs(folder)
+    with sweep.exclusive_lock(folder):
+        with pytest.raises(APIUsageError, match='another `puffer sweep` is running this sweep'):
+            sweep.sweep(config)
+
+
+def test_tracker_options_are_handed_to_every_trial():
+    folder = '/data/puffer_squared/sweep_0123456789'
+    assert sweep.tracker_flags(SimpleNamespace(), folder) == ()
+    options = SimpleNamespace(wandb=True, wandb_project=None, wandb_group=None, wandb_tag='lr', neptune=True,
+                              neptune_project='me/puffer')
+    assert sweep.tracker_flags(options, folder) == (
+        '--wandb', '--wandb-project', 'pufferlib', '--wandb-group', 'sweep_0123456789', '--wandb-tag', 'lr',
+        '--neptune', '--neptune-project', 'me/puffer')
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Real sweeps of real training processes
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_puffer_sweep_runs_parallel_trials_and_writes_a_best_ini_that_trains(tmp_path):
+    data_dir = tmp_path / 'experiments'
+    result = puffer('sweep', ENV, '--config', write_config(tmp_path), '--train.data-dir', str(data_dir),
+                    '--sweep.max-runs', '6', '--sweep.workers', '2')
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = sweep.sweep_folder(load(tmp_path))
+    trials = read_trials(folder)
+    assert [(t[0], t[1]) for t in trials] == [(i, 'done') for i in range(1, 7)], trials
+    assert all(os.path.exists(os.path.join(t[4], runs.METRICS_FILE)) for t in trials)
+    best_score = max(t[3] for t in trials)
+    # The plain-text table lists the best trial first, then the summary names best.ini.
+    header = next(i for i, line in enumerate(result.stdout.splitlines()) if line.lstrip().startswith('trial  status'))
+    first_row = result.stdout.splitlines()[header + 1].split()
+    assert first_row[1] == 'done' and float(first_row[2]) == pytest.approx(best_score, rel=1e-3)
+    best_ini = os.path.join(folder, sweep.BEST_FILE)
+    assert f'wrote {best_ini}' in result.stdout
+
+    # What `puffer train ENV --config best.ini` does, in this process to spare a second interpreter start.
+    best_config = puffer_config.load(ENV, config_files=[best_ini])
+    trained = trainer.train(best_config, dashboard=Dashboard(ENV, live=False, file=io.StringIO()))
+    run_config = puffer_config.load_file(os.path.join(trained.run_dir, runs.CONFIG_FILE))
+    best_params = next(json.loads(t[2]) for t in trials if t[3] == best_score)
+    for name, value in best_params.items():
+        section, key = name.rsplit('.', 1)
+        assert run_config[section][key] == value
+    assert trained.global_step >= best_params['train.total_timesteps']
+
+
+def children(pid):
+    try:
+        with open(f'/proc/{pid}/task/{pid}/children') as file:
+            return [int(p) for p in file.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_for(condition, timeout=120, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def alive(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as file:
+            return file.read().split()[2] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc; trials die with the sweep on Linux')
+def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
+    """Kill one trial process (it is recorded as failed and the sweep goes on), then SIGKILL the sweep itself in
+    the middle of the next trial: its trial dies with it, and the same command again resumes that trial from its
+    checkpoint and finishes the sweep."""
+    # Trials of 16 epochs with a checkpoint after each, so the sweep can be killed in the middle of one.
+    longer = tmp_path / 'longer.ini'
+    longer.write_text('[sweep.train.total_timesteps]\ndistribution = log_normal\nmin = 4096\nmax = 4096\n'
+                      'mean = 4096\n')
+    config_files = [write_config(tmp_path), str(longer)]
+    command = [sys.executable, '-m', 'pufferlib.cli', 'sweep', ENV, '--config', config_files[0], '--config',
+               config_files[1], '--train.data-dir', str(tmp_path / 'experiments'), '--sweep.max-runs', '3']
+    log = open(tmp_path / 'sweep.log', 'w')
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd='/')
+    config = puffer_config.load(ENV, overrides={'train.data_dir': str(tmp_path / 'experiments')},
+                                config_files=config_files, resolve=False)
+    folder = sweep.sweep_folder(config)
+    try:
+        first_trial = wait_for(lambda: children(process.pid), what='trial 1 to start')[0]
+        os.kill(first_trial, signal.SIGKILL)
+        wait_for(lambda: os.path.exists(os.path.join(folder, sweep.DB_FILE)) and len(read_trials(folder)) == 2,
+                 what='trial 2 to start')
+        second_trial = wait_for(lambda: children(process.pid), what='trial 2 process')[0]
+        checkpoint_of_trial_2 = os.path.join(folder, 'trials', '0002', ENV)
+        wait_for(lambda: runs.resumable_runs(os.path.join(folder, 'trials', '0002'), ENV), what='a checkpoint')
+        process.kill()
+        process.wait()
+        wait_for(lambda: not alive(second_trial), timeout=10, what='the orphaned trial to die')
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+    before = read_trials(folder)
+    assert [t[1] for t in before] == ['failed', 'running'], before
+    assert 'SIGKILL' in before[0][5]
+    assert os.path.isdir(checkpoint_of_trial_2)
+
+    # Two at a time now: a sweep may change its parallelism when resumed.
+    result = subprocess.run(command + ['--sweep.workers', '2'], capture_output=True, text=True, cwd='/', timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'resuming 1 interrupted trial(s): 2' in result.stdout
+    after = read_trials(folder)
+    assert [(t[0], t[1]) for t in after] == [(1, 'failed'), (2, 'done'), (3, 'done')]
+    assert after[1][2] == before[1][2]  # the same parameters: the interrupted trial itself was finished
+    with open(os.path.join(folder, 'trials', '0002', sweep.LOG_FILE)) as file:
+        assert '--- resuming run' in file.read()
+    rows = runs.read_metrics(after[1][4])
+    assert [row['epoch'] for row in rows] == list(range(1, len(rows) + 1))  # one unbroken curve
+    assert rows[-1]['global_step'] >= 4096
+
+
+@pytest.mark.slow
+def test_ray_backend_runs_trials_as_ray_tasks(tmp_path):
+    """A local Ray instance stands in for a cluster: trials run as tasks in scratch folders and their run files
+    come back to the sweep folder."""
+    pytest.importorskip('ray')
+    config = load(tmp_path)
+    config['sweep'].update(max_runs=2, workers=2, backend='ray')
+    try:
+        result = sweep.sweep(config)
+    finally:
+        import ray
+        ray.shutdown()
+    assert [t.status for t in result.trials] == ['done', 'done']
+    for trial in result.trials:
+        assert trial.run_dir.startswith(result.folder)
+        assert len(runs.read_metrics(trial.run_dir)) >= 2
+    assert os.path.exists(result.best_ini)

@@ -1,0 +1,275 @@
+"""The PPO trainer end to end on real Ocean envs: run folders, determinism, resume after a kill, options, NaN guard,
+dashboard and the `puffer train` command line."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import pufferlib
+import torch
+
+from pufferlib import checkpoint, models, runs, trainer
+from pufferlib import config as puffer_config
+from pufferlib.dashboard import Dashboard
+from pufferlib.exceptions import ConfigError
+
+# Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development).
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(pufferlib.__file__))
+TIMING_KEYS = ('sps', 'uptime')
+
+
+def small_config(tmp_path, env_name='puffer_squared', **sections):
+    """Six epochs: 32 agents, 8-step segments (7 new steps per agent and epoch), minibatches of 128 steps."""
+    overrides = {
+        'env': {'num_envs': 32, 'log_interval': 4},
+        'train': dict(total_timesteps=32 * 7 * 6, bptt_horizon=8, minibatch_size=128, max_minibatch_size=128,
+                      device='cpu', data_dir=str(tmp_path / 'experiments'), checkpoint_interval=2),
+    }
+    for section, values in sections.items():
+        overrides.setdefault(section, {}).update(values)
+    return puffer_config.load(env_name, overrides=overrides)
+
+
+def quiet():
+    return Dashboard('test', live=False, file=io.StringIO())
+
+
+def run(config, **options):
+    return trainer.train(config, SimpleNamespace(**options), dashboard=quiet())
+
+
+def comparable(rows):
+    """Metrics rows without wall-clock fields, which differ between runs by nature."""
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS and not k.startswith('time/')} for row in rows]
+
+
+def test_run_folder_holds_config_metrics_checkpoint_and_model(tmp_path):
+    config = small_config(tmp_path)
+    result = run(config)
+    assert result.global_step == 32 * 7 * 6 and result.epoch == 6
+    assert os.path.dirname(result.run_dir) == str(tmp_path / 'experiments' / 'puffer_squared')
+
+    # The resolved config reloads to the same values (train.batch_size was auto and is now a number).
+    saved = puffer_config.load_file(os.path.join(result.run_dir, 'config.ini'))
+    assert saved['train']['batch_size'] == 32 * 8
+    assert saved['train'] == {**config['train'], 'batch_size': 256}
+    assert saved['env'] == config['env'] and saved['policy'] == config['policy']
+
+    rows = runs.read_metrics(result.run_dir)
+    assert [row['epoch'] for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert [row['global_step'] for row in rows] == [224 * i for i in range(1, 7)]
+    for key in ('sps', 'uptime', 'loss/policy_loss', 'loss/value_loss', 'loss/entropy', 'loss/approx_kl',
+                'loss/clipfrac', 'loss/explained_variance', 'loss/learning_rate', 'time/env', 'time/learn'):
+        assert key in rows[-1], key
+    assert any('env/score' in row for row in rows)
+
+    # Checkpoint and model load weights-only; the model fits a freshly built policy.
+    state = torch.load(os.path.join(result.run_dir, 'checkpoint.pt'), weights_only=True)
+    assert state['counters']['epoch'] == 6 and state['counters']['global_step'] == 1344
+    assert set(state) == {'model', 'optimizers', 'scheduler', 'counters', 'rng'}
+    policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
+                                           single_action_space=_squared_actions()), hidden_size=64)
+    policy.load_state_dict(torch.load(result.model_path, weights_only=True))
+
+
+def _squared_space():
+    from pufferlib import ocean
+    return ocean.make('puffer_squared').single_observation_space
+
+
+def _squared_actions():
+    from pufferlib import ocean
+    return ocean.make('puffer_squared').single_action_space
+
+
+def test_same_seed_same_losses(tmp_path):
+    first = run(small_config(tmp_path))
+    second = run(small_config(tmp_path))
+    assert first.run_dir != second.run_dir
+    assert comparable(runs.read_metrics(first.run_dir)) == comparable(runs.read_metrics(second.run_dir))
+    other_seed = run(small_config(tmp_path, train={'seed': 7}))
+    assert comparable(runs.read_metrics(other_seed.run_dir)) != comparable(runs.read_metrics(first.run_dir))
+
+
+def test_gradient_accumulation_matches_one_big_minibatch(tmp_path):
+    """minibatch_size 256 in chunks of 64 takes the same optimizer steps as 256 at once (up to float rounding)."""
+    whole = run(small_config(tmp_path, train={'minibatch_size': 256, 'max_minibatch_size': 256}))
+    chunked = run(small_config(tmp_path, train={'minibatch_size': 256, 'max_minibatch_size': 64}))
+    for a, b in zip(runs.read_metrics(whole.run_dir), runs.read_metrics(chunked.run_dir)):
+        for key in ('loss/policy_loss', 'loss/value_loss', 'loss/entropy'):
+            assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), key
+
+
+@pytest.mark.parametrize('train', [
+    {'optimizer': 'muon'},
+    {'precision': 'bfloat16'},
+    {'cpu_offload': True, 'update_epochs': 2},
+    {'anneal_lr': False, 'prio_alpha': 0.0, 'vtrace_rho_clip': 0.5, 'vtrace_c_clip': 0.5},
+], ids=['muon', 'bfloat16', 'cpu_offload', 'no_anneal_uniform_vtrace'])
+def test_training_options(tmp_path, train):
+    result = run(small_config(tmp_path, train=train))
+    rows = runs.read_metrics(result.run_dir)
+    assert len(rows) == 6
+    assert all(isinstance(row['loss/policy_loss'], float) for row in rows)  # finite (NaN is written as null)
+
+
+def test_muon_uses_torch_muon_for_matrices():
+    policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
+                                           single_action_space=_squared_actions()), hidden_size=16)
+    settings = dict(optimizer='muon', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8)
+    muon, adam = trainer.make_optimizers(policy, settings)
+    assert isinstance(muon, torch.optim.Muon) and isinstance(adam, torch.optim.Adam)
+    assert all(p.ndim == 2 for group in muon.param_groups for p in group['params'])
+    assert all(p.ndim != 2 for group in adam.param_groups for p in group['params'])
+
+
+def test_compile(tmp_path):
+    result = run(small_config(tmp_path, train={'compile': True, 'total_timesteps': 448}))
+    assert len(runs.read_metrics(result.run_dir)) == 2
+
+
+def test_cosine_schedule():
+    assert trainer.cosine_learning_rate(0.1, 0.2, 0.0) == pytest.approx(0.1)
+    assert trainer.cosine_learning_rate(0.1, 0.2, 0.5) == pytest.approx(0.06)
+    assert trainer.cosine_learning_rate(0.1, 0.2, 1.0) == pytest.approx(0.02)
+
+
+def test_lstm_and_multiagent_envs_train(tmp_path):
+    """Memory with an LSTM; snake's 8 snakes per arena share one policy over all their agent rows."""
+    memory = run(small_config(tmp_path, 'puffer_memory'))
+    assert memory.epoch == 6
+    snake = run(small_config(tmp_path, 'puffer_snake', env={'num_envs': 4},
+                             train={'total_timesteps': 32 * 7 * 2, 'minibatch_size': 256,
+                                    'max_minibatch_size': 256}))
+    assert snake.global_step == 32 * 7 * 2
+
+
+def test_asynchronous_vector(tmp_path):
+    """Multiprocessing with batch_size < num_envs: each recv returns half of the agents."""
+    config = small_config(tmp_path, vec={'backend': 'Multiprocessing', 'num_envs': 4, 'num_workers': 2,
+                                         'batch_size': 2}, env={'num_envs': 8})
+    result = run(config)
+    assert result.global_step >= 32 * 7 * 6
+    assert len(runs.read_metrics(result.run_dir)) == 6
+
+
+def test_load_model_path_latest_starts_from_that_envs_newest_model(tmp_path):
+    first = run(small_config(tmp_path))
+    # A newer model of another env must not be picked.
+    run(small_config(tmp_path, 'puffer_bandit'))
+    # With a learning rate of 1e-30 the weights stay what was loaded (to float precision).
+    second = run(small_config(tmp_path, train={'learning_rate': 1e-30}), load_model_path='latest')
+    loaded = torch.load(second.model_path, weights_only=True)
+    for key, value in torch.load(first.model_path, weights_only=True).items():
+        torch.testing.assert_close(loaded[key], value, rtol=1e-6, atol=1e-20)
+    with pytest.raises(ConfigError, match='no trained model'):
+        run(small_config(tmp_path, 'puffer_password'), load_model_path='latest')
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    """A learning rate of 1e30 makes every weight huge after the first update: epoch 2's forward pass is inf/NaN."""
+    config = small_config(tmp_path, train={'learning_rate': 1e30, 'anneal_lr': False, 'max_grad_norm': 1e30,
+                                           'minibatch_size': 256, 'max_minibatch_size': 256,
+                                           'update_epochs': 1, 'checkpoint_interval': 1})
+    with pytest.raises(trainer.NonFiniteLossError, match='epoch 2') as error:
+        run(config)
+    run_dir = runs.find_run(config['train']['data_dir'], 'puffer_squared', 'latest')
+    assert 'last good checkpoint' in str(error.value) and run_dir in str(error.value)
+    state = checkpoint.load(os.path.join(run_dir, 'checkpoint.pt'))
+    assert state['counters']['epoch'] == 1
+    assert all(torch.isfinite(value).all() for value in state['model'].values())
+    assert not os.path.exists(os.path.join(run_dir, 'model.pt'))
+
+
+def test_trainer_specific_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match='at least 2'):
+        run(small_config(tmp_path, train={'bptt_horizon': 1, 'minibatch_size': 32, 'max_minibatch_size': 32}))
+
+
+def test_resume_errors(tmp_path):
+    with pytest.raises(ConfigError, match='no run with a checkpoint'):
+        run(small_config(tmp_path), resume='latest')
+    run(small_config(tmp_path))
+    with pytest.raises(ConfigError, match='runs with a checkpoint'):
+        run(small_config(tmp_path), resume='19990101_000000')
+
+
+def cli(tmp_path, *args):
+    command = [sys.executable, '-m', 'pufferlib.cli', 'train', 'puffer_squared', '--env.num-envs', '32',
+               '--train.bptt-horizon', '8', '--train.minibatch-size', '128', '--train.device', 'cpu',
+               '--train.data-dir', str(tmp_path / 'experiments'), *args]
+    return command
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+    """Kill a run between checkpoints, resume it: its metrics log equals an uninterrupted run's."""
+    settings = ['--train.total-timesteps', str(224 * 24), '--train.checkpoint-interval', '4']
+    environment = {**os.environ, 'PYTHONPATH': PACKAGE_ROOT}
+    subprocess.run(cli(tmp_path / 'a', *settings), check=True, env=environment, capture_output=True, timeout=300)
+    [uninterrupted] = [os.path.join(root, d) for root, dirs, _ in os.walk(tmp_path / 'a') for d in dirs
+                       if os.path.exists(os.path.join(root, d, 'model.pt'))]
+
+    process = subprocess.Popen(cli(tmp_path / 'b', *settings), env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    env_dir = tmp_path / 'b' / 'experiments' / 'puffer_squared'
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        run_dirs = list(env_dir.glob('*')) if env_dir.exists() else []
+        if run_dirs and len(runs.read_metrics(str(run_dirs[0]))) >= 10:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    [killed] = list(env_dir.glob('*'))
+    killed_at = len(runs.read_metrics(str(killed)))
+    assert 10 <= killed_at < 24 and not (killed / 'model.pt').exists()
+
+    subprocess.run(cli(tmp_path / 'b', *settings, '--resume', 'latest'), check=True, env=environment,
+                   capture_output=True, timeout=300)
+    resumed = runs.read_metrics(str(killed))
+    assert [row['epoch'] for row in resumed] == list(range(1, 25))
+    assert comparable(resumed) == comparable(runs.read_metrics(uninterrupted))
+    final = torch.load(killed / 'model.pt', weights_only=True)
+    for key, value in torch.load(os.path.join(uninterrupted, 'model.pt'), weights_only=True).items():
+        assert torch.equal(final[key], value), key
+
+
+def test_puffer_train_command_line(tmp_path):
+    completed = subprocess.run(cli(tmp_path, '--train.total-timesteps', '1024'), capture_output=True, text=True,
+                               env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert 'puffer_squared' in completed.stdout and 'SPS' in completed.stdout  # plain lines: not a terminal
+    [run_dir] = list((tmp_path / 'experiments' / 'puffer_squared').glob('*'))
+    assert (run_dir / 'model.pt').exists() and (run_dir / 'config.ini').exists()
+    # The saved config is a valid --config for a new run.
+    again = subprocess.run(cli(tmp_path, '--config', str(run_dir / 'config.ini'), '--train.total-timesteps', '512'),
+                           capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
+def test_dashboard_plain_lines_and_rich_view():
+    snapshot = dict(epoch=3, global_step=12_288, total_timesteps=100_000, sps=51_234.0, uptime=75.0,
+                    remaining=3725.0, profile={'env': 1.0, 'inference': 2.0, 'copy': 0.5, 'learn': 4.5},
+                    losses={'policy_loss': -0.01, 'value_loss': 0.2, 'entropy': 1.2, 'approx_kl': 0.003,
+                            'clipfrac': 0.1, 'explained_variance': 0.5}, stats={'score': 0.75})
+    out = io.StringIO()
+    plain = Dashboard('puffer_squared', live=False, file=out)
+    plain.update(snapshot)
+    plain.close()
+    line = out.getvalue().splitlines()[0]
+    for text in ('puffer_squared', 'epoch 3', '12,288/100,000', '51,234 SPS', '1m 15s', '1h 02m 05s',
+                 'entropy 1.2', 'score 0.75'):
+        assert text in line, text
+
+    screen = io.StringIO()
+    live = Dashboard('puffer_squared', live=True, file=screen)
+    live.update(snapshot)
+    live.close()
+    text = screen.getvalue()
+    for word in ('SPS', 'remaining', 'inference', 'learn', '56.2%', 'explained_variance', 'score'):
+        assert word in text, word
