@@ -37,11 +37,12 @@ def kernel_extensions():
 
 
 def config_packages():
-    """Config files ship inside the package as pufferlib.config (and its subfolders), so `puffer` works anywhere."""
+    """Config files ship inside the package as pufferlib/configs (and its subfolders), so `puffer` works anywhere.
+    (Not pufferlib/config: that name belongs to the loader module, pufferlib/config.py.)"""
     packages, package_dir = [], {}
     for folder, _, files in os.walk(os.path.join(HERE, 'config')):
         rel = relative(folder)
-        package = 'pufferlib.' + rel.replace(os.sep, '.')
+        package = 'pufferlib.configs' + rel[len('config'):].replace(os.sep, '.')
         packages.append(package)
         package_dir[package] = rel
     return packages, package_dir

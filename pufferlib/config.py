@@ -71,16 +71,16 @@ KEY_PATTERN = re.compile(r'^[a-z_][a-z0-9_]*$')
 
 
 def config_dir():
-    """The folder holding default.ini and the environment configs (shipped inside the package)."""
-    try:
-        from importlib.resources import files
-        path = str(files('pufferlib.config'))
-        if os.path.exists(os.path.join(path, 'default.ini')):
-            return path
-    except (ImportError, ModuleNotFoundError, TypeError):
-        pass
-    # Running from a source checkout that was never installed.
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
+    """The folder holding default.ini and the environment configs.
+
+    An installed wheel carries them as pufferlib/configs (setup.py maps the repository's config/ there); a source
+    checkout or an editable install reads the repository's config/ directly.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package, 'configs')
+    if os.path.exists(os.path.join(installed, 'default.ini')):
+        return installed
+    return os.path.join(os.path.dirname(package), 'config')
 
 
 # --------------------------------------------------------------------------------------------------------------

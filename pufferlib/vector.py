@@ -253,8 +253,8 @@ class VecEnv:
 
 
 class Serial(VecEnv):
-    """Every env in this process, each its own worker; send() steps the batch at once. Also the PufferEnv backend:
-    then `envs` is just the driver env, used directly on its own buffers."""
+    """Every env in this process, each its own worker; send() steps the batch at once. env 0 is the driver env.
+    Also the PufferEnv backend: then `envs` is just the one env, used directly on its own buffers."""
 
     def __init__(self, envs, buffers, driver_env, batch_size, zero_copy, seed):
         super().__init__(driver_env, len(envs), 1, batch_size, zero_copy, seed)
@@ -276,10 +276,8 @@ class Serial(VecEnv):
         return batch, [info for worker in batch for info in self._infos[worker]]
 
     def _close(self):
-        for env in self.envs:
+        for env in self.envs:  # the driver env is env 0
             env.close()
-        if self.driver_env not in self.envs:
-            self.driver_env.close()
 
 
 # ---- Multiprocessing ----
@@ -743,7 +741,8 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
                                        num_envs * rows)
             envs = [env_creator(buf=buffers.rows(j * rows, (j + 1) * rows), seed=env_seed(seed, j), **env_kwargs)
                     for j in range(num_envs)]
-            return Serial(envs, buffers, driver, batch_size, zero_copy, seed)
+            driver.close()  # env 0 takes its place, so driver_env.render() shows an env that is being stepped
+            return Serial(envs, buffers, envs[0], batch_size, zero_copy, seed)
         if backend == 'Multiprocessing':
             return Multiprocessing(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy,
                                    seed, start_method)

@@ -1,4 +1,4 @@
-"""Any registered Gymnasium env as a PufferEnv: `[base] env_name = gymnasium`, `[env] name = CartPole-v1`.
+"""Any registered Gymnasium env as a PufferEnv: `[base] package = gymnasium`, `[env] name = CartPole-v1`.
 
 Every other [env] key goes to `gymnasium.make` (e.g. `max_episode_steps`, `render_mode`, or the env's own
 arguments). Ids from other packages load their module first with gymnasium's "module:id" form, e.g.
@@ -10,8 +10,6 @@ import gymnasium
 from pufferlib.emulation import GymnasiumPufferEnv
 from pufferlib.exceptions import EnvironmentSetupError
 
-ENV_NAMES = ('gymnasium',)
-
 def make(buf=None, seed=0, name='CartPole-v1', **env_kwargs):
     """A GymnasiumPufferEnv of gymnasium.make(name, **env_kwargs)."""
     try:
@@ -20,18 +18,11 @@ def make(buf=None, seed=0, name='CartPole-v1', **env_kwargs):
         raise EnvironmentSetupError(f'gymnasium cannot make {name!r}: {error}') from error
     return GymnasiumPufferEnv(env, buf=buf, seed=seed)
 
-def _check_name(env_name):
-    if env_name not in ENV_NAMES:
-        raise EnvironmentSetupError(f'package gymnasium has env_name {ENV_NAMES[0]!r} (the Gymnasium id goes in '
-                                    f'[env] name), got {env_name!r}')
-
 def env_creator(env_name):
-    _check_name(env_name)
     return make
 
 def env_parameters(env_name):
     """None: any keyword of gymnasium.make or of the chosen env is accepted."""
-    _check_name(env_name)
     return None
 
 def num_agents(env_name, env_kwargs):

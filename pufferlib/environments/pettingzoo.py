@@ -1,4 +1,4 @@
-"""Any PettingZoo parallel env as a PufferEnv: `[base] env_name = pettingzoo`, and in [env] the env as
+"""Any PettingZoo parallel env as a PufferEnv: `[base] package = pettingzoo`, and in [env] the env as
 `name = butterfly/knights_archers_zombies-v11` (an id of PettingZoo's registry) or `name = module.path:function`
 (any function returning a ParallelEnv).
 
@@ -10,7 +10,6 @@ import importlib
 from pufferlib.emulation import PettingZooPufferEnv
 from pufferlib.exceptions import EnvironmentSetupError
 
-ENV_NAMES = ('pettingzoo',)
 DEFAULT_NAME = 'butterfly/knights_archers_zombies-v11'
 
 
@@ -38,26 +37,17 @@ def make(buf=None, seed=0, name=DEFAULT_NAME, **env_kwargs):
     return PettingZooPufferEnv(load_factory(name)(**env_kwargs), buf=buf, seed=seed)
 
 
-def _check_name(env_name):
-    if env_name not in ENV_NAMES:
-        raise EnvironmentSetupError(f'package pettingzoo has env_name {ENV_NAMES[0]!r} (the env itself goes in '
-                                    f'[env] name), got {env_name!r}')
-
-
 def env_creator(env_name):
-    _check_name(env_name)
     return make
 
 
 def env_parameters(env_name):
     """None: any keyword of the chosen env is accepted."""
-    _check_name(env_name)
     return None
 
 
 def num_agents(env_name, env_kwargs):
     """Possible agents of one env (builds it once to ask)."""
-    _check_name(env_name)
     kwargs = dict(env_kwargs)
     env = load_factory(kwargs.pop('name', DEFAULT_NAME))(**kwargs)
     try:
