@@ -383,7 +383,8 @@ def test_config_is_plain_data_that_code_may_modify_and_revalidate():
 def test_user_config_folder_adds_environments(user_env_dir):
     (user_env_dir / 'my_acrobot.ini').write_text(
         '# Acrobot with my settings\n[base]\npackage = gymnasium\nenv_name = my_acrobot\n\n'
-        '[env]\nname = Acrobot-v1\n\n[train]\nlearning_rate = 0.02\n')
+        '[vec]\nnum_envs = 4\n\n[env]\nname = Acrobot-v1\n\n[train]\nlearning_rate = 0.02\nbptt_horizon = 64\n'
+        'minibatch_size = 256\n')
     names = {row[0]: row for row in puffer_config.list_environments()}
     assert names['my_acrobot'][2] == 'Acrobot with my settings'
     config = puffer_config.load('my_acrobot')

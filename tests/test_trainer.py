@@ -18,7 +18,8 @@ from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import ConfigError
 
-# Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development).
+# Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development); they
+# run outside the repository, where `python -m` would otherwise find the uncompiled source tree first.
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(pufferlib.__file__))
 TIMING_KEYS = ('sps', 'uptime')
 
@@ -210,12 +211,13 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     """Kill a run between checkpoints, resume it: its metrics log equals an uninterrupted run's."""
     settings = ['--train.total-timesteps', str(224 * 24), '--train.checkpoint-interval', '4']
     environment = {**os.environ, 'PYTHONPATH': PACKAGE_ROOT}
-    subprocess.run(cli(tmp_path / 'a', *settings), check=True, env=environment, capture_output=True, timeout=300)
+    subprocess.run(cli(tmp_path / 'a', *settings), check=True, env=environment, capture_output=True, timeout=300,
+                   cwd=tmp_path)
     [uninterrupted] = [os.path.join(root, d) for root, dirs, _ in os.walk(tmp_path / 'a') for d in dirs
                        if os.path.exists(os.path.join(root, d, 'model.pt'))]
 
     process = subprocess.Popen(cli(tmp_path / 'b', *settings), env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, cwd=tmp_path)
     env_dir = tmp_path / 'b' / 'experiments' / 'puffer_squared'
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -230,7 +232,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     assert 10 <= killed_at < 24 and not (killed / 'model.pt').exists()
 
     subprocess.run(cli(tmp_path / 'b', *settings, '--resume', 'latest'), check=True, env=environment,
-                   capture_output=True, timeout=300)
+                   capture_output=True, timeout=300, cwd=tmp_path)
     resumed = runs.read_metrics(str(killed))
     assert [row['epoch'] for row in resumed] == list(range(1, 25))
     assert comparable(resumed) == comparable(runs.read_metrics(uninterrupted))
@@ -241,14 +243,15 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
 
 def test_puffer_train_command_line(tmp_path):
     completed = subprocess.run(cli(tmp_path, '--train.total-timesteps', '1024'), capture_output=True, text=True,
-                               env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300)
+                               env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert 'puffer_squared' in completed.stdout and 'SPS' in completed.stdout  # plain lines: not a terminal
     [run_dir] = list((tmp_path / 'experiments' / 'puffer_squared').glob('*'))
     assert (run_dir / 'model.pt').exists() and (run_dir / 'config.ini').exists()
     # The saved config is a valid --config for a new run.
     again = subprocess.run(cli(tmp_path, '--config', str(run_dir / 'config.ini'), '--train.total-timesteps', '512'),
-                           capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300)
+                           capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': PACKAGE_ROOT}, timeout=300,
+                           cwd=tmp_path)
     assert again.returncode == 0, again.stderr
 
 

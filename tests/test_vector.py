@@ -4,6 +4,7 @@ Ray runs for real: one local runtime for this module (num_cpus=2), shut down at 
 """
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -55,7 +56,15 @@ def ray_runtime():
     ray = pytest.importorskip('ray')
     # Actors import CounterEnv from this file, so they need this folder on their path.
     path = os.pathsep.join([os.path.dirname(__file__), os.environ.get('PYTHONPATH', '')])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={'env_vars': {'PYTHONPATH': path}})
+    # Ray puts the driver's working directory first on its workers' path; started from a source checkout, they
+    # would import the uncompiled tree instead of the installed package.
+    previous = os.getcwd()
+    os.chdir(tempfile.gettempdir())
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={'env_vars': {'PYTHONPATH': path}})
+    finally:
+        os.chdir(previous)
     yield ray
     ray.shutdown()
 
