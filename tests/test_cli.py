@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from pufferlib import config as puffer_config
 
@@ -82,18 +81,6 @@ def test_train_help_lists_every_option_with_default_and_help():
             if section not in ('env', 'policy', 'rnn'):
                 assert puffer_config.help_text(section, key) in line
     assert '--resume' in result.stdout and '--load-model-path' in result.stdout
-
-
-@pytest.mark.parametrize('command', ['sweep', 'eval'])
-def test_unbuilt_commands_fail_in_one_line(command):
-    import importlib.util
-    module = {'sweep': 'pufferlib.sweep', 'eval': 'pufferlib.evaluate'}[command]
-    if importlib.util.find_spec(module) is not None:
-        pytest.skip(f'{module} exists: the command is tested on its own')
-    result = puffer(command, ENV)
-    assert result.returncode != 0
-    assert result.stderr.strip().count('\n') == 0 and 'not available' in result.stderr
-    assert 'Traceback' not in result.stderr
 
 
 def test_bad_value_type_on_command_line():
