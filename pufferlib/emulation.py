@@ -274,7 +274,20 @@ def _numeric_stats(info):
             if not key.startswith('_') and isinstance(value, (bool, int, float, np.number, np.bool_))}
 
 
-class GymnasiumPufferEnv(PufferEnv):
+class WrappedEnv(PufferEnv):
+    """What both wrappers share: rendering and closing go to the wrapped env (`self.env`)."""
+
+    def render(self):
+        return self.env.render() if self.render_mode == 'rgb_array' else None
+
+    def render_text(self):
+        return self.env.render() if self.render_mode == 'ansi' else ''
+
+    def close(self):
+        self.env.close()
+
+
+class GymnasiumPufferEnv(WrappedEnv):
     """A single-agent Gymnasium env as a PufferEnv with one row. Finished episodes reset automatically: the row
     then holds the next episode's first observation, with the final reward and terminal / truncation flags.
     A finished episode reports `episode_return`, `episode_length`, `score` (the return: a Gymnasium env has no
@@ -331,17 +344,8 @@ class GymnasiumPufferEnv(PufferEnv):
         self.truncations[0] = truncated
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
-    def render(self):
-        return self.env.render() if self.render_mode == 'rgb_array' else None
 
-    def render_text(self):
-        return self.env.render() if self.render_mode == 'ansi' else ''
-
-    def close(self):
-        self.env.close()
-
-
-class PettingZooPufferEnv(PufferEnv):
+class PettingZooPufferEnv(WrappedEnv):
     """A PettingZoo ParallelEnv as a PufferEnv with one row per possible agent.
 
     Agents may appear and disappear: a row's mask is True when its agent took part in the last step (or is present
@@ -428,11 +432,3 @@ class PettingZooPufferEnv(PufferEnv):
             self._begin_episode(None)
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
-    def render(self):
-        return self.env.render() if self.render_mode == 'rgb_array' else None
-
-    def render_text(self):
-        return self.env.render() if self.render_mode == 'ansi' else ''
-
-    def close(self):
-        self.env.close()

@@ -295,19 +295,23 @@ def die_with_parent():
         pass
 
 
-class LocalRunner:
-    """Trials as `python -m pufferlib.cli train` processes on this machine, `workers` at a time."""
-
-    def __init__(self, settings):
-        self.workers = settings['workers']
-        self.env = child_environment(self.workers)
-        self.running = {}  # trial id -> (job, Popen, log file)
+class Runner:
+    """Slots for `workers` trials at once; subclasses fill `self.running` with the trials in flight."""
 
     def free_slots(self):
         return self.workers - len(self.running)
 
     def busy(self):
         return bool(self.running)
+
+
+class LocalRunner(Runner):
+    """Trials as `python -m pufferlib.cli train` processes on this machine, `workers` at a time."""
+
+    def __init__(self, settings):
+        self.workers = settings['workers']
+        self.env = child_environment(self.workers)
+        self.running = {}  # trial id -> (job, Popen, log file)
 
     def start(self, job):
         env_folder = os.path.join(job.folder, runs.env_folder_name(job.env_name))
@@ -371,7 +375,7 @@ def run_trial_remotely(env_name, trial_config, flags):
         return result.returncode, result.stdout + result.stderr, files
 
 
-class RayRunner:
+class RayRunner(Runner):
     """Trials as Ray tasks on a cluster (`vec.ray_address`, or a local Ray started here), `workers` at a time.
     Each node needs pufferlib installed. An interrupted trial is run again from its start."""
 
@@ -387,12 +391,6 @@ class RayRunner:
         self.task = ray.remote(num_cpus=1, max_retries=0)(run_trial_remotely)
         self.workers = settings['workers']
         self.running = {}  # ObjectRef -> job
-
-    def free_slots(self):
-        return self.workers - len(self.running)
-
-    def busy(self):
-        return bool(self.running)
 
     def start(self, job):
         env_folder = os.path.join(job.folder, runs.env_folder_name(job.env_name))
