@@ -7,7 +7,8 @@ A step is one agent step, and training SPS counts everything a training run does
 copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
 metrics log. "CPU us/step" is this process's CPU time per step: unlike SPS it hardly moves with the load other
 programs put on the machine, so compare it when the load average is high.
-SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs.
+SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, once with one
+torch thread and once with every physical core; the ratios are against its faster run.
 """
 import argparse
 import io
@@ -38,10 +39,10 @@ def puffer_sps(env_name, steps, data_dir):
                 score=result.stats.get('score', float('nan')))
 
 
-def sb3_sps(steps):
+def sb3_sps(steps, threads):
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
-    torch.set_num_threads(max(1, puffer_config.physical_cores() // 2))  # the same thread count as ours
+    torch.set_num_threads(threads)
     model = PPO('MlpPolicy', make_vec_env('CartPole-v1', n_envs=8, seed=0), device='cpu', seed=0, verbose=0)
     start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=int(steps))
@@ -58,18 +59,23 @@ def main():
 
     args = parser.parse_args()
 
+    cores = puffer_config.physical_cores()
     print(f'load average {" ".join(f"{x:.1f}" for x in os.getloadavg())} on {os.cpu_count()} CPUs, '
-          f'torch {torch.__version__} (the trainer uses half the physical cores as torch threads)')
+          f'torch {torch.__version__}, {cores} physical cores (the trainer with an in-process env uses all of '
+          'them as torch threads)')
     results = {}
     with tempfile.TemporaryDirectory() as data_dir:
         results['pufferlib puffer_breakout'] = puffer_sps('puffer_breakout', args.breakout_steps, data_dir)
         results['pufferlib puffer_cartpole'] = puffer_sps('puffer_cartpole', args.cartpole_steps, data_dir)
-    results['SB3 PPO CartPole-v1'] = sb3_sps(args.sb3_steps)
+    # SB3 runs with one thread and with every core; the ratios use its faster run.
+    sb3 = {threads: sb3_sps(args.sb3_steps, threads) for threads in sorted({1, cores})}
+    for threads, result in sb3.items():
+        results[f'SB3 PPO CartPole-v1, {threads} thr'] = result
+    reference = max(result['sps'] for result in sb3.values())
 
-    reference = results['SB3 PPO CartPole-v1']['sps']
-    print(f'{"run":28} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
+    print(f'{"run":32} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
     for name, r in results.items():
-        print(f'{name:28} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
+        print(f'{name:32} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
               f'{r["score"]:>12.1f}')
 
 

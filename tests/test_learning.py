@@ -64,13 +64,11 @@ def test_memory_needs_the_lstm(tmp_path):
     assert final_score(result.run_dir, fraction=0.5) < 0.7
 
 
-def test_cartpole_learns(tmp_path):
-    """A short check in the default run; the full one (mean return >= 475) is marked slow."""
-    _, result = train('puffer_cartpole', {'train': {'total_timesteps': 300_000}}, tmp_path)
-    assert final_score(result.run_dir, 'env/episode_return', fraction=0.3) >= 150
-
-
-@pytest.mark.slow
 def test_cartpole_is_solved(tmp_path):
-    _, result = train('puffer_cartpole', {'train': {'total_timesteps': 1_000_000}}, tmp_path)
-    assert final_score(result.run_dir, 'env/episode_return', fraction=0.3) >= 475
+    """The config file's own run (3M steps, about 12 s): the mean return reaches 475 (over five consecutive log
+    rows) and the last 30% of training holds at least 400."""
+    _, result = train('puffer_cartpole', {}, tmp_path)
+    returns = [row['env/episode_return'] for row in runs.read_metrics(result.run_dir) if 'env/episode_return' in row]
+    best = max(sum(returns[i:i + 5]) / 5 for i in range(len(returns) - 4))
+    assert best >= 475, f'the mean return peaked at {best:.1f}'
+    assert final_score(result.run_dir, 'env/episode_return', fraction=0.3) >= 400
