@@ -1,7 +1,7 @@
 """Training throughput: pufferlib's PPO trainer on puffer_breakout and puffer_cartpole (each with its config file's
 settings) against Stable-Baselines3 PPO on Gymnasium's CartPole-v1, in one run, on the CPU.
 
-    python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 1e6] [--sb3-steps 3e4]
+    python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 3e6] [--sb3-steps 3e4]
 
 A step is one agent step, and training SPS counts everything a training run does: env simulation, inference,
 copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
@@ -35,8 +35,11 @@ def puffer_sps(env_name, steps, data_dir):
     rows = runs.read_metrics(result.run_dir)
     first, last = rows[min(WARMUP_EPOCHS, len(rows) - 2)], rows[-1]
     sps = (last['global_step'] - first['global_step']) / (last['uptime'] - first['uptime'])
+    seconds = {name: sum(row[f'time/{name}'] for row in rows[WARMUP_EPOCHS:]) for name in trainer.PROFILE_NAMES}
+    total = sum(seconds.values())
+    shares = ', '.join(f'{name} {100 * value / total:.0f}%' for name, value in seconds.items())
     return dict(sps=sps, cpu_us=1e6 * cpu / result.global_step, steps=result.global_step,
-                score=result.stats.get('score', float('nan')))
+                score=result.stats.get('score', float('nan')), shares=shares)
 
 
 def sb3_sps(steps, threads):
@@ -54,7 +57,7 @@ def sb3_sps(steps, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--breakout-steps', type=float, default=5e6)
-    parser.add_argument('--cartpole-steps', type=float, default=1e6)
+    parser.add_argument('--cartpole-steps', type=float, default=3e6)
     parser.add_argument('--sb3-steps', type=float, default=3e4)
 
     args = parser.parse_args()
@@ -77,6 +80,9 @@ def main():
     for name, r in results.items():
         print(f'{name:32} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
               f'{r["score"]:>12.1f}')
+    for name, r in results.items():
+        if 'shares' in r:
+            print(f'{name}: time in {r["shares"]}')
 
 
 if __name__ == '__main__':
