@@ -129,9 +129,8 @@ def seed_everything(seed, deterministic):
 
 def torch_threads(backend, cores):
     """Torch threads for CPU training. In-process backends step the envs between torch calls, never during them,
-    so torch may use every core (1.3x faster learning on 2 cores). Worker processes step while torch infers and
-    learns: torch gets half the cores, as an oversubscribed thread pool spins instead of working (2 threads beside
-    busy workers ran 7x slower than 1 on a 2-core machine)."""
+    so torch may use every core. Worker processes step while torch infers and learns: torch gets half the cores,
+    as an oversubscribed thread pool spins instead of working."""
     return cores if backend in ('PufferEnv', 'Serial') else max(1, cores // 2)
 
 
@@ -143,7 +142,7 @@ def cosine_learning_rate(learning_rate, min_lr_ratio, progress):
 
 def make_optimizers(policy, t):
     """Adam for everything, or Muon for the weight matrices and Adam for the rest (biases, log-std, conv kernels)."""
-    # fused: one kernel for every parameter's update instead of a dozen small ops each (3x faster on CPU).
+    # fused: one kernel updates every parameter, instead of a dozen small ops per parameter.
     adam = dict(lr=t['learning_rate'], betas=(t['adam_beta1'], t['adam_beta2']), eps=t['adam_eps'], fused=True)
     parameters = list(policy.parameters())
     if t['optimizer'] == 'adam':
