@@ -44,10 +44,8 @@ class CategoricalHead(nn.Module):
 
     @property
     def output_layer(self):
+        """The linear layer from hidden to action parameters (BasePolicy fuses it with the value head)."""
         return self.linear
-
-    def forward(self, hidden):
-        return self.linear(hidden)
 
     def _log_probs(self, logits):
         dims = len(self.nvec)
@@ -88,10 +86,8 @@ class GaussianHead(nn.Module):
 
     @property
     def output_layer(self):
+        """The linear layer from hidden to action means (BasePolicy fuses it with the value head)."""
         return self.mean
-
-    def forward(self, hidden):
-        return self.mean(hidden)
 
     def sample(self, mean):
         mean = mean.float()
