@@ -13,7 +13,9 @@
 //   ACT_SIZE        action elements per agent (1 for Discrete, k for MultiDiscrete / Box of k floats)
 //   FRAME_W, FRAME_H  size of the RGB frame c_render draws (usually defined in the env header, which needs them)
 // Optional: TEXT_SIZE (bytes for c_render_text, default 4096); MY_METHODS(X), an X-macro naming extra Python
-// methods `static PyObject* name(PyObject* self, PyObject* args)` the binding defines (see vector_env()).
+// methods `static PyObject* name(PyObject* self, PyObject* args)` the binding defines (see vector_env());
+// HEAP_ARRAYS(env, X), for an env whose c_init allocates game state: X(pointer, bytes) for each such array, so
+// that snapshot()/restore() can save it (the rest of the state is the Env struct itself).
 #ifndef PUFFER_VECENV_H
 #define PUFFER_VECENV_H
 
@@ -268,6 +270,55 @@ static float vec_log(Vec* vec, Log* total) {
         for (int f = 0; f < fields; f++) sum[f] /= n;
     total->n = n;
     return n;
+}
+
+// State snapshots: every Env struct (game state, RNG, log) byte for byte, then the arrays HEAP_ARRAYS names. A
+// snapshot is only loaded into a vector made with the same parameters, so sizes match and pointers can be kept.
+#ifndef HEAP_ARRAYS
+#define HEAP_ARRAYS(env, X)
+#endif
+#define PUFFER_ADD_SIZE(pointer, bytes) size += (size_t)(bytes);
+#define PUFFER_SAVE_ARRAY(pointer, bytes) memcpy(out, (pointer), (size_t)(bytes)); out += (bytes);
+#define PUFFER_LOAD_ARRAY(pointer, bytes) memcpy((pointer), in, (size_t)(bytes)); in += (bytes);
+// Put back the pointer field that `pointer` (a field of `own`) names, at the same offset in `env`.
+#define PUFFER_KEEP_POINTER(pointer, bytes) \
+    memcpy((char*)env + ((char*)&(pointer) - (char*)&own), &(pointer), sizeof(pointer));
+
+static size_t vec_state_size(Vec* vec) {
+    size_t size = 0;
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env* env = &vec->envs[i];
+        (void)env;
+        size += sizeof(Env);
+        HEAP_ARRAYS(env, PUFFER_ADD_SIZE)
+    }
+    return size;
+}
+
+static void vec_save_state(Vec* vec, unsigned char* out) {
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env* env = &vec->envs[i];
+        memcpy(out, env, sizeof(Env));
+        out += sizeof(Env);
+        HEAP_ARRAYS(env, PUFFER_SAVE_ARRAY)
+    }
+}
+
+// The saved structs hold the saving process's pointers: keep this vector's own, copy everything else.
+static void vec_load_state(Vec* vec, const unsigned char* in) {
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env* env = &vec->envs[i];
+        Env own = *env;
+        memcpy(env, in, sizeof(Env));
+        in += sizeof(Env);
+        env->observations = own.observations;
+        env->actions = own.actions;
+        env->rewards = own.rewards;
+        env->terminals = own.terminals;
+        env->truncations = own.truncations;
+        HEAP_ARRAYS((&own), PUFFER_KEEP_POINTER)
+        HEAP_ARRAYS(env, PUFFER_LOAD_ARRAY)
+    }
 }
 
 static void vec_close(Vec* vec) {
@@ -580,12 +631,38 @@ MY_METHODS(PUFFER_DECLARE_METHOD)
 #define PUFFER_METHOD_ENTRY(name) {#name, (PyCFunction)name, METH_VARARGS, NULL},
 #endif
 
+// snapshot() -> bytes: the state of every env (see vec_save_state). The caller's buffers are not included.
+static PyObject* vector_snapshot(VectorObject* self, PyObject* unused) {
+    if (vector_check_open(self)) return NULL;
+    PyObject* state = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)vec_state_size(&self->vec));
+    if (state == NULL) return NULL;
+    vec_save_state(&self->vec, (unsigned char*)PyBytes_AS_STRING(state));
+    return state;
+}
+
+// restore(bytes): continue every env from a snapshot() of a vector made with the same parameters.
+static PyObject* vector_restore(VectorObject* self, PyObject* args) {
+    Py_buffer state;
+    if (!PyArg_ParseTuple(args, "y*", &state)) return NULL;
+    size_t expected = vector_check_open(self) ? 0 : vec_state_size(&self->vec);
+    if (!PyErr_Occurred() && (size_t)state.len != expected)
+        PyErr_Format(PyExc_ValueError, "%s: env state has %zd bytes; this vector's (%d envs) has %zu: it was saved "
+                     "with other env parameters or another num_envs", PUFFER_ENV_NAME, state.len,
+                     self->vec.num_envs, expected);
+    if (!PyErr_Occurred()) vec_load_state(&self->vec, (const unsigned char*)state.buf);
+    PyBuffer_Release(&state);
+    if (PyErr_Occurred()) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef vector_methods[] = {
     {"reset", (PyCFunction)vector_reset, METH_VARARGS, "reset(seed=None): reset every env; reseed env i from (seed, i)"},
     {"step", (PyCFunction)vector_step, METH_VARARGS, "step(actions=None): step every env once"},
     {"log", (PyCFunction)vector_log, METH_NOARGS, "log() -> dict of episode-stat means since the last call"},
     {"render", (PyCFunction)vector_render, METH_VARARGS, "render(index, frame): draw env index into frame"},
     {"render_text", (PyCFunction)vector_render_text, METH_VARARGS, "render_text(index) -> str"},
+    {"snapshot", (PyCFunction)vector_snapshot, METH_NOARGS, "snapshot() -> bytes: the state of every env"},
+    {"restore", (PyCFunction)vector_restore, METH_VARARGS, "restore(bytes): continue from a snapshot()"},
     {"close", (PyCFunction)vector_close, METH_NOARGS, "close(): free the envs and release the buffers"},
 #ifdef MY_METHODS
     MY_METHODS(PUFFER_METHOD_ENTRY)

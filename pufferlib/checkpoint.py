@@ -8,6 +8,7 @@ or the new one, never a torn one.
 import glob
 import os
 
+import numpy as np
 import torch
 
 from pufferlib.exceptions import APIUsageError, ConfigError
@@ -50,6 +51,28 @@ def load(path, device='cpu'):
         return torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise APIUsageError(f'no such checkpoint or model file: {path}') from None
+
+
+def arrays_to_tensors(obj):
+    """numpy arrays inside nested dicts/lists as tensors, so that weights-only loading accepts them."""
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, dict):
+        return {key: arrays_to_tensors(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [arrays_to_tensors(value) for value in obj]
+    return obj
+
+
+def tensors_to_arrays(obj):
+    """The inverse of arrays_to_tensors."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu().numpy()
+    if isinstance(obj, dict):
+        return {key: tensors_to_arrays(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [tensors_to_arrays(value) for value in obj]
+    return obj
 
 
 def model_state(saved):

@@ -58,6 +58,7 @@ RANGES = {
     ('train', 'vf_coef'): (0, math.inf, True, True),
     ('train', 'vf_clip_coef'): (0, math.inf, True, True),
     ('train', 'ent_coef'): (0, math.inf, True, True),
+    ('train', 'min_ent_ratio'): (0, 1, True, True),
     ('train', 'vtrace_rho_clip'): (0, math.inf, False, True),
     ('train', 'vtrace_c_clip'): (0, math.inf, False, True),
     ('train', 'prio_alpha'): (0, math.inf, True, True),

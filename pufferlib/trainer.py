@@ -15,6 +15,7 @@ segments * (bptt_horizon - 1) agent steps and `global_step` counts the steps act
 import math
 import os
 import random
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from gymnasium import spaces
 from pufferlib import advantage, checkpoint, models, runs
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
-from pufferlib.exceptions import ConfigError, PufferError
+from pufferlib.exceptions import APIUsageError, ConfigError, PufferError
 from pufferlib.loggers import make_loggers
 
 OPTION_DEFAULTS = dict(resume=None, load_model_path=None, wandb=False, wandb_project=None, wandb_group=None,
@@ -96,8 +97,8 @@ def train(config, options=None, dashboard=None):
             losses = trainer.learn()
             trainer.log(losses)
             if trainer.epoch % config['train']['checkpoint_interval'] == 0:
-                trainer.save_checkpoint()
-                if config['train']['torch_deterministic']:
+                envs_saved = trainer.save_checkpoint()
+                if config['train']['torch_deterministic'] and not envs_saved:
                     trainer.restart_envs()
 
         trainer.save_checkpoint()
@@ -134,10 +135,10 @@ def torch_threads(backend, cores):
     return cores if backend in ('PufferEnv', 'Serial') else max(1, cores // 2)
 
 
-def cosine_learning_rate(learning_rate, min_lr_ratio, progress):
-    """Cosine annealing (Loshchilov & Hutter 2017) from learning_rate to min_lr_ratio * learning_rate."""
-    floor = learning_rate * min_lr_ratio
-    return floor + (learning_rate - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+def cosine_schedule(start, final_ratio, progress):
+    """Cosine annealing (Loshchilov & Hutter 2017) from `start` to `final_ratio * start` as progress goes 0 -> 1."""
+    floor = start * final_ratio
+    return floor + (start - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def make_optimizers(policy, t):
@@ -257,8 +258,9 @@ class Trainer:
                 tensor.zero_()
 
     def restart_envs(self):
-        """Reset every env with a seed fixed by the epoch, as a resumed run does: in deterministic mode the
-        uninterrupted run and a run resumed from this checkpoint then see the same episodes."""
+        """Reset every env with a seed fixed by the epoch, as a run resumed from a checkpoint without env state
+        does: in deterministic mode the uninterrupted run and the resumed one then see the same episodes. Envs that
+        can be snapshotted (in-process Ocean envs) never need this."""
         self.reset_envs(self.epoch_seed())
 
     def epoch_seed(self):
@@ -386,8 +388,9 @@ class Trainer:
         t = self.train_config
         start = time.perf_counter()
         progress = self.global_step / self.train_config['total_timesteps']
-        learning_rate = (cosine_learning_rate(t['learning_rate'], t['min_lr_ratio'], progress)
+        learning_rate = (cosine_schedule(t['learning_rate'], t['min_lr_ratio'], progress)
                          if t['anneal_lr'] else t['learning_rate'])
+        ent_coef = cosine_schedule(t['ent_coef'], t['min_ent_ratio'], progress)
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group['lr'] = learning_rate
@@ -427,7 +430,7 @@ class Trainer:
                 part = slice(chunk * self.chunk_segments, (chunk + 1) * self.chunk_segments)
                 segs = index[part]
                 losses = self.ppo_losses(segs, mb_advantages[part], mb_returns[part], mb_valid[part], valid_steps)
-                loss = losses['policy_loss'] + t['vf_coef'] * losses['value_loss'] - t['ent_coef'] * losses['entropy']
+                loss = losses['policy_loss'] + t['vf_coef'] * losses['value_loss'] - ent_coef * losses['entropy']
                 self.check_finite('loss', loss)
                 loss.backward()
                 for name, value in losses.items():
@@ -440,6 +443,7 @@ class Trainer:
         averages = {name: value.item() / (1 if name == 'explained_variance' else self.minibatches_per_epoch)
                     for name, value in sums.items()}
         averages['learning_rate'] = learning_rate
+        averages['ent_coef'] = ent_coef
         self.epoch += 1
         self.profile['learn'] += time.perf_counter() - start
         return averages
@@ -525,12 +529,16 @@ class Trainer:
                           uptime=self.uptime + time.perf_counter() - self.session_start),
             rng=dict(torch=torch.get_rng_state(),
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
+            envs=checkpoint.arrays_to_tensors(self.vecenv.snapshot()),
+            recurrent_state=[tensor.cpu() for tensor in self.state] if self.recurrent else None,
         )
         checkpoint.save_atomic(state, os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE))
+        return state['envs'] is not None
 
     def load_checkpoint(self):
-        """Continue from the run's checkpoint: weights, optimizer, schedule, counters, RNG; envs restart from the
-        checkpoint's epoch seed and the metrics log is cut back to the checkpoint."""
+        """Continue from the run's checkpoint: weights, optimizer, schedule, counters, RNG and the envs where they
+        were (or, for envs without a snapshot, restarted from the checkpoint's epoch seed); the metrics log is cut
+        back to the checkpoint."""
         state = checkpoint.load(os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE), self.device)
         self.policy.load_state_dict(state['model'])
         for optimizer, saved in zip(self.optimizers, state['optimizers']):
@@ -543,6 +551,17 @@ class Trainer:
         if state['rng']['cuda'] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
         self.metrics.truncate_after(self.epoch)
+        if state.get('envs') is not None:
+            try:
+                self.vecenv.restore(checkpoint.tensors_to_arrays(state['envs']))
+            except APIUsageError as error:  # e.g. resumed with another backend: episodes restart instead
+                print(f'Resume: {error}; restarting the envs from the checkpoint epoch seed instead', file=sys.stderr)
+            else:
+                self.pending = None
+                if self.recurrent:
+                    for tensor, saved in zip(self.state, state['recurrent_state']):
+                        tensor.copy_(saved)
+                return
         self.reset_envs(self.epoch_seed())
 
     def save_model(self):

@@ -209,6 +209,17 @@ class VecEnv:
         observations, rewards, terminals, truncations, infos, _, _ = self.recv()
         return observations, rewards, terminals, truncations, infos
 
+    def snapshot(self):
+        """The state of every env, taken between recv() and send(), so that restore() in a new vecenv continues
+        exactly from here (a checkpoint uses it to resume without restarting episodes). None when this backend or
+        one of its envs cannot save its state (only in-process Ocean envs can)."""
+        return None
+
+    def restore(self, state):
+        """Continue from snapshot(): the next recv() returns the batch the snapshot was taken at, without infos
+        (they were reported when that batch was first received)."""
+        raise APIUsageError(f'{type(self).__name__} vecenvs cannot restore env snapshots')
+
     def close(self):
         """Stop workers and free shared memory. Safe to call more than once."""
         if self._phase != 'closed':
@@ -274,6 +285,25 @@ class Serial(VecEnv):
     def _wait(self):
         batch = self._choose(self._all_ready)
         return batch, [info for worker in batch for info in self._infos[worker]]
+
+    def snapshot(self):
+        # One batch of every env: a recv() then always returns the whole vector, so no batch bookkeeping to save.
+        if (self._phase != 'send' or self.batch_size != self.num_envs
+                or not all(hasattr(env, 'snapshot') for env in self.envs)):
+            return None
+        return [env.snapshot() for env in self.envs]
+
+    def restore(self, state):
+        self._check_open()
+        if (self.batch_size != self.num_envs or not isinstance(state, list) or len(state) != len(self.envs)
+                or not all(hasattr(env, 'restore') for env in self.envs)):
+            raise APIUsageError(f'this Serial vecenv ({len(self.envs)} envs, batch_size {self.batch_size}) cannot '
+                                'restore this snapshot: it needs the same envs, all stepped in one batch')
+        for env, env_state in zip(self.envs, state):
+            env.restore(env_state)
+        self._infos = [[] for _ in self.envs]
+        self._returned[:] = False
+        self._phase = 'recv'
 
     def _close(self):
         for env in self.envs:  # the driver env is env 0

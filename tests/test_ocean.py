@@ -116,6 +116,32 @@ def test_reset_with_a_seed_repeats_and_without_one_continues(name):
 
 
 @pytest.mark.parametrize('name', ENVS)
+def test_a_restored_snapshot_continues_exactly_like_the_original(name):
+    """snapshot() mid-episode, restore() into a fresh env: both then write the same steps and episode stats."""
+    env = ocean.make(name, num_envs=4, seed=2, log_interval=16)
+    env.reset(2)
+    rollout(env, np.random.default_rng(0), 300)
+    state = env.snapshot()
+    copy = ocean.make(name, num_envs=4, seed=99, log_interval=16)
+    copy.restore(state)
+    for buffer in ('observations', 'rewards', 'terminals', 'truncations'):
+        np.testing.assert_array_equal(getattr(copy, buffer), getattr(env, buffer))
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        actions = random_actions(rng, env)
+        expected, got = env.step(actions), copy.step(actions)
+        for a, b in zip(expected, got):
+            if isinstance(a, list):
+                assert a == b
+            else:
+                np.testing.assert_array_equal(a, b)
+    with pytest.raises(APIUsageError, match='num_envs=4'):
+        ocean.make(name, num_envs=3).restore(state)
+    env.close()
+    copy.close()
+
+
+@pytest.mark.parametrize('name', ENVS)
 def test_observations_stay_in_the_observation_space(name):
     env = ocean.make(name, num_envs=8, seed=2)
     space = env.single_observation_space

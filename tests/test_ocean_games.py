@@ -4,6 +4,8 @@ The generic checks (determinism, bounds, any action, stats, render) run over eve
 tests/test_ocean.py; here each game's own rules are tested through small test hooks of its C binding
 (`env.vector.set_ball`, `set_board`, ...) that load a chosen state into env 0.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,18 @@ def test_breakout_the_paddle_returns_the_ball_and_earns_the_paddle_reward():
     env.vector.set_ball(0, 285.0, 320.0, 0.0, 4.0)    # falling onto the middle of the centred paddle (x 256-320)
     obs, rewards, *_ = step(env, NOOP)
     assert rewards[0] == 0.25
-    assert obs[0, 5] < 0 and abs(obs[0, 4]) < 0.05, 'the ball leaves the paddle middle almost straight up'
+    # The middle of the paddle sends the ball up at 15 degrees (never vertical), keeping its horizontal direction.
+    assert obs[0, 5] < 0 and obs[0, 4] == pytest.approx(4.0 * math.sin(math.radians(15)) / 7.5, abs=1e-4)
+
+
+@pytest.mark.parametrize('offset, degrees', [(-32.0, -45.0), (-16.0, -30.0), (16.0, 30.0), (32.0, 45.0)])
+def test_breakout_where_the_ball_meets_the_paddle_sets_its_angle(offset, degrees):
+    """From 15 degrees off vertical in the middle to 45 at the edges, to the side of the paddle it hit."""
+    env = make('puffer_breakout')
+    env.vector.set_ball(0, 288.0 + offset - 3.0, 320.0, 0.0, 4.0)   # ball centre `offset` px from the paddle's
+    obs = step(env, NOOP)[0]
+    angle = math.degrees(math.atan2(obs[0, 4], -obs[0, 5]))
+    assert angle == pytest.approx(degrees, abs=0.5)
 
 
 def test_breakout_game_ends_when_the_last_ball_is_lost():
@@ -352,6 +365,37 @@ def test_tetris_rows_above_a_cleared_row_move_down():
     assert rewards[0] == pytest.approx(0.1 + 0.02)
     locked = board_cells(obs) == 1.0
     assert locked.sum() == 2 and locked[19, 8] and locked[19, 9]
+
+
+def test_tetris_line_and_hole_rewards_follow_their_parameters():
+    """reward_line scales the row rewards; reward_hole is charged per hole a lock adds and paid back per hole it
+    opens up again."""
+    env = make('puffer_tetris', reward_piece=0.0, reward_line=1.0)
+    load_tetris(env, [FULL_BUT_LAST] * 4, piece=0, rotation=1, x=7)
+    assert step(env, T_HARD_DROP)[1][0] == pytest.approx(8.0)
+
+    env = make('puffer_tetris', reward_piece=0.0, reward_hole=0.25)
+    load_tetris(env, [0b0000000001], piece=1, rotation=0, x=-1)       # the O lands on column 0's block
+    assert step(env, T_HARD_DROP)[1][0] == pytest.approx(-0.25), 'one hole under column 1'
+
+    # Column 9 has a hole under the second row from the bottom; the O completes that row, whose clearing uncovers
+    # the hole (+0.25), and the row pays 0.1.
+    env = make('puffer_tetris', reward_piece=0.0, reward_hole=0.25)
+    load_tetris(env, [0b1111111100, 0b0111111111], piece=1, rotation=0, x=-1)
+    assert step(env, T_HARD_DROP)[1][0] == pytest.approx(0.1 + 0.25)
+
+
+def test_tetris_hole_rewards_sum_to_zero_over_a_lost_game():
+    """The hole term is potential-based: with no other rewards, every finished game's return is 0."""
+    env = ocean.make('puffer_tetris', num_envs=16, reward_piece=0.0, reward_line=0.0, reward_hole=0.3,
+                     log_interval=100)
+    env.reset(0)
+    rng = np.random.default_rng(0)
+    returns = []
+    for _ in range(2000):
+        infos = env.step(rng.integers(0, 6, 16).astype(np.int32))[4]
+        returns += [info['episode_return'] for info in infos]
+    assert len(returns) > 5 and max(abs(r) for r in returns) < 1e-3, returns
 
 
 def test_tetris_pieces_fall_move_and_stop_at_the_walls():

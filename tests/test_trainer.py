@@ -65,14 +65,15 @@ def test_run_folder_holds_config_metrics_checkpoint_and_model(tmp_path):
     assert [row['epoch'] for row in rows] == [1, 2, 3, 4, 5, 6]
     assert [row['global_step'] for row in rows] == [224 * i for i in range(1, 7)]
     for key in ('sps', 'uptime', 'loss/policy_loss', 'loss/value_loss', 'loss/entropy', 'loss/approx_kl',
-                'loss/clipfrac', 'loss/explained_variance', 'loss/learning_rate', 'time/env', 'time/learn'):
+                'loss/clipfrac', 'loss/explained_variance', 'loss/learning_rate', 'loss/ent_coef', 'time/env',
+                'time/learn'):
         assert key in rows[-1], key
     assert any('env/score' in row for row in rows)
 
     # Checkpoint and model load weights-only; the model fits a freshly built policy.
     state = torch.load(os.path.join(result.run_dir, 'checkpoint.pt'), weights_only=True)
     assert state['counters']['epoch'] == 6 and state['counters']['global_step'] == 1344
-    assert set(state) == {'model', 'optimizers', 'scheduler', 'counters', 'rng'}
+    assert set(state) == {'model', 'optimizers', 'scheduler', 'counters', 'rng', 'envs', 'recurrent_state'}
     policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
                                            single_action_space=_squared_actions()), hidden_size=64)
     policy.load_state_dict(torch.load(result.model_path, weights_only=True))
@@ -135,9 +136,20 @@ def test_compile(tmp_path):
 
 
 def test_cosine_schedule():
-    assert trainer.cosine_learning_rate(0.1, 0.2, 0.0) == pytest.approx(0.1)
-    assert trainer.cosine_learning_rate(0.1, 0.2, 0.5) == pytest.approx(0.06)
-    assert trainer.cosine_learning_rate(0.1, 0.2, 1.0) == pytest.approx(0.02)
+    assert trainer.cosine_schedule(0.1, 0.2, 0.0) == pytest.approx(0.1)
+    assert trainer.cosine_schedule(0.1, 0.2, 0.5) == pytest.approx(0.06)
+    assert trainer.cosine_schedule(0.1, 0.2, 1.0) == pytest.approx(0.02)
+
+
+def test_entropy_weight_follows_its_schedule(tmp_path):
+    """min_ent_ratio anneals ent_coef along a cosine over training; the default (1) keeps it constant."""
+    rows = runs.read_metrics(run(small_config(tmp_path, train=dict(ent_coef=0.02, min_ent_ratio=0.1))).run_dir)
+    weights = [row['loss/ent_coef'] for row in rows]
+    # Epoch k of 6 updates after collecting its steps, at progress k / 6.
+    assert weights == pytest.approx([trainer.cosine_schedule(0.02, 0.1, k / 6) for k in range(1, 7)])
+    assert weights[-1] == pytest.approx(0.002)
+    constant = runs.read_metrics(run(small_config(tmp_path / 'constant', train=dict(ent_coef=0.02))).run_dir)
+    assert {row['loss/ent_coef'] for row in constant} == {0.02}
 
 
 def test_lstm_and_multiagent_envs_train(tmp_path):
@@ -207,9 +219,19 @@ def cli(tmp_path, *args):
     return command
 
 
-def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+# In-process Ocean envs are snapshotted into the checkpoint; worker processes are not, so their envs restart from
+# the checkpoint's epoch seed in both runs. Either way the resumed run must equal the uninterrupted one.
+RESUME_BACKENDS = {
+    'snapshot': [],
+    'restart': ['--vec.backend', 'Multiprocessing', '--vec.num-envs', '2', '--vec.num-workers', '2',
+                '--env.num-envs', '16'],
+}
+
+
+@pytest.mark.parametrize('envs', RESUME_BACKENDS)
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, envs):
     """Kill a run between checkpoints, resume it: its metrics log equals an uninterrupted run's."""
-    settings = ['--train.total-timesteps', str(224 * 24), '--train.checkpoint-interval', '4']
+    settings = ['--train.total-timesteps', str(224 * 24), '--train.checkpoint-interval', '4', *RESUME_BACKENDS[envs]]
     environment = {**os.environ, 'PYTHONPATH': PACKAGE_ROOT}
     subprocess.run(cli(tmp_path / 'a', *settings), check=True, env=environment, capture_output=True, timeout=300,
                    cwd=tmp_path)
@@ -239,6 +261,19 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     final = torch.load(killed / 'model.pt', weights_only=True)
     for key, value in torch.load(os.path.join(uninterrupted, 'model.pt'), weights_only=True).items():
         assert torch.equal(final[key], value), key
+
+
+def test_checkpoints_do_not_cut_episodes_short(tmp_path):
+    """A checkpoint every epoch (8-step segments) in deterministic mode: Ocean envs are saved with it, not restarted,
+    so breakout games, which last about 100 steps even under a random policy, still finish and are reported."""
+    config = small_config(tmp_path, 'puffer_breakout', train=dict(
+        total_timesteps=32 * 7 * 40, checkpoint_interval=1, torch_deterministic=True))
+    result = run(config)
+    lengths = [row['env/episode_length'] for row in runs.read_metrics(result.run_dir) if 'env/episode_length' in row]
+    assert lengths and max(lengths) > 50, lengths
+    saved = checkpoint.load(os.path.join(result.run_dir, checkpoint.CHECKPOINT_FILE))
+    [env_state] = saved['envs']
+    assert env_state['env'] == 'puffer_breakout' and env_state['num_envs'] == 32
 
 
 def test_puffer_train_command_line(tmp_path):

@@ -280,6 +280,47 @@ def test_impossible_sizes_name_the_numbers(backend, num_envs, num_workers, batch
         vector.make(CounterEnv, backend=backend, num_envs=num_envs, num_workers=num_workers, batch_size=batch_size)
 
 
+@pytest.mark.parametrize('backend, num_envs', [('PufferEnv', 1), ('Serial', 3)])
+def test_a_restored_snapshot_continues_like_the_original(backend, num_envs):
+    """Ocean envs stepped in this process can be snapshotted after a recv(); restore() into a new vecenv repeats
+    that batch (without its infos, already reported) and every step after it."""
+    creator, kwargs = pufferlib.ocean.env_creator('puffer_breakout'), {'num_envs': 4, 'log_interval': 8}
+    make = lambda: vector.make(creator, backend=backend, num_envs=num_envs, env_kwargs=kwargs, seed=3)  # noqa: E731
+    original, copy = make(), make()
+    rng = np.random.default_rng(0)
+    original.reset(3)
+    for _ in range(200):
+        original.step(_random_actions(rng, original))
+    state = original.snapshot()
+    copy.restore(state)
+    batch = copy.recv()
+    assert np.array_equal(batch[0], original.buffers.observations)
+    assert batch[4] == []
+    copy.send(actions := _random_actions(rng, copy))
+    original.send(actions)
+    for _ in range(300):
+        want, got = original.recv(), copy.recv()
+        for a, b in zip(want, got):
+            assert a == b if isinstance(a, list) else np.array_equal(a, b)
+        actions = _random_actions(rng, original)
+        original.send(actions)
+        copy.send(actions)
+    original.close()
+    copy.close()
+
+
+def test_envs_in_worker_processes_or_without_snapshots_cannot_be_snapshotted():
+    ocean = pufferlib.ocean.env_creator('puffer_breakout')
+    with vector.make(ocean, backend='Multiprocessing', num_envs=2, num_workers=2) as workers:
+        workers.reset(0)
+        assert workers.snapshot() is None
+        with pytest.raises(APIUsageError, match='cannot restore'):
+            workers.restore([])
+    with vector.make(gymnasium_package.make, backend='Serial', num_envs=2) as gym_envs:
+        gym_envs.reset(0)
+        assert gym_envs.snapshot() is None
+
+
 def test_make_from_config():
     config = {'base': {'package': 'gymnasium', 'env_name': 'gymnasium'},
               'vec': {'backend': 'Multiprocessing', 'num_envs': 4, 'num_workers': 'auto', 'batch_size': 2,

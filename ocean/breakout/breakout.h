@@ -37,6 +37,9 @@
 #define BREAKOUT_SPEED_STEP 0.875f    // four speed-ups reach the maximum
 #define BREAKOUT_SPEED_MAX (BREAKOUT_SPEED_START + 4 * BREAKOUT_SPEED_STEP)
 #define BREAKOUT_MAX_ANGLE 0.785398f  // paddle edges send the ball out at 45 degrees from vertical
+// The paddle middle sends it out at 15 degrees, never straight up: a vertical ball over a cleared column would
+// bounce between the paddle and the back wall forever, and a policy that stands still would farm paddle rewards.
+#define BREAKOUT_MIN_ANGLE 0.261799f
 #define BREAKOUT_WALL_POINTS 432
 #define BREAKOUT_REWARD_PER_POINT (1.0f / 7.0f)
 
@@ -179,7 +182,11 @@ static void breakout_bounce_off_paddle(Breakout* env) {
     env->paddle_hits++;
     env->paddle_bonus += env->paddle_reward;
     if (env->paddle_hits == 4 || env->paddle_hits == 12) breakout_speed_up(env);
-    float angle = (2.0f * offset - 1.0f) * BREAKOUT_MAX_ANGLE;
+    // Left half: out to the left, right half: to the right, steeper towards the edges. The exact middle keeps
+    // the ball's horizontal direction.
+    float side = 2.0f * offset - 1.0f;
+    float direction = side < 0.0f || (side == 0.0f && env->ball_vx < 0.0f) ? -1.0f : 1.0f;
+    float angle = direction * (BREAKOUT_MIN_ANGLE + fabsf(side) * (BREAKOUT_MAX_ANGLE - BREAKOUT_MIN_ANGLE));
     env->ball_vx = env->speed * sinf(angle);
     env->ball_vy = -env->speed * cosf(angle);
     env->ball_y = BREAKOUT_PADDLE_Y - BREAKOUT_BALL;

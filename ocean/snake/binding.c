@@ -8,6 +8,8 @@
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(clear_arena) X(set_snake) X(set_cell)
 #define TEXT_SIZE 66000   // the whole arena, up to 256 x 256 cells
+#define HEAP_ARRAYS(env, X) \
+    X((env)->cells, (env)->padded_cells) X((env)->claims, (env)->padded_cells) X((env)->exit_dir, (env)->padded_cells)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

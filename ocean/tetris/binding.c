@@ -12,7 +12,9 @@
 static int my_init(Env* env, PyObject* kwargs) {
     return unpack_int(kwargs, "fall_interval", &env->fall_interval, 1, 100)
         || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
-        || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f) ? -1 : 0;
+        || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f)
+        || unpack_float(kwargs, "reward_line", &env->reward_line, 0.0f, 10.0f)
+        || unpack_float(kwargs, "reward_hole", &env->reward_hole, 0.0f, 10.0f) ? -1 : 0;
 }
 
 static void my_log(Log* log, PyObject* dict) {
@@ -36,6 +38,7 @@ static int tetris_load(Tetris* env, const unsigned long* masks, int piece, int r
     env->x = x;
     env->y = y;
     env->fall_timer = 0;
+    env->holes = tetris_count_holes(env);
     tetris_write_board(env);
     tetris_write_obs(env);
     return 0;

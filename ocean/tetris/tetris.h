@@ -6,9 +6,12 @@
 // are all set (the floor), so "does the piece fit here" is four AND operations and needs no bounds checks.
 // Pieces are 4x4 masks per rotation (bit 4*row + col), rotating clockwise within their box.
 //
-// Reward on each lock: `reward_piece`, plus 0.1, 0.3, 0.5 or 0.8 for clearing 1, 2, 3 or 4 rows at once. Random
-// play never clears a row, so the per-piece reward is what first teaches a policy to keep the stack low; staying
-// alive past ~50 pieces then needs cleared rows. `score` is rows cleared.
+// Reward on each lock: `reward_piece`, plus `reward_line` times 1, 3, 5 or 8 for clearing 1, 2, 3 or 4 rows at
+// once, minus `reward_hole` per hole the lock adds (plus that much per hole it opens up again; a hole is an empty
+// cell under a filled one in its column). Random play never clears a row, so the per-piece reward is what first
+// teaches a policy to stay alive, and the hole term, a difference of potentials (refunded when the game is lost)
+// that cannot change which policy is best, tells it at once which placements make rows hard to clear. `score` is
+// rows cleared.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -42,7 +45,7 @@ static const uint16_t TETRIS_SHAPES[TETRIS_PIECES][4] = {
     {0x0071, 0x0226, 0x0470, 0x0322},
     {0x0074, 0x0622, 0x0170, 0x0223},
 };
-static const float TETRIS_LINE_REWARDS[5] = {0.0f, 0.1f, 0.3f, 0.5f, 0.8f};
+static const float TETRIS_LINE_REWARDS[5] = {0.0f, 1.0f, 3.0f, 5.0f, 8.0f};   // times reward_line
 static const int TETRIS_KICKS[5] = {0, -1, 1, -2, 2};   // sideways shifts tried when a rotation is blocked
 
 typedef struct {
@@ -65,6 +68,8 @@ typedef struct {
     int fall_interval;     // agent steps per automatic one-row fall
     int max_steps;
     float reward_piece;    // reward per locked piece
+    float reward_line;     // reward per cleared row (more for several at once)
+    float reward_hole;     // penalty per hole a lock adds
     // state
     uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];   // top row first
     int piece, rotation, x, y;   // falling piece; (x, y) is its box's top-left cell
@@ -73,6 +78,7 @@ typedef struct {
     int bag_used;
     int fall_timer;
     int lines, pieces, steps;
+    int holes;             // on the board after the last lock
     float episode_return;
 } Tetris;
 
@@ -94,6 +100,19 @@ static void tetris_draw_piece(Tetris* env, float value) {
         shape &= shape - 1;
         env->observations[(env->y + bit / 4) * TETRIS_W + env->x + bit % 4] = value;
     }
+}
+
+// Empty cells with a filled cell somewhere above them in their column.
+static int tetris_count_holes(const Tetris* env) {
+    const uint32_t board = ((1u << TETRIS_W) - 1u) << TETRIS_PAD;
+    uint32_t covered = 0;
+    int holes = 0;
+    for (int row = 0; row < TETRIS_H; row++) {
+        uint32_t filled = env->rows[row] & board;
+        holes += __builtin_popcount(covered & ~filled);
+        covered |= filled;
+    }
+    return holes;
 }
 
 static void tetris_write_board(Tetris* env) {
@@ -160,7 +179,7 @@ static void tetris_new_game(Tetris* env) {
     env->bag_used = TETRIS_PIECES;
     env->next_piece = tetris_draw_from_bag(env);
     tetris_spawn(env);
-    env->lines = env->pieces = env->steps = 0;
+    env->lines = env->pieces = env->steps = env->holes = 0;
     env->episode_return = 0.0f;
     tetris_write_board(env);
 }
@@ -221,8 +240,14 @@ void c_step(Tetris* env) {
     float reward = 0.0f;
     int over = 0;
     if (lock) {
-        reward = TETRIS_LINE_REWARDS[tetris_lock(env)] + env->reward_piece;
+        int holes_before = env->holes;
+        reward = TETRIS_LINE_REWARDS[tetris_lock(env)] * env->reward_line + env->reward_piece;
+        env->holes = tetris_count_holes(env);
+        reward -= (float)(env->holes - holes_before) * env->reward_hole;
         over = !tetris_spawn(env);
+        // The hole term is a potential that ends at 0: losing with holes on the board pays their charges back, so
+        // over a game it sums to nothing and can never make ending the game sooner worth more.
+        if (over) reward += (float)env->holes * env->reward_hole;
     }
     env->rewards[0] = reward;
     env->episode_return += reward;

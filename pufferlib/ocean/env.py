@@ -39,6 +39,9 @@ def action_bounds(action_space):
     return action_space.low.reshape(-1).tolist(), action_space.high.reshape(-1).tolist()
 
 
+SNAPSHOT_BUFFERS = ('observations', 'rewards', 'terminals', 'truncations', 'masks')
+
+
 class OceanEnv(PufferEnv):
     """`num_envs` copies of one C env stepped together; rows are num_envs * agents_per_env agents.
 
@@ -100,6 +103,25 @@ class OceanEnv(PufferEnv):
             raise APIUsageError(f'{self.spec.name}: actions of dtype {array.dtype} cannot be used as '
                                 f'{self.actions.dtype} actions of {self.single_action_space}')
         return np.ascontiguousarray(array, dtype=self.actions.dtype)
+
+    def snapshot(self):
+        """The state of every C env, this env's buffers and its log counter, as numpy arrays and ints: restore()
+        on an env made with the same name, num_envs and parameters continues exactly from here."""
+        state = dict(env=self.spec.name, num_envs=self.num_envs, params=dict(self.params), tick=self.tick,
+                     c_state=np.frombuffer(self.vector.snapshot(), np.uint8).copy())
+        for name in SNAPSHOT_BUFFERS:
+            state[name] = getattr(self, name).copy()
+        return state
+
+    def restore(self, state):
+        saved = (state['env'], state['num_envs'], state['params'])
+        if saved != (self.spec.name, self.num_envs, self.params):
+            raise APIUsageError(f'{self.spec.name}: cannot restore a snapshot of {saved[0]} with num_envs={saved[1]} '
+                                f'and parameters {saved[2]} into num_envs={self.num_envs}, parameters {self.params}')
+        self.vector.restore(np.ascontiguousarray(state['c_state'], np.uint8))
+        for name in SNAPSHOT_BUFFERS:
+            getattr(self, name)[...] = state[name]
+        self.tick = int(state['tick'])
 
     def render(self, env_index=0):
         """RGB uint8 frame [H, W, 3] of C env `env_index` (a new array each call)."""

@@ -60,5 +60,5 @@ register(
     observation_space=spaces.Box(0, 1, (10 * 20 + 2 * 7 + 1,), np.float32),
     action_space=spaces.Discrete(6),
     frame_shape=(240, 120, 3),
-    params={'fall_interval': 1, 'max_steps': 10000, 'reward_piece': 0.02},
+    params={'fall_interval': 1, 'max_steps': 10000, 'reward_piece': 0.02, 'reward_line': 0.1, 'reward_hole': 0.0},
 )
