@@ -349,7 +349,7 @@ def board_cells(obs):
 
 
 def test_tetris_a_vertical_i_piece_clears_four_rows():
-    env = make('puffer_tetris', reward_piece=0.0)
+    env = make('puffer_tetris', placement=0, reward_piece=0.0)
     load_tetris(env, [FULL_BUT_LAST] * 4, piece=0, rotation=1, x=7)   # the I's column 2 is board column 9
     obs, rewards, terminals, *_ = step(env, T_HARD_DROP)
     assert rewards[0] == pytest.approx(0.8) and not terminals[0]
@@ -359,7 +359,7 @@ def test_tetris_a_vertical_i_piece_clears_four_rows():
 
 
 def test_tetris_rows_above_a_cleared_row_move_down():
-    env = make('puffer_tetris', reward_piece=0.02)
+    env = make('puffer_tetris', placement=0, reward_piece=0.02)
     load_tetris(env, [0b0011111111], piece=1, rotation=0, x=7)         # the O covers columns 8 and 9
     obs, rewards, *_ = step(env, T_HARD_DROP)
     assert rewards[0] == pytest.approx(0.1 + 0.02)
@@ -370,17 +370,17 @@ def test_tetris_rows_above_a_cleared_row_move_down():
 def test_tetris_line_and_hole_rewards_follow_their_parameters():
     """reward_line scales the row rewards; reward_hole is charged per hole a lock adds and paid back per hole it
     opens up again."""
-    env = make('puffer_tetris', reward_piece=0.0, reward_line=1.0)
+    env = make('puffer_tetris', placement=0, reward_piece=0.0, reward_line=1.0)
     load_tetris(env, [FULL_BUT_LAST] * 4, piece=0, rotation=1, x=7)
     assert step(env, T_HARD_DROP)[1][0] == pytest.approx(8.0)
 
-    env = make('puffer_tetris', reward_piece=0.0, reward_hole=0.25)
+    env = make('puffer_tetris', placement=0, reward_piece=0.0, reward_hole=0.25)
     load_tetris(env, [0b0000000001], piece=1, rotation=0, x=-1)       # the O lands on column 0's block
     assert step(env, T_HARD_DROP)[1][0] == pytest.approx(-0.25), 'one hole under column 1'
 
     # Column 9 has a hole under the second row from the bottom; the O completes that row, whose clearing uncovers
     # the hole (+0.25), and the row pays 0.1.
-    env = make('puffer_tetris', reward_piece=0.0, reward_hole=0.25)
+    env = make('puffer_tetris', placement=0, reward_piece=0.0, reward_hole=0.25)
     load_tetris(env, [0b1111111100, 0b0111111111], piece=1, rotation=0, x=-1)
     assert step(env, T_HARD_DROP)[1][0] == pytest.approx(0.1 + 0.25)
 
@@ -393,13 +393,32 @@ def test_tetris_hole_rewards_sum_to_zero_over_a_lost_game():
     rng = np.random.default_rng(0)
     returns = []
     for _ in range(2000):
-        infos = env.step(rng.integers(0, 6, 16).astype(np.int32))[4]
+        infos = env.step(rng.integers(0, env.single_action_space.n, 16).astype(np.int32))[4]
         returns += [info['episode_return'] for info in infos]
     assert len(returns) > 5 and max(abs(r) for r in returns) < 1e-3, returns
 
 
+def test_tetris_placement_actions_put_a_whole_piece_in_one_step():
+    """With placement = 1 an action is rotation * 10 + leftmost column; the piece drops there and locks at once."""
+    env = make('puffer_tetris', placement=1, reward_piece=0.0)
+    assert env.single_action_space.n == 40
+    load_tetris(env, [FULL_BUT_LAST] * 4, piece=0, rotation=0, x=3)   # a flat I at the top
+    obs, rewards, terminals, *_ = step(env, 1 * 10 + 9)               # turned upright, in column 9
+    assert rewards[0] == pytest.approx(0.8) and not terminals[0], 'the I filled column 9 and cleared four rows'
+    assert (board_cells(obs) == 1.0).sum() == 0
+
+    env = make('puffer_tetris', placement=1)
+    load_tetris(env, [], piece=1, rotation=0, x=3)                     # the O
+    obs = step(env, 0 * 10 + 0)[0]
+    assert set(map(tuple, np.argwhere(board_cells(obs) == 1.0))) == {(18, 0), (18, 1), (19, 0), (19, 1)}
+    # A flat I cannot start in column 8 (it would stick out of the board): it drops where it appeared.
+    load_tetris(env, [], piece=0, rotation=0, x=3)
+    obs = step(env, 0 * 10 + 8)[0]
+    assert set(map(tuple, np.argwhere(board_cells(obs) == 1.0))) == {(19, 3), (19, 4), (19, 5), (19, 6)}
+
+
 def test_tetris_pieces_fall_move_and_stop_at_the_walls():
-    env = make('puffer_tetris', fall_interval=2)
+    env = make('puffer_tetris', placement=0, fall_interval=2)
     load_tetris(env, [], piece=2, rotation=0, x=3)                     # T: one cell on top of three
     obs, *_ = step(env, T_NOOP)
     assert np.argwhere(board_cells(obs) == 0.5)[:, 0].min() == 0, 'no fall before fall_interval steps'
@@ -412,7 +431,7 @@ def test_tetris_pieces_fall_move_and_stop_at_the_walls():
 
 
 def test_tetris_game_ends_when_a_new_piece_has_no_room():
-    env = make('puffer_tetris')
+    env = make('puffer_tetris', placement=0)
     rows = [0, 0b0001111000] + [0] * 18                               # blocks every piece's spawn cells
     env.vector.set_state(0, rows, 1, 0, 7, 0)
     _, _, terminals, _, infos = step(env, T_HARD_DROP)

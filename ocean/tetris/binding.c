@@ -10,7 +10,8 @@
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "fall_interval", &env->fall_interval, 1, 100)
+    return unpack_int(kwargs, "placement", &env->placement, 0, 1)
+        || unpack_int(kwargs, "fall_interval", &env->fall_interval, 1, 100)
         || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
         || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f)
         || unpack_float(kwargs, "reward_line", &env->reward_line, 0.0f, 10.0f)

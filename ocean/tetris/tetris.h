@@ -1,6 +1,7 @@
 // Tetris on a 10x20 board. Pieces come from shuffled bags of all seven, fall one row every `fall_interval` agent
 // steps, and lock when they cannot fall further; full rows are cleared. The game ends when a new piece has no
-// room to appear.
+// room to appear. With `placement`, one action instead chooses where the whole piece goes (rotation and column)
+// and drops it there: one step per piece, the usual action space for learning Tetris.
 //
 // Each board row is a bit mask with three always-set bits on each side (the walls) and the rows below the board
 // are all set (the floor), so "does the piece fit here" is four AND operations and needs no bounds checks.
@@ -27,6 +28,7 @@
 #define TETRIS_PIECES 7
 #define TETRIS_SPAWN_X 3
 #define TETRIS_NUM_ACTIONS 6   // 0 noop, 1 left, 2 right, 3 rotate clockwise, 4 soft drop, 5 hard drop
+#define TETRIS_PLACEMENTS (4 * TETRIS_W)   // with `placement`: rotation * TETRIS_W + leftmost column of the piece
 #define TETRIS_CELLS (TETRIS_W * TETRIS_H)
 #define TETRIS_OBS_SIZE (TETRIS_CELLS + 2 * TETRIS_PIECES + 1)
 #define TETRIS_CELL_PIXELS 12
@@ -65,6 +67,7 @@ typedef struct {
     unsigned char* truncations;
     uint64_t rng;
     // parameters
+    int placement;         // 1: each action places a whole piece (rotation and column), which then drops
     int fall_interval;     // agent steps per automatic one-row fall
     int max_steps;
     float reward_piece;    // reward per locked piece
@@ -209,11 +212,29 @@ static inline int tetris_fall(Tetris* env) {
     return 1;
 }
 
+// Placement mode: turn the piece to `rotation` and shift it so its leftmost cell is in `column`, from where it
+// appeared, then drop it. A placement that does not fit there (off the board, or into the stack) drops the piece
+// as it appeared.
+static void tetris_place(Tetris* env, int action) {
+    int rotation = action / TETRIS_W, column = action % TETRIS_W;
+    uint16_t shape = TETRIS_SHAPES[env->piece][rotation];
+    uint16_t columns = (shape | shape >> 4 | shape >> 8 | shape >> 12) & 0xFu;
+    int x = column - __builtin_ctz(columns);
+    if (tetris_fits(env, env->piece, rotation, x, env->y)) {
+        env->rotation = rotation;
+        env->x = x;
+    }
+    while (tetris_fall(env)) {}
+}
+
 void c_step(Tetris* env) {
     int action = env->actions[0];
     tetris_draw_piece(env, 0.0f);   // drawn again wherever the piece ends up
     int lock = 0;
-    if (action == TETRIS_LEFT && tetris_fits(env, env->piece, env->rotation, env->x - 1, env->y)) {
+    if (env->placement) {
+        tetris_place(env, action);
+        lock = 1;
+    } else if (action == TETRIS_LEFT && tetris_fits(env, env->piece, env->rotation, env->x - 1, env->y)) {
         env->x--;
     } else if (action == TETRIS_RIGHT && tetris_fits(env, env->piece, env->rotation, env->x + 1, env->y)) {
         env->x++;
@@ -232,7 +253,7 @@ void c_step(Tetris* env) {
         while (tetris_fall(env)) {}
         lock = 1;
     }
-    if (!lock && ++env->fall_timer >= env->fall_interval) {
+    if (!lock && !env->placement && ++env->fall_timer >= env->fall_interval) {
         env->fall_timer = 0;
         lock = !tetris_fall(env);
     }

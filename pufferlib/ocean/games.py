@@ -58,7 +58,10 @@ register(
     'puffer_tetris',
     description='Tetris on a 10x20 board with a 7-piece bag; rewards for cleared rows',
     observation_space=spaces.Box(0, 1, (10 * 20 + 2 * 7 + 1,), np.float32),
-    action_space=spaces.Discrete(6),
+    # A whole piece per action (rotation * 10 + leftmost column), or with placement = 0 per-step controls (noop,
+    # left, right, rotate, soft drop, hard drop).
+    action_space=lambda p: spaces.Discrete(4 * 10 if p['placement'] else 6),
     frame_shape=(240, 120, 3),
-    params={'fall_interval': 1, 'max_steps': 10000, 'reward_piece': 0.02, 'reward_line': 0.1, 'reward_hole': 0.0},
+    params={'placement': 1, 'fall_interval': 1, 'max_steps': 10000, 'reward_piece': 0.02, 'reward_line': 0.1,
+            'reward_hole': 0.0},
 )
