@@ -53,26 +53,25 @@ def load(path, device='cpu'):
         raise APIUsageError(f'no such checkpoint or model file: {path}') from None
 
 
+def map_leaves(obj, kind, convert):
+    """`obj` with every value of type `kind` inside nested dicts/lists replaced by convert(value)."""
+    if isinstance(obj, kind):
+        return convert(obj)
+    if isinstance(obj, dict):
+        return {key: map_leaves(value, kind, convert) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [map_leaves(value, kind, convert) for value in obj]
+    return obj
+
+
 def arrays_to_tensors(obj):
     """numpy arrays inside nested dicts/lists as tensors, so that weights-only loading accepts them."""
-    if isinstance(obj, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(obj))
-    if isinstance(obj, dict):
-        return {key: arrays_to_tensors(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [arrays_to_tensors(value) for value in obj]
-    return obj
+    return map_leaves(obj, np.ndarray, lambda array: torch.from_numpy(np.ascontiguousarray(array)))
 
 
 def tensors_to_arrays(obj):
     """The inverse of arrays_to_tensors."""
-    if isinstance(obj, torch.Tensor):
-        return obj.cpu().numpy()
-    if isinstance(obj, dict):
-        return {key: tensors_to_arrays(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [tensors_to_arrays(value) for value in obj]
-    return obj
+    return map_leaves(obj, torch.Tensor, lambda tensor: tensor.cpu().numpy())
 
 
 def model_state(saved):
