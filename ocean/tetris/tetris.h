@@ -10,9 +10,9 @@
 // Reward on each lock: `reward_piece`, plus `reward_line` times 1, 3, 5 or 8 for clearing 1, 2, 3 or 4 rows at
 // once, minus `reward_hole` per hole the lock adds (plus that much per hole it opens up again; a hole is an empty
 // cell under a filled one in its column). Random play never clears a row, so the per-piece reward is what first
-// teaches a policy to stay alive, and the hole term, a difference of potentials (refunded when the game is lost)
-// that cannot change which policy is best, tells it at once which placements make rows hard to clear. `score` is
-// rows cleared.
+// teaches a policy to stay alive. The hole term is the change of a potential (-reward_hole * holes) that is paid
+// back when the game is lost, so over a game it sums to zero: it only says sooner which placements make rows hard
+// to clear. `score` is rows cleared.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +28,6 @@
 #define TETRIS_PIECES 7
 #define TETRIS_SPAWN_X 3
 #define TETRIS_NUM_ACTIONS 6   // 0 noop, 1 left, 2 right, 3 rotate clockwise, 4 soft drop, 5 hard drop
-#define TETRIS_PLACEMENTS (4 * TETRIS_W)   // with `placement`: rotation * TETRIS_W + leftmost column of the piece
 #define TETRIS_CELLS (TETRIS_W * TETRIS_H)
 #define TETRIS_OBS_SIZE (TETRIS_CELLS + 2 * TETRIS_PIECES + 1)
 #define TETRIS_CELL_PIXELS 12
