@@ -17,6 +17,8 @@ import numpy as np
 import pufferlib.ocean as ocean
 
 ACTION_BATCHES = 64  # distinct pre-generated action arrays, cycled
+# Settings that shipped config files use and that change an env's cost, timed as extra rows.
+VARIANTS = [('puffer_tetris', {'features': 1})]
 
 
 def time_steps(step, actions, seconds):
@@ -38,8 +40,8 @@ def time_steps(step, actions, seconds):
             return steps / (time.perf_counter() - wall), steps / cpu_elapsed
 
 
-def bench_ocean(name, num_envs, seconds):
-    env = ocean.make(name, num_envs=num_envs, seed=0)
+def bench_ocean(name, num_envs, seconds, **params):
+    env = ocean.make(name, num_envs=num_envs, seed=0, **params)
     env.reset(0)
     actions = [env.action_space.sample().astype(env.actions.dtype) for _ in range(ACTION_BATCHES)]
     rate = time_steps(env.step, actions, seconds)
@@ -92,8 +94,13 @@ def main():
         envpool_cell = f' {cpu / envpool[1]:.1f}x |' if envpool else ''
         print(f'| {label} | {cpu / 1e6:.2f}M | {wall / 1e6:.2f}M | {cpu / gym[1]:.0f}x |{envpool_cell}', flush=True)
 
-    for name in args.envs or ocean.list_envs():
+    names = args.envs or ocean.list_envs()
+    for name in names:
         row(name, bench_ocean(name, args.num_envs, args.seconds))
+    for name, params in VARIANTS:
+        if name in names:
+            label = f'{name} ({", ".join(f"{key} = {value}" for key, value in params.items())})'
+            row(label, bench_ocean(name, args.num_envs, args.seconds, **params))
     row('Gymnasium CartPole-v1 (SyncVectorEnv)', gym)
     if envpool:
         row('EnvPool CartPole-v1', envpool)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory/UB check of every registered Ocean env, outside Python: for each registry entry, compile ocean/sanitize.c
 # with its binding under AddressSanitizer + UndefinedBehaviorSanitizer and run it with the entry's default
-# parameters, random and out-of-range actions. Exits non-zero on the first report or broken invariant.
+# parameters, and again with its shipped config file's [env] parameters where they differ (tetris's features,
+# for one), with random and out-of-range actions. Exits non-zero on the first report or broken invariant.
 # Usage: bash ocean/sanitize.sh [STEPS (default 100000)] [ENV_NAME ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +18,23 @@ trap 'rm -rf "$BUILD"' EXIT
 import sys
 from gymnasium import spaces
 import pufferlib.ocean as ocean
+from pufferlib import config
 from pufferlib.ocean.env import action_bounds
 for name in sys.argv[1:] or ocean.list_envs():
     spec = ocean.registry.lookup(name)
-    params = spec.resolve_params({})
-    _, action_space = spec.spaces(params)
-    low, high = action_bounds(action_space)
-    kind = 'float' if isinstance(action_space, spaces.Box) else 'int'
-    folder = spec.module.rsplit('._', 1)[1]
-    print(name, folder, kind, ','.join(map(repr, low)), ','.join(map(repr, high)),
-          *(f'{k}={v}' for k, v in params.items()))
+    defaults = spec.resolve_params({})
+    try:
+        shipped = {k: v for k, v in config.load(name)['env'].items() if k in spec.params}
+    except config.ConfigError:  # no config file for this name
+        shipped = {}
+    settings = [defaults] + ([spec.resolve_params(shipped)] if spec.resolve_params(shipped) != defaults else [])
+    for params in settings:
+        _, action_space = spec.spaces(params)
+        low, high = action_bounds(action_space)
+        kind = 'float' if isinstance(action_space, spaces.Box) else 'int'
+        folder = spec.module.rsplit('._', 1)[1]
+        print(name, folder, kind, ','.join(map(repr, low)), ','.join(map(repr, high)),
+              *(f'{k}={v}' for k, v in params.items()))
 PY
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

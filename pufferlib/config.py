@@ -436,6 +436,23 @@ def coerce_space_value(key, value):
         raise ValueError(f'expected a number{extra}') from None
 
 
+MODEL_SECTIONS = {'policy': 'policy_name', 'rnn': 'rnn_name'}
+
+
+def drop_other_model_keys(config, env_models, later_layers):
+    """A config file or flag that picks another policy (or rnn) class than the environment's config file starts that
+    section afresh: the environment file's [policy] keys were written for its own class. Keys a later layer sets
+    itself are kept (and checked against the new class as usual)."""
+    for section, class_key in MODEL_SECTIONS.items():
+        env_class, env_keys = env_models[section]
+        if config['base'][class_key] == env_class:
+            continue
+        kept = {normalize(key) for layer in later_layers for name, items in layer.items()
+                if normalize(name) == section for key in items}
+        for key in env_keys - kept:
+            config[section].pop(key, None)
+
+
 def nested_overrides(overrides):
     """Accept {'train': {'learning_rate': 3e-4}} or {'train.learning_rate': 3e-4} (or 'learning-rate' spelling)."""
     sections = {}
@@ -489,10 +506,13 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
 
     if env_ini is not None:
         apply_layer(config, env_ini.sections, env_ini.source, problems, schema, may_define=True)
+    env_models = {section: (config['base'][class_key], set(config[section]))
+                  for section, class_key in MODEL_SECTIONS.items()}
     for ini in files:
         apply_layer(config, ini.sections, ini.source, problems, schema, may_define=True)
     env_declared = set(config['env'])
     apply_layer(config, override_sections, 'command line', problems, schema, may_define=False)
+    drop_other_model_keys(config, env_models, [ini.sections for ini in files] + [override_sections])
     # The name the user asked for wins over the first alias listed in the file.
     config['base']['env_name'] = env_name
     # Check even after layering problems (bad values were skipped) so every mistake is reported at once.

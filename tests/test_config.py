@@ -291,6 +291,25 @@ def test_unknown_policy_class_lists_the_valid_ones():
     assert 'Convolutional' in text and 'LSTMWrapper' not in text
 
 
+def test_another_policy_class_starts_its_section_afresh(tmp_path):
+    """The env file's [policy] keys belong to its own class: picking another class by flag or file drops them
+    (they would be unknown keys there), but keys the user sets again are kept and checked."""
+    env_file = puffer_config.load('puffer_tetris')
+    assert env_file['base']['policy_name'] == 'ActionFeaturePolicy' and 'feature_hidden' in env_file['policy']
+    plain = puffer_config.load('puffer_tetris', overrides={'base.policy_name': 'Policy'})
+    assert plain['policy'] == {}
+    sized = puffer_config.load('puffer_tetris', overrides={'base.policy_name': 'Policy', 'policy.hidden_size': 64})
+    assert sized['policy'] == {'hidden_size': 64}
+    user_file = tmp_path / 'mlp.ini'
+    user_file.write_text('[base]\npolicy_name = Policy\n[policy]\nnum_layers = 2\n')
+    assert puffer_config.load('puffer_tetris', config_files=[user_file])['policy'] == {'num_layers': 2}
+    with pytest.raises(ConfigError, match='unknown key policy.feature_hidden for Policy'):
+        puffer_config.load('puffer_tetris', overrides={'base.policy_name': 'Policy', 'policy.feature_hidden': 4})
+    # The same class keeps the env file's keys under the user's.
+    same = puffer_config.load('puffer_tetris', overrides={'policy.hidden_size': 32})
+    assert same['policy']['hidden_size'] == 32 and 'feature_hidden' in same['policy']
+
+
 def test_malformed_ini_lines_name_file_and_line(tmp_path):
     path = write(tmp_path, 'broken.ini', '[train\ngamma = 0.9\n[vec]\nthis line has no equals sign\n')
     with pytest.raises(ConfigError) as excinfo:

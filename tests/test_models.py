@@ -116,6 +116,49 @@ def make_lstm(hidden=16):
                               dict(input_size=hidden, hidden_size=hidden))
 
 
+def test_mlp_activation_is_a_choice():
+    env = SpacesOnly(VECTOR, spaces.Discrete(3))
+    assert isinstance(models.Policy(env, activation='relu').encoder[2], torch.nn.ReLU)
+    with pytest.raises(ConfigError, match="policy.activation = 'swish'.*valid: gelu, relu, tanh"):
+        models.Policy(env, activation='swish')
+
+
+@pytest.mark.parametrize('feature_hidden', [0, 8])
+def test_action_feature_policy_scores_each_action_from_its_own_block(feature_hidden):
+    """Observations end with one block of features per action; the same scorer reads every block, so equal blocks
+    get equal logits up to the state's own per-action term, and changing one block moves only that action."""
+    env = SpacesOnly(spaces.Box(0, 1, (6 + 4 * 3,), np.float32), spaces.Discrete(4))
+    policy = models.make_policy(env, 'ActionFeaturePolicy', None, dict(hidden_size=16, action_features=3,
+                                                                         feature_hidden=feature_hidden))
+    check_actions(policy, env, torch.rand(9, 18))
+    observations = torch.rand(5, 18)
+    changed = observations.clone()
+    changed[:, 6 + 3 * 2:6 + 3 * 3] += 0.5   # action 2's features
+    with torch.no_grad():
+        before, value = policy(observations)
+        after, value_after = policy(changed)
+        scores = policy.encode_observations(observations)[:, 16:]
+    moved = (after - before).abs().amax(0)
+    assert moved[2] > 0 and moved[[0, 1, 3]].max() == 0
+    torch.testing.assert_close(value, value_after)   # the value reads the state part only
+    shared = torch.rand(5, 1, 3).expand(5, 4, 3).reshape(5, 12)
+    with torch.no_grad():
+        same = policy.encode_observations(torch.cat([observations[:, :6], shared], 1))[:, 16:]
+    torch.testing.assert_close(same, same[:, :1].expand(5, 4))
+    assert scores.shape == (5, 4)
+
+
+def test_action_feature_policy_errors_name_the_problem():
+    env = SpacesOnly(spaces.Box(0, 1, (10,), np.float32), spaces.Discrete(4))
+    with pytest.raises(ConfigError, match='policy.action_features = 3: 4 actions'):
+        models.make_policy(env, 'ActionFeaturePolicy', None, dict(action_features=3))
+    with pytest.raises(ConfigError, match='needs a Discrete action space'):
+        models.make_policy(SpacesOnly(VECTOR, ACTION_SPACES['continuous']), 'ActionFeaturePolicy')
+    env = SpacesOnly(spaces.Box(0, 1, (12,), np.float32), spaces.Discrete(4))
+    with pytest.raises(ConfigError, match='cannot wrap ActionFeaturePolicy'):
+        models.make_policy(env, 'ActionFeaturePolicy', 'LSTMWrapper', dict(action_features=2))
+
+
 def test_lstm_sequence_matches_steps_with_resets():
     """Training over a segment (forward_sequence) sees exactly what inference saw step by step, including the
     state reset where an episode ended."""

@@ -417,6 +417,60 @@ def test_tetris_placement_actions_put_a_whole_piece_in_one_step():
     assert set(map(tuple, np.argwhere(board_cells(obs) == 1.0))) == {(19, 3), (19, 4), (19, 5), (19, 6)}
 
 
+def tetris_surface(locked):
+    """(holes, summed heights, bumpiness, tallest column) of a [20, 10] boolean board, computed the slow way."""
+    heights = [20 - int(np.argmax(column)) if column.any() else 0 for column in locked.T]
+    holes = sum(int((~column[np.argmax(column):]).sum()) for column in locked.T if column.any())
+    return holes, sum(heights), sum(abs(a - b) for a, b in zip(heights, heights[1:])), max(heights)
+
+
+@pytest.mark.parametrize('placement', [1, 0])
+def test_tetris_features_predict_every_placement(placement):
+    """With features = 1, block a of the observation's tail is exactly what placement a leads to: rows cleared,
+    then holes, heights, bumpiness and the tallest column of the board left behind. Checked from many positions of
+    random games (a game ending is skipped: its board is already a new game's) by trying each action from a
+    snapshot. With placement = 0 the features describe a hard drop after that turn and shift."""
+    env = ocean.make('puffer_tetris', num_envs=1, seed=3, log_interval=1, features=1, placement=placement,
+                     reward_piece=0.0, reward_line=1.0)
+    assert env.single_observation_space.shape == (215 + 200,)
+    obs = env.reset(3)[0].copy()
+    rng = np.random.default_rng(0)
+    line_rewards = {0.0: 0, 1.0: 1, 3.0: 2, 5.0: 3, 8.0: 4}
+    checked = cleared_seen = 0
+    for position in range(120):
+        if position % 4 == 0:   # a stack of rows one cell short of full, so that many placements clear rows
+            rows = [0] * 20
+            for row in range(20 - int(rng.integers(2, 9)), 20):
+                rows[row] = 0b1111111111 & ~(1 << int(rng.integers(10)))
+            env.vector.set_state(0, rows, int(rng.integers(7)), 0, 3, 0)
+            obs = env.observations.copy()
+        features = obs[0, 215:].reshape(40, 5)
+        if placement == 1:
+            snapshot = env.snapshot()
+            for action in range(40):
+                env.restore(snapshot)
+                after, rewards, terminals, *_ = step(env, action)
+                if terminals[0]:
+                    continue
+                cleared = line_rewards[float(rewards[0])]
+                holes, total, bumpiness, tallest = tetris_surface(board_cells(after) == 1.0)
+                expected = [cleared / 4, holes / 10, total / 50, bumpiness / 20, tallest / 10]
+                assert features[action] == pytest.approx(expected, abs=1e-6), (position, action)
+                checked += 1
+                cleared_seen += cleared > 0
+            env.restore(snapshot)
+        else:
+            assert env.single_observation_space.contains(obs[0])
+        obs = step(env, int(rng.integers(env.single_action_space.n)))[0]
+    if placement == 1:
+        assert checked > 2000 and cleared_seen > 0, (checked, cleared_seen)
+
+
+def test_tetris_features_are_off_by_default():
+    env = make('puffer_tetris')
+    assert env.single_observation_space.shape == (215,)
+
+
 def test_tetris_pieces_fall_move_and_stop_at_the_walls():
     env = make('puffer_tetris', placement=0, fall_interval=2)
     load_tetris(env, [], piece=2, rotation=0, x=3)                     # T: one cell on top of three

@@ -4,7 +4,7 @@
 #define OBS_TYPE float
 #define ACT_TYPE int
 #define NUM_AGENTS 1
-#define OBS_SIZE(env) TETRIS_OBS_SIZE
+#define OBS_SIZE(env) (TETRIS_OBS_SIZE + ((env)->features ? TETRIS_FEATURE_SIZE : 0))
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_state)
 #include "vecenv.h"
@@ -15,7 +15,8 @@ static int my_init(Env* env, PyObject* kwargs) {
         || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
         || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f)
         || unpack_float(kwargs, "reward_line", &env->reward_line, 0.0f, 10.0f)
-        || unpack_float(kwargs, "reward_hole", &env->reward_hole, 0.0f, 10.0f) ? -1 : 0;
+        || unpack_float(kwargs, "reward_hole", &env->reward_hole, 0.0f, 10.0f)
+        || unpack_int(kwargs, "features", &env->features, 0, 1) ? -1 : 0;
 }
 
 static void my_log(Log* log, PyObject* dict) {

@@ -13,8 +13,15 @@
 // teaches a policy to stay alive. The hole term is the change of a potential (-reward_hole * holes) that is paid
 // back when the game is lost, so over a game it sums to zero: it only says sooner which placements make rows hard
 // to clear. `score` is rows cleared.
+//
+// With `features`, the observation also describes the outcome of each of the 40 placement actions from the
+// current state: rows it clears, then holes, summed column heights, bumpiness (summed height differences of
+// neighbouring columns) and the tallest column of the board it leaves. These are the afterstate features that
+// hand-built Tetris players weigh; with them a policy learns which placements are good instead of first having to
+// learn to simulate the drop from the raw board.
 #pragma once
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "puffer.h"
@@ -30,6 +37,9 @@
 #define TETRIS_NUM_ACTIONS 6   // 0 noop, 1 left, 2 right, 3 rotate clockwise, 4 soft drop, 5 hard drop
 #define TETRIS_CELLS (TETRIS_W * TETRIS_H)
 #define TETRIS_OBS_SIZE (TETRIS_CELLS + 2 * TETRIS_PIECES + 1)
+#define TETRIS_PLACEMENTS (4 * TETRIS_W)   // placement actions: rotation * TETRIS_W + leftmost column
+#define TETRIS_FEATURES 5                  // per placement: rows cleared, holes, heights, bumpiness, tallest column
+#define TETRIS_FEATURE_SIZE (TETRIS_PLACEMENTS * TETRIS_FEATURES)
 #define TETRIS_CELL_PIXELS 12
 #define FRAME_W (TETRIS_W * TETRIS_CELL_PIXELS)
 #define FRAME_H (TETRIS_H * TETRIS_CELL_PIXELS)
@@ -72,6 +82,7 @@ typedef struct {
     float reward_piece;    // reward per locked piece
     float reward_line;     // reward per cleared row (more for several at once)
     float reward_hole;     // penalty per hole a lock adds
+    int features;          // 1: append the outcome of every placement to the observation
     // state
     uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];   // top row first
     int piece, rotation, x, y;   // falling piece; (x, y) is its box's top-left cell
@@ -190,10 +201,13 @@ void c_init(Tetris* env) {
     (void)env;   // fixed board: nothing to allocate
 }
 
+static void tetris_write_features(Tetris* env);
+
 static void tetris_write_obs(Tetris* env) {
     tetris_draw_piece(env, 0.5f);
     tetris_write_pieces(env);
     env->observations[TETRIS_OBS_SIZE - 1] = (float)env->fall_timer / (float)env->fall_interval;
+    if (env->features) tetris_write_features(env);
 }
 
 void c_reset(Tetris* env) {
@@ -211,19 +225,144 @@ static inline int tetris_fall(Tetris* env) {
     return 1;
 }
 
-// Placement mode: turn the piece to `rotation` and shift it so its leftmost cell is in `column`, from where it
-// appeared, then drop it. A placement that does not fit there (off the board, or into the stack) drops the piece
-// as it appeared.
-static void tetris_place(Tetris* env, int action) {
-    int rotation = action / TETRIS_W, column = action % TETRIS_W;
-    uint16_t shape = TETRIS_SHAPES[env->piece][rotation];
+// Placement `action` turns the piece to `rotation` and shifts it so its leftmost cell is in `column`, where it
+// is now, then drops it. A placement that does not fit there (off the board, or into the stack) drops the piece
+// as it is. Sets the rotation and box column the piece will drop with.
+static void tetris_placement(const Tetris* env, int action, int* rotation, int* x) {
+    int turn = action / TETRIS_W, column = action % TETRIS_W;
+    uint16_t shape = TETRIS_SHAPES[env->piece][turn];
     uint16_t columns = (shape | shape >> 4 | shape >> 8 | shape >> 12) & 0xFu;
-    int x = column - __builtin_ctz(columns);
-    if (tetris_fits(env, env->piece, rotation, x, env->y)) {
-        env->rotation = rotation;
-        env->x = x;
-    }
+    int shifted = column - __builtin_ctz(columns);
+    int fits = tetris_fits(env, env->piece, turn, shifted, env->y);
+    *rotation = fits ? turn : env->rotation;
+    *x = fits ? shifted : env->x;
+}
+
+static void tetris_place(Tetris* env, int action) {
+    tetris_placement(env, action, &env->rotation, &env->x);
     while (tetris_fall(env)) {}
+}
+
+// Column heights, holes and the rest of the afterstate features of a board.
+typedef struct {
+    int height[TETRIS_W];
+    int top[TETRIS_W];     // row of the highest filled cell of each column (TETRIS_H: empty column)
+    int holes, total, bumpiness, tallest;
+} TetrisSurface;
+
+static void tetris_sum_heights(TetrisSurface* s) {
+    s->total = s->bumpiness = s->tallest = 0;
+    for (int col = 0; col < TETRIS_W; col++) {
+        s->total += s->height[col];
+        if (s->height[col] > s->tallest) s->tallest = s->height[col];
+        if (col) s->bumpiness += abs(s->height[col] - s->height[col - 1]);
+    }
+}
+
+static void tetris_measure(const uint32_t* rows, TetrisSurface* s) {
+    const uint32_t board = ((1u << TETRIS_W) - 1u) << TETRIS_PAD;
+    uint32_t covered = 0;
+    s->holes = 0;
+    for (int col = 0; col < TETRIS_W; col++) s->top[col] = TETRIS_H;
+    for (int row = 0; row < TETRIS_H; row++) {
+        uint32_t filled = rows[row] & board;
+        s->holes += __builtin_popcount(covered & ~filled);
+        for (uint32_t first = filled & ~covered; first; first &= first - 1) {
+            s->top[__builtin_ctz(first) - TETRIS_PAD] = row;
+        }
+        covered |= filled;
+    }
+    for (int col = 0; col < TETRIS_W; col++) s->height[col] = TETRIS_H - s->top[col];
+    tetris_sum_heights(s);
+}
+
+// The board after dropping the piece with `rotation` from box column `x` and row env->y: rows cleared and the
+// afterstate features. A piece that starts above the surface of each of its columns lands where its lowest cells
+// meet that surface, and clears no row unless one of its rows fills: then the features follow from the columns it
+// covers. Anything else (a tucked piece, a cleared row) is simulated on a copy of the board.
+static int tetris_outcome(const Tetris* env, const TetrisSurface* now, int rotation, int x, TetrisSurface* after) {
+    uint16_t shape = TETRIS_SHAPES[env->piece][rotation];
+    int top[4], bottom[4], landing = TETRIS_H, simple = 1;
+    for (int k = 0; k < 4; k++) {
+        uint16_t column = (shape >> k) & 0x1111u;
+        if (!column) { top[k] = -1; continue; }
+        top[k] = __builtin_ctz(column) / 4;
+        bottom[k] = (31 - __builtin_clz(column)) / 4;
+        int surface = now->top[x + k];
+        if (env->y + bottom[k] >= surface) simple = 0;
+        if (surface - 1 - bottom[k] < landing) landing = surface - 1 - bottom[k];
+    }
+    if (simple) {
+        for (int r = 0; r < 4; r++) {
+            uint32_t nibble = (shape >> (4 * r)) & 0xFu;
+            if (nibble && (env->rows[landing + r] | (nibble << (x + TETRIS_PAD))) == TETRIS_FULL_ROW) simple = 0;
+        }
+    }
+    if (simple) {
+        *after = *now;
+        for (int k = 0; k < 4; k++) {
+            if (top[k] < 0) continue;
+            int col = x + k;
+            after->holes += now->top[col] - (landing + bottom[k]) - 1;   // cells left empty under the piece
+            after->top[col] = landing + top[k];
+            after->height[col] = TETRIS_H - after->top[col];
+        }
+        tetris_sum_heights(after);
+        return 0;
+    }
+    uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];
+    memcpy(rows, env->rows, sizeof(rows));
+    int y = env->y;
+    Tetris probe;   // tetris_fits only reads rows
+    memcpy(probe.rows, rows, sizeof(rows));
+    while (tetris_fits(&probe, env->piece, rotation, x, y + 1)) y++;
+    for (int r = 0; r < 4; r++) rows[y + r] |= ((shape >> (4 * r)) & 0xFu) << (x + TETRIS_PAD);
+    int cleared = 0;
+    for (int row = TETRIS_H - 1; row >= 0; row--) {
+        if (rows[row] == TETRIS_FULL_ROW) cleared++;
+        else if (cleared) rows[row + cleared] = rows[row];
+    }
+    for (int row = 0; row < cleared; row++) rows[row] = TETRIS_EMPTY_ROW;
+    tetris_measure(rows, after);
+    return cleared;
+}
+
+// Rows cleared / 4, holes / 10, summed heights / 50, bumpiness / 20, tallest column / 10.
+static const float TETRIS_FEATURE_SCALE[TETRIS_FEATURES] = {0.25f, 0.1f, 0.02f, 0.05f, 0.1f};
+
+// Rotations that are the same shape one row lower (I, S, Z) or identical (O): placed at the same leftmost column
+// they end up on the same cells, so each placement is worked out once.
+static const unsigned char TETRIS_SAME_SHAPE[TETRIS_PIECES][4] = {
+    {0, 1, 0, 1}, {0, 0, 0, 0}, {0, 1, 2, 3}, {0, 1, 0, 1}, {0, 1, 0, 1}, {0, 1, 2, 3}, {0, 1, 2, 3},
+};
+
+static void tetris_write_features(Tetris* env) {
+    TetrisSurface now, after;
+    tetris_measure(env->rows, &now);
+    float* features = env->observations + TETRIS_OBS_SIZE;
+    signed char done[4][TETRIS_W];   // the action already worked out for (shape, leftmost column), or -1
+    memset(done, -1, sizeof(done));
+    float* out = features;
+    for (int action = 0; action < TETRIS_PLACEMENTS; action++, out += TETRIS_FEATURES) {
+        int rotation, x;
+        tetris_placement(env, action, &rotation, &x);
+        uint16_t shape = TETRIS_SHAPES[env->piece][rotation];
+        int left = x + __builtin_ctz((shape | shape >> 4 | shape >> 8 | shape >> 12) & 0xFu);
+        signed char* same = &done[TETRIS_SAME_SHAPE[env->piece][rotation]][left];
+        if (*same >= 0) {
+            memcpy(out, features + *same * TETRIS_FEATURES, TETRIS_FEATURES * sizeof(float));
+            continue;
+        }
+        *same = (signed char)action;
+        int cleared = tetris_outcome(env, &now, rotation, x, &after);
+        // Scaled so that one more row, hole or cell of height moves a feature by about 0.1 to 0.25: placements
+        // differ by a few of those, and a scorer learns their weights at the pace of the other inputs.
+        out[0] = (float)cleared * TETRIS_FEATURE_SCALE[0];
+        out[1] = (float)after.holes * TETRIS_FEATURE_SCALE[1];
+        out[2] = (float)after.total * TETRIS_FEATURE_SCALE[2];
+        out[3] = (float)after.bumpiness * TETRIS_FEATURE_SCALE[3];
+        out[4] = (float)after.tallest * TETRIS_FEATURE_SCALE[4];
+    }
 }
 
 void c_step(Tetris* env) {

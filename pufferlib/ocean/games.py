@@ -54,14 +54,24 @@ register(
     module='_g2048',
 )
 
+def tetris_observations(params):
+    """Board, current and next piece, fall timer, all in [0, 1]; with features = 1 then, for each of the 40
+    placements, rows cleared / 4, holes / 10, summed heights / 50, bumpiness / 20, tallest column / 10 (at most
+    1, 20, 4, 9 and 2)."""
+    high = np.ones(10 * 20 + 2 * 7 + 1, np.float32)
+    if params['features']:
+        high = np.concatenate([high, np.tile(np.array([1, 20, 4, 9, 2], np.float32), 40)])
+    return spaces.Box(np.zeros_like(high), high, dtype=np.float32)
+
+
 register(
     'puffer_tetris',
     description='Tetris on a 10x20 board with a 7-piece bag; rewards for cleared rows',
-    observation_space=spaces.Box(0, 1, (10 * 20 + 2 * 7 + 1,), np.float32),
+    observation_space=tetris_observations,
     # A whole piece per action (rotation * 10 + leftmost column), or with placement = 0 per-step controls (noop,
     # left, right, rotate, soft drop, hard drop).
     action_space=lambda p: spaces.Discrete(4 * 10 if p['placement'] else 6),
     frame_shape=(240, 120, 3),
     params={'placement': 1, 'fall_interval': 1, 'max_steps': 10000, 'reward_piece': 0.02, 'reward_line': 0.1,
-            'reward_hole': 0.0},
+            'reward_hole': 0.0, 'features': 0},
 )
