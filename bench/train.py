@@ -1,14 +1,15 @@
 """Training throughput: pufferlib's PPO trainer on puffer_breakout and puffer_cartpole (each with its config file's
 settings) against Stable-Baselines3 PPO on Gymnasium's CartPole-v1, in one run, on the CPU.
 
-    python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 3e6] [--sb3-steps 3e4]
+    python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 3e6] [--sb3-steps 3e4] [--compile both]
 
 A step is one agent step, and training SPS counts everything a training run does: env simulation, inference,
 copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
 metrics log. "CPU us/step" is this process's CPU time per step: unlike SPS it hardly moves with the load other
 programs put on the machine, so compare it when the load average is high.
 SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, once with one
-torch thread and once with every physical core; the ratios are against its faster run.
+torch thread and once with every physical core; the ratios are against its faster run. `--compile both` trains each pufferlib env twice, with train.compile off and
+on (whatever its config file says), to measure what compiling buys.
 """
 import argparse
 import io
@@ -26,9 +27,11 @@ from pufferlib.dashboard import Dashboard
 WARMUP_EPOCHS = 3
 
 
-def puffer_sps(env_name, steps, data_dir):
-    config = puffer_config.load(env_name, overrides={'train': {
-        'total_timesteps': int(steps), 'device': 'cpu', 'data_dir': data_dir, 'checkpoint_interval': 10**9}})
+def puffer_sps(env_name, steps, data_dir, compile=None):
+    train = {'total_timesteps': int(steps), 'device': 'cpu', 'data_dir': data_dir, 'checkpoint_interval': 10**9}
+    if compile is not None:
+        train['compile'] = compile
+    config = puffer_config.load(env_name, overrides={'train': train})
     cpu_start = time.process_time()
     result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard(env_name, live=False, file=io.StringIO()))
     cpu = time.process_time() - cpu_start
@@ -59,6 +62,8 @@ def main():
     parser.add_argument('--breakout-steps', type=float, default=5e6)
     parser.add_argument('--cartpole-steps', type=float, default=3e6)
     parser.add_argument('--sb3-steps', type=float, default=3e4)
+    parser.add_argument('--compile', choices=['config', 'both'], default='config',
+                        help="config: each env's own train.compile; both: each env with compile off, then on")
 
     args = parser.parse_args()
 
@@ -68,17 +73,22 @@ def main():
           'them as torch threads)')
     results = {}
     with tempfile.TemporaryDirectory() as data_dir:
-        results['pufferlib puffer_breakout'] = puffer_sps('puffer_breakout', args.breakout_steps, data_dir)
-        results['pufferlib puffer_cartpole'] = puffer_sps('puffer_cartpole', args.cartpole_steps, data_dir)
+        for env_name, steps in (('puffer_breakout', args.breakout_steps), ('puffer_cartpole', args.cartpole_steps)):
+            if args.compile == 'config':
+                results[f'pufferlib {env_name}'] = puffer_sps(env_name, steps, data_dir)
+                continue
+            for compile in (False, True):
+                label = f'pufferlib {env_name}, {"compiled" if compile else "eager"}'
+                results[label] = puffer_sps(env_name, steps, data_dir, compile)
     # SB3 runs with one thread and with every core; the ratios use its faster run.
     sb3 = {threads: sb3_sps(args.sb3_steps, threads) for threads in sorted({1, cores})}
     for threads, result in sb3.items():
         results[f'SB3 PPO CartPole-v1, {threads} thr'] = result
     reference = max(result['sps'] for result in sb3.values())
 
-    print(f'{"run":32} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
+    print(f'{"run":42} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
     for name, r in results.items():
-        print(f'{name:32} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
+        print(f'{name:42} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
               f'{r["score"]:>12.1f}')
     for name, r in results.items():
         if 'shares' in r:

@@ -456,7 +456,8 @@ class Trainer:
 
     def check_finite(self, loss, advantages):
         """Stop on NaN/inf before it reaches the weights; the last checkpoint stays the last good one. Non-finite
-        advantages (from NaN/inf rewards or values) always make the loss non-finite, so one check covers both."""
+        advantages (from NaN/inf rewards or values) make the loss non-finite as soon as a minibatch holds them, so
+        checking the loss guards both, and the advantages are only looked at to name the culprit."""
         if bool(torch.isfinite(loss)):
             return
         name = 'loss' if bool(torch.isfinite(advantages).all()) else 'advantages'
