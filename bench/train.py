@@ -2,6 +2,7 @@
 settings) against Stable-Baselines3 PPO on Gymnasium's CartPole-v1, in one run, on the CPU.
 
     python -m bench.train [--breakout-steps 5e6] [--cartpole-steps 3e6] [--sb3-steps 3e4] [--compile both]
+                          [--compile-mode max-autotune-no-cudagraphs] [--envs puffer_breakout]
 
 A step is one agent step, and training SPS counts everything a training run does: env simulation, inference,
 copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
@@ -27,10 +28,12 @@ from pufferlib.dashboard import Dashboard
 WARMUP_EPOCHS = 3
 
 
-def puffer_sps(env_name, steps, data_dir, compile=None):
+def puffer_sps(env_name, steps, data_dir, compile=None, compile_mode=None):
     train = {'total_timesteps': int(steps), 'device': 'cpu', 'data_dir': data_dir, 'checkpoint_interval': 10**9}
     if compile is not None:
         train['compile'] = compile
+    if compile_mode is not None:
+        train['compile_mode'] = compile_mode
     config = puffer_config.load(env_name, overrides={'train': train})
     cpu_start = time.process_time()
     result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard(env_name, live=False, file=io.StringIO()))
@@ -64,6 +67,10 @@ def main():
     parser.add_argument('--sb3-steps', type=float, default=3e4)
     parser.add_argument('--compile', choices=['config', 'both'], default='config',
                         help="config: each env's own train.compile; both: each env with compile off, then on")
+    parser.add_argument('--compile-mode', default=None,
+                        help='train.compile_mode for the compiled runs (default: the config\'s, "default")')
+    parser.add_argument('--envs', nargs='*', default=['puffer_breakout', 'puffer_cartpole'],
+                        choices=['puffer_breakout', 'puffer_cartpole'], help='pufferlib envs to train')
 
     args = parser.parse_args()
 
@@ -73,13 +80,15 @@ def main():
           'them as torch threads)')
     results = {}
     with tempfile.TemporaryDirectory() as data_dir:
-        for env_name, steps in (('puffer_breakout', args.breakout_steps), ('puffer_cartpole', args.cartpole_steps)):
+        steps = {'puffer_breakout': args.breakout_steps, 'puffer_cartpole': args.cartpole_steps}
+        for env_name in args.envs:
             if args.compile == 'config':
-                results[f'pufferlib {env_name}'] = puffer_sps(env_name, steps, data_dir)
+                results[f'pufferlib {env_name}'] = puffer_sps(env_name, steps[env_name], data_dir,
+                                                              compile_mode=args.compile_mode)
                 continue
             for compile in (False, True):
                 label = f'pufferlib {env_name}, {"compiled" if compile else "eager"}'
-                results[label] = puffer_sps(env_name, steps, data_dir, compile)
+                results[label] = puffer_sps(env_name, steps[env_name], data_dir, compile, args.compile_mode)
     # SB3 runs with one thread and with every core; the ratios use its faster run.
     sb3 = {threads: sb3_sps(args.sb3_steps, threads) for threads in sorted({1, cores})}
     for threads, result in sb3.items():
