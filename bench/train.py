@@ -9,8 +9,9 @@ copies and learning. The first epochs are left out (warm-up); SPS is measured ov
 metrics log. "CPU us/step" is this process's CPU time per step: unlike SPS it hardly moves with the load other
 programs put on the machine, so compare it when the load average is high.
 SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, once with one
-torch thread and once with every physical core; the ratios are against its faster run. `--compile both` trains each pufferlib env twice, with train.compile off and
-on (whatever its config file says), to measure what compiling buys.
+torch thread and once with every physical core; the ratios are against its faster run. `--compile both` trains
+each pufferlib env twice, with train.compile off and on (whatever its config file says), to measure what
+compiling buys.
 """
 import argparse
 import io

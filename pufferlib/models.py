@@ -248,9 +248,10 @@ class ActionFeaturePolicy(BasePolicy):
     describing what action a would do (tetris with `features = 1`: the board each placement leaves).
 
     One scorer, shared by every action, scores each block: linear when `feature_hidden` is 0, else a layer of
-    `feature_hidden` ReLU units and a linear output (costly on CPU: it runs once per action); the rest of the observation goes through one GELU layer of `hidden_size`, which adds a
-    per-action term to the logits and feeds the value head. Sharing the scorer is the point: what makes a placement
-    good is learned once for all actions instead of once per action slot, as a plain MLP has to."""
+    `feature_hidden` ReLU units and a linear output (costly on CPU: it runs once per action). The rest of the
+    observation goes through one GELU layer of `hidden_size`, which adds a per-action term to the logits and feeds
+    the value head. Sharing the scorer is the point: what makes a placement good is learned once for all actions
+    instead of once per action slot, as a plain MLP has to."""
 
     def __init__(self, env, hidden_size=128, action_features=5, feature_hidden=0):
         super().__init__(env, hidden_size)
@@ -261,6 +262,9 @@ class ActionFeaturePolicy(BasePolicy):
         flat = FlatObservations(env)
         self.actions, self.action_features = int(space.n), action_features
         self.context_size = flat.size - self.actions * action_features
+        if feature_hidden < 0:
+            raise ConfigError(f'policy.feature_hidden = {feature_hidden} must be 0 (a linear scorer) or a positive '
+                              'number of ReLU units')
         if action_features < 1 or self.context_size < 1:
             raise ConfigError(f'policy.action_features = {action_features}: {self.actions} actions with that many '
                               f'features each must leave part of the {flat.size} observation numbers for the '

@@ -152,6 +152,8 @@ def test_action_feature_policy_errors_name_the_problem():
     env = SpacesOnly(spaces.Box(0, 1, (10,), np.float32), spaces.Discrete(4))
     with pytest.raises(ConfigError, match='policy.action_features = 3: 4 actions'):
         models.make_policy(env, 'ActionFeaturePolicy', None, dict(action_features=3))
+    with pytest.raises(ConfigError, match='policy.feature_hidden = -1 must be 0'):
+        models.make_policy(env, 'ActionFeaturePolicy', None, dict(action_features=2, feature_hidden=-1))
     with pytest.raises(ConfigError, match='needs a Discrete action space'):
         models.make_policy(SpacesOnly(VECTOR, ACTION_SPACES['continuous']), 'ActionFeaturePolicy')
     env = SpacesOnly(spaces.Box(0, 1, (12,), np.float32), spaces.Discrete(4))
