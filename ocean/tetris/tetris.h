@@ -167,18 +167,23 @@ static int tetris_spawn(Tetris* env) {
 }
 
 // Locks the piece, clears full rows, rewrites the board observation. Returns the number of rows cleared.
-static int tetris_lock(Tetris* env) {
-    uint16_t shape = TETRIS_SHAPES[env->piece][env->rotation];
-    for (int r = 0; r < 4; r++) env->rows[env->y + r] |= ((shape >> (4 * r)) & 0xFu) << (env->x + TETRIS_PAD);
+// Writes a piece into board rows at box position (x, y) and clears the full rows; returns how many.
+static int tetris_lock_rows(uint32_t* rows, uint16_t shape, int x, int y) {
+    for (int r = 0; r < 4; r++) rows[y + r] |= ((shape >> (4 * r)) & 0xFu) << (x + TETRIS_PAD);
     int cleared = 0;
     for (int row = TETRIS_H - 1; row >= 0; row--) {
-        if (env->rows[row] == TETRIS_FULL_ROW) {
+        if (rows[row] == TETRIS_FULL_ROW) {
             cleared++;
         } else if (cleared) {
-            env->rows[row + cleared] = env->rows[row];
+            rows[row + cleared] = rows[row];
         }
     }
-    for (int row = 0; row < cleared; row++) env->rows[row] = TETRIS_EMPTY_ROW;
+    for (int row = 0; row < cleared; row++) rows[row] = TETRIS_EMPTY_ROW;
+    return cleared;
+}
+
+static int tetris_lock(Tetris* env) {
+    int cleared = tetris_lock_rows(env->rows, TETRIS_SHAPES[env->piece][env->rotation], env->x, env->y);
     env->pieces++;
     env->lines += cleared;
     tetris_write_board(env);
@@ -310,20 +315,12 @@ static int tetris_outcome(const Tetris* env, const TetrisSurface* now, int rotat
         tetris_sum_heights(after);
         return 0;
     }
-    uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];
-    memcpy(rows, env->rows, sizeof(rows));
+    Tetris probe;   // a copy of the board: tetris_fits reads only rows
+    memcpy(probe.rows, env->rows, sizeof(probe.rows));
     int y = env->y;
-    Tetris probe;   // tetris_fits only reads rows
-    memcpy(probe.rows, rows, sizeof(rows));
     while (tetris_fits(&probe, env->piece, rotation, x, y + 1)) y++;
-    for (int r = 0; r < 4; r++) rows[y + r] |= ((shape >> (4 * r)) & 0xFu) << (x + TETRIS_PAD);
-    int cleared = 0;
-    for (int row = TETRIS_H - 1; row >= 0; row--) {
-        if (rows[row] == TETRIS_FULL_ROW) cleared++;
-        else if (cleared) rows[row + cleared] = rows[row];
-    }
-    for (int row = 0; row < cleared; row++) rows[row] = TETRIS_EMPTY_ROW;
-    tetris_measure(rows, after);
+    int cleared = tetris_lock_rows(probe.rows, shape, x, y);
+    tetris_measure(probe.rows, after);
     return cleared;
 }
 
