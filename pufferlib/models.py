@@ -56,10 +56,14 @@ class CategoricalHead(nn.Module):
             logits = padded
         return torch.log_softmax(logits.reshape(-1, dims, self.width).float(), dim=-1)
 
-    def sample(self, logits):
+    def noise(self, rows, device):
+        """The randomness `sample` uses for `rows` rows, drawn apart so that compiled sampling draws nothing."""
+        return torch.rand(rows, len(self.nvec), self.width, device=device)
+
+    def sample(self, logits, noise=None):
         log_probs = self._log_probs(logits)
         # Gumbel-max: one vectorized op for every row and dimension (faster than multinomial on CPU).
-        noise = torch.rand_like(log_probs).clamp_(min=1e-20)
+        noise = (torch.rand_like(log_probs) if noise is None else noise).clamp(min=1e-20)
         actions = torch.argmax(log_probs - torch.log(-torch.log(noise)), dim=-1)
         logprob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
         if len(self.nvec) == 1:
@@ -89,10 +93,14 @@ class GaussianHead(nn.Module):
         """The linear layer from hidden to action means (BasePolicy fuses it with the value head)."""
         return self.mean
 
-    def sample(self, mean):
+    def noise(self, rows, device):
+        """The randomness `sample` uses for `rows` rows, drawn apart so that compiled sampling draws nothing."""
+        return torch.randn(rows, self.log_std.shape[0], device=device)
+
+    def sample(self, mean, noise=None):
         mean = mean.float()
         std = self.log_std.exp()
-        actions = mean + std * torch.randn_like(mean)
+        actions = mean + std * (torch.randn_like(mean) if noise is None else noise)
         return actions.view(-1, *self.action_shape), self._logprob(mean, actions)
 
     def _logprob(self, mean, actions):

@@ -16,7 +16,7 @@ import torch
 from pufferlib import checkpoint, models, runs, trainer
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
-from pufferlib.exceptions import ConfigError
+from pufferlib.exceptions import APIUsageError, ConfigError
 
 # Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development); they
 # run outside the repository, where `python -m` would otherwise find the uncompiled source tree first.
@@ -124,10 +124,42 @@ def test_muon_uses_torch_muon_for_matrices():
     policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
                                            single_action_space=_squared_actions()), hidden_size=16)
     settings = dict(optimizer='muon', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8)
-    muon, adam = trainer.make_optimizers(policy, settings)
+    (muon, adam), flat = trainer.make_optimizers(policy, settings)
+    assert flat is None
     assert isinstance(muon, torch.optim.Muon) and isinstance(adam, torch.optim.Adam)
     assert all(p.ndim == 2 for group in muon.param_groups for p in group['params'])
     assert all(p.ndim != 2 for group in adam.param_groups for p in group['params'])
+
+
+def test_flat_parameters_step_like_adam_over_each_parameter():
+    """Plain Adam runs over one buffer of every parameter (and one of every gradient): the same steps, clipping
+    included, as torch's Adam and clip_grad_norm_ over the separate tensors."""
+    torch.manual_seed(0)
+    env = SimpleNamespace(single_observation_space=_squared_space(), single_action_space=_squared_actions())
+    flat_policy = models.Policy(env, hidden_size=16)
+    plain_policy = models.Policy(env, hidden_size=16)
+    plain_policy.load_state_dict(flat_policy.state_dict())
+    settings = dict(optimizer='adam', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8)
+    (flat_adam,), flat = trainer.make_optimizers(flat_policy, settings)
+    plain_adam = torch.optim.Adam(plain_policy.parameters(), lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    observations = torch.rand(64, *env.single_observation_space.shape)
+    before = flat_policy.encoder[1].weight.detach().clone()
+    for _ in range(5):
+        for policy in (flat_policy, plain_policy):
+            logits, values = policy(observations)
+            (logits.square().sum() + 10 * values.sum()).backward()  # large enough to be clipped
+        assert flat.clip_grad_norm(0.5) > 0.5
+        torch.nn.utils.clip_grad_norm_(plain_policy.parameters(), 0.5)
+        flat_adam.step(), plain_adam.step()
+        flat.zero_grad(), plain_adam.zero_grad()
+    for name, parameter in plain_policy.named_parameters():
+        torch.testing.assert_close(flat_policy.get_parameter(name), parameter, msg=name)
+    assert not torch.equal(flat_policy.encoder[1].weight, before)  # the module's own tensors were updated
+
+    flat.check_views()
+    flat_policy.zero_grad(set_to_none=True)  # would silently stop training: caught
+    with pytest.raises(APIUsageError, match='no longer a view'):
+        flat.check_views()
 
 
 def test_compiled_training_matches_eager_and_reproduces(tmp_path):
