@@ -103,7 +103,10 @@ def test_close_is_idempotent_and_frees_everything(clean_shm):
 
 
 SCRIPT = textwrap.dedent('''
-    import sys, numpy as np
+    import signal, sys, numpy as np
+    # As in a terminal: a process started with SIGINT ignored (a background job, nohup) inherits that, and Python
+    # then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import pufferlib.vector as vector
     from pufferlib.environments import gymnasium
     v = vector.make(gymnasium.make, backend='Multiprocessing', num_envs=4, num_workers=2, start_method=sys.argv[1])
@@ -136,7 +139,12 @@ def test_ctrl_c_ends_cleanly():
     parent, workers = start_script('fork')
     time.sleep(0.3)
     os.killpg(parent.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    _, stderr = parent.communicate(timeout=10)
+    try:
+        _, stderr = parent.communicate(timeout=10)
+    finally:
+        if parent.poll() is None:  # a failed test must not leave the script stepping forever
+            os.killpg(parent.pid, signal.SIGKILL)
+            parent.wait()
     assert 'KeyboardInterrupt' in stderr
     assert stderr.count('Traceback') == 1, stderr  # the parent's own, nothing from the workers
     assert wait_gone(workers, 5) == []
