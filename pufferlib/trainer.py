@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, models, runs
+from pufferlib import advantage, checkpoint, denormals, models, runs
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError, PufferError
@@ -65,6 +65,7 @@ def train(config, options=None, dashboard=None):
         config = puffer_config.load_file(os.path.join(run_dir, runs.CONFIG_FILE))  # the run's own settings
 
     was_deterministic, was_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    was_flushing = denormals.flushing_denormals()
     seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
     from pufferlib import vector
     vecenv = vector.make_from_config(config)
@@ -74,6 +75,7 @@ def train(config, options=None, dashboard=None):
         config['train']['device'] = puffer_config.resolve_device(config['train']['device'])
         if torch.device(config['train']['device']).type == 'cpu':
             torch.set_num_threads(torch_threads(config['vec']['backend'], puffer_config.physical_cores()))
+        denormals.set_flush_denormals(True)  # a trained policy's GELU underflows into slow denormals
         check_sizes(config['train'], vecenv.num_agents)
         policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
                                     config['policy'], config['rnn'])
@@ -115,6 +117,7 @@ def train(config, options=None, dashboard=None):
         for logger in loggers:
             logger.close()
         torch.use_deterministic_algorithms(was_deterministic)
+        denormals.set_flush_denormals(was_flushing)
         torch.set_num_threads(was_threads)
 
 

@@ -162,6 +162,20 @@ def test_flat_parameters_step_like_adam_over_each_parameter():
         flat.check_views()
 
 
+def test_training_flushes_denormals_on_every_thread_and_restores_the_mode(tmp_path):
+    """Denormals are flushed on torch's worker threads too, not just the calling one (a parallel kernel waits for
+    its slowest thread), and train() leaves the mode as it found it."""
+    from pufferlib import denormals
+    denormals_in = torch.full((1 << 20,), 1e-39)  # big enough for every thread to take a part of the product
+    assert (denormals_in * 1.0 != 0).all(), 'denormals kept before anything is set'
+    assert denormals.set_flush_denormals(True) == torch.get_num_threads()
+    assert denormals.flushing_denormals() and (denormals_in * 1.0 == 0).all()
+    denormals.set_flush_denormals(False)
+    assert not denormals.flushing_denormals() and (denormals_in * 1.0 != 0).all()
+    run(small_config(tmp_path, train={'total_timesteps': 32 * 7}))
+    assert not denormals.flushing_denormals() and (denormals_in * 1.0 != 0).all()
+
+
 def test_compiled_training_matches_eager_and_reproduces(tmp_path):
     """compile = True compiles the policy and the losses: the same training up to float rounding, and two compiled
     runs with one seed agree exactly."""
