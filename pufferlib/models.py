@@ -230,13 +230,13 @@ class BasePolicy(nn.Module):
         return self.decode_actions(self.encode_observations(observations))
 
 
-ACTIVATIONS = {'gelu': nn.GELU, 'relu': nn.ReLU, 'tanh': nn.Tanh}
+ACTIVATIONS = {'gelu': nn.GELU, 'silu': nn.SiLU, 'relu': nn.ReLU, 'tanh': nn.Tanh}
 
 
 class Policy(BasePolicy):
     """MLP: flattened observations -> `num_layers` layers of `hidden_size` -> action head and value head.
 
-    `activation` is gelu, relu or tanh. On CPU, ReLU's forward and backward cost a third of GELU's (whose erf
+    `activation` is gelu, silu, relu or tanh. On CPU, ReLU's forward and backward cost a third of GELU's (whose erf
     dominates a small MLP's elementwise work)."""
 
     def __init__(self, env, hidden_size=128, num_layers=1, activation='gelu'):

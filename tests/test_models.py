@@ -119,7 +119,7 @@ def make_lstm(hidden=16):
 def test_mlp_activation_is_a_choice():
     env = SpacesOnly(VECTOR, spaces.Discrete(3))
     assert isinstance(models.Policy(env, activation='relu').encoder[2], torch.nn.ReLU)
-    with pytest.raises(ConfigError, match="policy.activation = 'swish'.*valid: gelu, relu, tanh"):
+    with pytest.raises(ConfigError, match="policy.activation = 'swish'.*valid: gelu, silu, relu, tanh"):
         models.Policy(env, activation='swish')
 
 
