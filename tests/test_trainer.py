@@ -150,7 +150,7 @@ def test_flat_parameters_step_like_adam_over_each_parameter():
             (logits.square().sum() + 10 * values.sum()).backward()  # large enough to be clipped
         assert flat.clip_grad_norm(0.5) > 0.5
         torch.nn.utils.clip_grad_norm_(plain_policy.parameters(), 0.5)
-        flat_adam.step(), plain_adam.step()
+        flat.adam_step(flat_adam), plain_adam.step()
         flat.zero_grad(), plain_adam.zero_grad()
     for name, parameter in plain_policy.named_parameters():
         torch.testing.assert_close(flat_policy.get_parameter(name), parameter, msg=name)
@@ -160,6 +160,40 @@ def test_flat_parameters_step_like_adam_over_each_parameter():
     flat_policy.zero_grad(set_to_none=True)  # would silently stop training: caught
     with pytest.raises(APIUsageError, match='no longer a view'):
         flat.check_views()
+
+
+def test_flat_clipping_and_adam_step_are_bit_identical_to_torchs_own():
+    """The trainer's shortcuts (the clip scale worked out on the host, Adam's fused kernel called without
+    Adam.step()'s bookkeeping) change no bit: weights and Adam state equal those of clipping with tensor ops and
+    calling Adam.step(), over steps that are clipped and steps that are not."""
+    torch.manual_seed(0)
+    env = SimpleNamespace(single_observation_space=_squared_space(), single_action_space=_squared_actions())
+    policies = [models.Policy(env, hidden_size=16) for _ in range(2)]
+    policies[1].load_state_dict(policies[0].state_dict())
+    settings = dict(optimizer='adam', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-5)
+    (torch_adam,), torch_flat = trainer.make_optimizers(policies[0], settings)
+    (our_adam,), our_flat = trainer.make_optimizers(policies[1], settings)
+    observations = torch.rand(64, *env.single_observation_space.shape)
+    clipped = []
+    for step in range(8):
+        for policy in policies:
+            logits, values = policy(observations)
+            ((logits.square().sum() + 10 * values.sum()) * (1 if step % 2 else 1e-4)).backward()
+        norm = torch.linalg.vector_norm(torch_flat.grad)
+        torch_flat.grad.mul_(torch.clamp(0.5 / (norm + 1e-6), max=1.0))
+        clipped.append(our_flat.clip_grad_norm(0.5) > 0.5)
+        assert torch.equal(our_flat.grad, torch_flat.grad)
+        for group in torch_adam.param_groups + our_adam.param_groups:
+            group['lr'] = 0.01 * (1 - step / 10)  # as annealing sets it
+        torch_adam.step()
+        our_flat.adam_step(our_adam)
+        torch_flat.zero_grad(), our_flat.zero_grad()
+    assert any(clipped) and not all(clipped)
+    assert torch.equal(our_flat.parameter, torch_flat.parameter)
+    ours, theirs = our_adam.state[our_flat.parameter], torch_adam.state[torch_flat.parameter]
+    for key in ('step', 'exp_avg', 'exp_avg_sq'):
+        assert torch.equal(ours[key], theirs[key]), key
+    assert ours['step'].item() == 8
 
 
 def test_training_flushes_denormals_on_every_thread_and_restores_the_mode(tmp_path):
@@ -189,6 +223,45 @@ def test_compiled_training_matches_eager_and_reproduces(tmp_path):
     for key, value in eager[0].items():
         if key.startswith('loss/'):
             assert compiled[0][key] == pytest.approx(value, rel=1e-3, abs=1e-5), key
+
+
+@pytest.mark.parametrize('env_name', ['puffer_squared', 'puffer_continuous'])
+def test_compiled_gradient_from_torch_func_equals_backward(tmp_path, env_name):
+    """Compiled training takes each minibatch's gradient from torch.func in one call: the same gradient, for every
+    parameter (a Gaussian head's log-std too), and the same stored ratios as the loss's backward()."""
+    from pufferlib import advantage, vector
+    config = small_config(tmp_path, env_name, train={'compile': True})
+    vecenv = vector.make_from_config(config)
+    puffer_config.resolve_train_auto(config, vecenv.num_agents)
+    trainer.seed_everything(1, True)
+    policy = models.make_policy(vecenv.driver_env, 'Policy', None, config['policy'], config['rnn'])
+    learner = trainer.Trainer(config, vecenv, policy, runs.new_run(str(tmp_path), env_name), quiet())
+    assert learner.functional_gradient
+    try:
+        learner.reset_envs(1)
+        learner.collect()
+        t = config['train']
+        advantages = advantage.compute_advantages(learner.values, learner.rewards, learner.terminals,
+                                                  learner.truncations, learner.ratio, t['gamma'], t['gae_lambda'],
+                                                  t['vtrace_rho_clip'], t['vtrace_c_clip'])
+        valid, noise = learner.masks.clone(), torch.empty(learner.segments).exponential_()
+        valid[:, -1] = 0
+        minibatch = (advantages, noise, valid, torch.tensor(0.5), torch.tensor([0.5, 0.01]))
+
+        gradient, loss, _ = learner.minibatch_gradient(*minibatch)
+        func_ratio = learner.ratio.clone()
+        learner.ratio.fill_(1.0)
+        expected_loss, _, index, ratio = trainer.Trainer.minibatch_losses(learner, *minibatch)
+        expected_loss.backward()
+        learner.ratio[index] = ratio
+        assert gradient.abs().sum() > 0
+        torch.testing.assert_close(gradient, learner.flat.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(loss, expected_loss.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(func_ratio, learner.ratio)
+        if env_name == 'puffer_continuous':  # its .grad is a view of the flat buffer compared above
+            assert policy.action_head.log_std.grad.abs().sum() > 0
+    finally:
+        vecenv.close()
 
 
 def test_cosine_schedule():
