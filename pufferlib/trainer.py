@@ -12,7 +12,6 @@ asynchronous vectors that return a different batch of agents on each recv. The l
 bootstraps the others (its value); it is acted on as step 0 of the next rollout, so an epoch takes
 segments * (bptt_horizon - 1) agent steps and `global_step` counts the steps actually taken.
 """
-import functools
 import math
 import os
 import random
@@ -178,12 +177,10 @@ class FlatParameters:
 
     def __init__(self, parameters):
         self.parameters = list(parameters)
-        offsets, total, self.padding = [], 0, []
+        offsets, total = [], 0
         for p in self.parameters:
             offsets.append(total)
-            size = -(-p.numel() // self.ALIGN) * self.ALIGN
-            self.padding.append(size - p.numel())
-            total += size
+            total += -(-p.numel() // self.ALIGN) * self.ALIGN
         first = self.parameters[0]
         if any(p.dtype != first.dtype or p.device != first.device for p in self.parameters):
             raise ConfigError('train.optimizer = adam: every policy parameter must share one dtype and device')
@@ -199,16 +196,6 @@ class FlatParameters:
 
     def zero_grad(self):
         self.grad.zero_()
-
-    def flatten(self, tensors):
-        """Tensors shaped like the parameters (in their order) as one vector laid out like `grad`, zeros in the
-        alignment gaps. Plain tensor ops, so that compiled code writes the vector in one go."""
-        pieces = []
-        for tensor, padding in zip(tensors, self.padding):
-            pieces.append(tensor.reshape(-1))
-            if padding:
-                pieces.append(tensor.new_zeros(padding))
-        return torch.cat(pieces)
 
     def clip_grad_norm(self, max_norm):
         """torch.nn.utils.clip_grad_norm_'s scaling (max_norm / (norm + 1e-6), at most 1) over the one buffer.
@@ -247,20 +234,6 @@ class FlatParameters:
             if p.grad is None or not start <= p.grad.data_ptr() < end:
                 raise APIUsageError('a policy parameter\'s gradient is no longer a view of the trainer\'s gradient '
                                     'buffer (was zero_grad(set_to_none=True) or .to() called on the policy?)')
-
-
-class MinibatchLoss(torch.nn.Module):
-    """Trainer.minibatch_losses as a module holding the policy, for torch.func: functional_call swaps parameters
-    in for the whole call, so everything the loss reads from the policy (the action head's log-std too) is
-    differentiated, not just its forward pass."""
-
-    def __init__(self, trainer):
-        super().__init__()
-        self.policy = trainer.policy
-        self.losses = functools.partial(Trainer.minibatch_losses, trainer)
-
-    def forward(self, *minibatch):
-        return self.losses(*minibatch)
 
 
 def check_sizes(t, num_agents):
@@ -303,16 +276,7 @@ class Trainer:
             self.losses = compile(self.ppo_losses)
             self.minibatch_targets = compile(self.minibatch_targets)
             self.minibatch_losses = compile(self.minibatch_losses)
-            self.minibatch_gradient = compile(self.minibatch_gradient)
         self.optimizers, self.flat = make_optimizers(policy, t)
-        # Compiled code with one flat gradient buffer (plain Adam) takes gradients from torch.func; otherwise
-        # backward() accumulates them into each parameter's .grad, as usual. Not for recurrent policies: inductor
-        # cannot compile torch.func's gradient of the LSTM ("Cannot access storage of TensorWrapper", torch 2.13).
-        self.functional_gradient = t['compile'] and self.flat is not None and not self.recurrent
-        if self.functional_gradient:
-            self.minibatch_loss_module = MinibatchLoss(self)
-            # Detached views of the flat buffer: they follow every optimizer step, and torch.func tracks them.
-            self.parameters_by_name = {f'policy.{name}': p.detach() for name, p in policy.named_parameters()}
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
                              enabled=t['precision'] == 'bfloat16')
 
@@ -551,27 +515,20 @@ class Trainer:
             noise = torch.empty(self.segments, device=self.device).exponential_()
 
             # 3. PPO update, accumulating gradients over chunks of at most max_minibatch_size steps.
-            if accumulation == 1 and self.functional_gradient:  # the usual compiled case: one call
-                gradient, loss, stats = self.minibatch_gradient(advantages, noise, valid, beta, coefficients)
-                self.check_finite(loss, advantages)
-                self.flat.grad.copy_(gradient)
-                sums += stats
-            elif accumulation == 1:  # sampling and losses in one call
-                loss, stats, index, ratio = self.minibatch_losses(advantages, noise, valid, beta, coefficients)
+            if accumulation == 1:  # the usual case: sampling and losses in one (compiled) call
+                loss, stats = self.minibatch_losses(advantages, noise, valid, beta, coefficients)
                 self.check_finite(loss, advantages)
                 loss.backward()
-                self.ratio[index] = ratio
                 sums += stats
             else:
                 index, mb_advantages, mb_returns, mb_valid = self.minibatch_targets(advantages, noise, valid, beta)
                 valid_steps = mb_valid.sum().clamp(min=1)
                 for chunk in range(accumulation):
                     part = slice(chunk * self.chunk_segments, (chunk + 1) * self.chunk_segments)
-                    loss, stats, ratio = self.losses(index[part], mb_advantages[part], mb_returns[part],
-                                                     mb_valid[part], valid_steps, coefficients)
+                    loss, stats = self.losses(index[part], mb_advantages[part], mb_returns[part], mb_valid[part],
+                                              valid_steps, coefficients)
                     self.check_finite(loss, advantages)
                     loss.backward()
-                    self.ratio[index[part]] = ratio
                     sums += stats
             if self.flat is not None:
                 self.flat.clip_grad_norm(t['max_grad_norm'])
@@ -630,32 +587,14 @@ class Trainer:
         return index, weights * (mb_advantages - mean) / (std + 1e-8), mb_returns, mb_valid
 
     def minibatch_losses(self, advantages, noise, valid, beta, coefficients):
-        """Sample a minibatch and return its loss, statistics and ratios (see ppo_losses) and its segment indices,
-        when it is processed whole."""
+        """Sample a minibatch and return its loss and statistics (see ppo_losses), when it is processed whole."""
         # The plain methods, not the instance's compiled ones: this whole function is what gets compiled.
         index, mb_advantages, mb_returns, mb_valid = Trainer.minibatch_targets(self, advantages, noise, valid, beta)
-        loss, stats, ratio = Trainer.ppo_losses(self, index, mb_advantages, mb_returns, mb_valid,
-                                                mb_valid.sum().clamp(min=1), coefficients)
-        return loss, stats, index, ratio
-
-    def minibatch_gradient(self, advantages, noise, valid, beta, coefficients):
-        """minibatch_losses differentiated by torch.func.grad: the loss gradient laid out like the flat gradient
-        buffer, the loss and its statistics; the ratios are stored.
-
-        Compiled, this makes the forward and backward passes one graph and one call: no autograd engine, no
-        second round of guards, no gradients accumulated tensor by tensor (about 0.8 ms per breakout minibatch
-        on CPU, a sixth of it). The gradient is the one backward() computes."""
-        def loss_of(parameters):
-            loss, stats, index, ratio = torch.func.functional_call(self.minibatch_loss_module, parameters,
-                                                                   (advantages, noise, valid, beta, coefficients))
-            return loss, (loss.detach(), stats, index, ratio)
-        gradients, (loss, stats, index, ratio) = torch.func.grad(loss_of, has_aux=True)(self.parameters_by_name)
-        self.ratio[index] = ratio
-        return self.flat.flatten(gradients.values()), loss, stats
+        return Trainer.ppo_losses(self, index, mb_advantages, mb_returns, mb_valid, mb_valid.sum().clamp(min=1),
+                                  coefficients)
 
     def ppo_losses(self, segs, advantages, returns, valid, valid_steps, coefficients):
-        """PPO (Schulman et al. 2017) loss of one chunk of segments, its statistics (LOSS_NAMES) and the new
-        probability ratios of its steps (both detached; the caller stores the ratios for the next V-trace pass).
+        """PPO (Schulman et al. 2017) loss of one chunk of segments and its statistics (LOSS_NAMES, detached).
 
         Each term is summed over the chunk's valid steps and divided by the valid steps of the whole minibatch, so
         chunks add up to the minibatch mean. `coefficients` holds vf_coef and ent_coef."""
@@ -673,6 +612,7 @@ class Trainer:
 
         logratio = logprob - self.logprobs[segs]
         ratio = logratio.exp()
+        self.ratio[segs] = ratio.detach()
         clip = t['clip_coef']
         policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(1 - clip, 1 + clip))
         old_values = self.values[segs]
@@ -684,7 +624,7 @@ class Trainer:
             clipfrac = total(((ratio - 1).abs() > clip).float())
         policy_loss, value_loss, entropy = total(policy_loss), total(value_loss), total(entropy)
         loss = policy_loss + coefficients[0] * value_loss - coefficients[1] * entropy
-        return loss, torch.stack([policy_loss, value_loss, entropy, approx_kl, clipfrac]).detach(), ratio.detach()
+        return loss, torch.stack([policy_loss, value_loss, entropy, approx_kl, clipfrac]).detach()
 
     # ------------------------------------------------------------------------------------------------------------
     # 4. Log, checkpoint

@@ -225,45 +225,6 @@ def test_compiled_training_matches_eager_and_reproduces(tmp_path):
             assert compiled[0][key] == pytest.approx(value, rel=1e-3, abs=1e-5), key
 
 
-@pytest.mark.parametrize('env_name', ['puffer_squared', 'puffer_continuous'])
-def test_compiled_gradient_from_torch_func_equals_backward(tmp_path, env_name):
-    """Compiled training takes each minibatch's gradient from torch.func in one call: the same gradient, for every
-    parameter (a Gaussian head's log-std too), and the same stored ratios as the loss's backward()."""
-    from pufferlib import advantage, vector
-    config = small_config(tmp_path, env_name, train={'compile': True})
-    vecenv = vector.make_from_config(config)
-    puffer_config.resolve_train_auto(config, vecenv.num_agents)
-    trainer.seed_everything(1, True)
-    policy = models.make_policy(vecenv.driver_env, 'Policy', None, config['policy'], config['rnn'])
-    learner = trainer.Trainer(config, vecenv, policy, runs.new_run(str(tmp_path), env_name), quiet())
-    assert learner.functional_gradient
-    try:
-        learner.reset_envs(1)
-        learner.collect()
-        t = config['train']
-        advantages = advantage.compute_advantages(learner.values, learner.rewards, learner.terminals,
-                                                  learner.truncations, learner.ratio, t['gamma'], t['gae_lambda'],
-                                                  t['vtrace_rho_clip'], t['vtrace_c_clip'])
-        valid, noise = learner.masks.clone(), torch.empty(learner.segments).exponential_()
-        valid[:, -1] = 0
-        minibatch = (advantages, noise, valid, torch.tensor(0.5), torch.tensor([0.5, 0.01]))
-
-        gradient, loss, _ = learner.minibatch_gradient(*minibatch)
-        func_ratio = learner.ratio.clone()
-        learner.ratio.fill_(1.0)
-        expected_loss, _, index, ratio = trainer.Trainer.minibatch_losses(learner, *minibatch)
-        expected_loss.backward()
-        learner.ratio[index] = ratio
-        assert gradient.abs().sum() > 0
-        torch.testing.assert_close(gradient, learner.flat.grad, rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(loss, expected_loss.detach(), rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(func_ratio, learner.ratio)
-        if env_name == 'puffer_continuous':  # its .grad is a view of the flat buffer compared above
-            assert policy.action_head.log_std.grad.abs().sum() > 0
-    finally:
-        vecenv.close()
-
-
 def test_cosine_schedule():
     assert trainer.cosine_schedule(0.1, 0.2, 0.0) == pytest.approx(0.1)
     assert trainer.cosine_schedule(0.1, 0.2, 0.5) == pytest.approx(0.06)
