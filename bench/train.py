@@ -8,8 +8,10 @@ A step is one agent step, and training SPS counts everything a training run does
 copies and learning. The first epochs are left out (warm-up); SPS is measured over the rest from the run's own
 metrics log. "CPU us/step" is this process's CPU time per step: unlike SPS it hardly moves with the load other
 programs put on the machine, so compare it when the load average is high.
-SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, once with one
-torch thread and once with every physical core; the ratios are against its faster run. `--compile both` trains
+SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, with one torch
+thread and with every physical core, each once before and once after the pufferlib runs: this machine's speed
+drifts by up to 1.5x from one minute to the next, and bracketing the pufferlib runs keeps that drift out of the
+ratios. Each thread count's SPS is over its two runs together; the ratios are against the faster thread count. `--compile both` trains
 each pufferlib env twice, with train.compile off and on (whatever its config file says), to measure what
 compiling buys.
 """
@@ -58,7 +60,15 @@ def sb3_sps(steps, threads):
     model.learn(total_timesteps=int(steps))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return dict(sps=model.num_timesteps / seconds, cpu_us=1e6 * cpu / model.num_timesteps,
-                steps=model.num_timesteps, score=float('nan'))
+                steps=model.num_timesteps, score=float('nan'), seconds=seconds)
+
+
+def combined(*runs):
+    """Several runs of one program as one: SPS and CPU time per step over all their steps."""
+    steps = sum(run['steps'] for run in runs)
+    seconds = sum(run['seconds'] for run in runs)
+    cpu_us = sum(run['cpu_us'] * run['steps'] for run in runs) / steps
+    return dict(sps=steps / seconds, cpu_us=cpu_us, steps=steps, score=float('nan'), seconds=seconds)
 
 
 def main():
@@ -80,6 +90,7 @@ def main():
           f'torch {torch.__version__}, {cores} physical cores (the trainer with an in-process env uses all of '
           'them as torch threads)')
     results = {}
+    sb3_before = {threads: sb3_sps(args.sb3_steps, threads) for threads in sorted({1, cores})}
     with tempfile.TemporaryDirectory() as data_dir:
         steps = {'puffer_breakout': args.breakout_steps, 'puffer_cartpole': args.cartpole_steps}
         for env_name in args.envs:
@@ -90,15 +101,17 @@ def main():
             for compile in (False, True):
                 label = f'pufferlib {env_name}, {"compiled" if compile else "eager"}'
                 results[label] = puffer_sps(env_name, steps[env_name], data_dir, compile, args.compile_mode)
-    # SB3 runs with one thread and with every core; the ratios use its faster run.
-    sb3 = {threads: sb3_sps(args.sb3_steps, threads) for threads in sorted({1, cores})}
-    for threads, result in sb3.items():
-        results[f'SB3 PPO CartPole-v1, {threads} thr'] = result
-    reference = max(result['sps'] for result in sb3.values())
+    sb3_after = {threads: sb3_sps(args.sb3_steps, threads) for threads in sb3_before}
+    for threads in sb3_before:
+        before, after = sb3_before[threads], sb3_after[threads]
+        results[f'SB3 PPO CartPole-v1, {threads} thr, before'] = before
+        results[f'SB3 PPO CartPole-v1, {threads} thr, after'] = after
+        results[f'SB3 PPO CartPole-v1, {threads} thr, both'] = combined(before, after)
+    reference = max(results[f'SB3 PPO CartPole-v1, {threads} thr, both']['sps'] for threads in sb3_before)
 
-    print(f'{"run":42} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
+    print(f'{"run":48} {"steps":>12} {"SPS":>12} {"CPU us/step":>12} {"x SB3":>8} {"final score":>12}')
     for name, r in results.items():
-        print(f'{name:42} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
+        print(f'{name:48} {r["steps"]:>12,} {r["sps"]:>12,.0f} {r["cpu_us"]:>12.2f} {r["sps"] / reference:>8.1f} '
               f'{r["score"]:>12.1f}')
     for name, r in results.items():
         if 'shares' in r:

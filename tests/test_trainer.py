@@ -210,19 +210,31 @@ def test_training_flushes_denormals_on_every_thread_and_restores_the_mode(tmp_pa
     assert not denormals.flushing_denormals() and (denormals_in * 1.0 != 0).all()
 
 
-def test_compiled_training_matches_eager_and_reproduces(tmp_path):
+def test_compiled_training_matches_eager_and_reproduces(tmp_path, monkeypatch):
     """compile = True compiles the policy and the losses: the same training up to float rounding, and two compiled
-    runs with one seed agree exactly."""
-    def losses(name, compile):
+    runs with one seed agree exactly. On the CPU inductor's C++ wrapper replaces its Python one around the same
+    kernels, so a run compiled with the Python wrapper agrees exactly too."""
+    def losses(name, compile, cpp_wrapper=True):
+        monkeypatch.setattr(trainer, 'CPP_WRAPPER_ON_CPU', cpp_wrapper)
         config = small_config(tmp_path / name, train={'compile': compile, 'total_timesteps': 448})
         return comparable(runs.read_metrics(run(config).run_dir))
 
     eager, compiled, again = losses('eager', False), losses('compiled', True), losses('again', True)
     assert compiled == again
+    assert losses('python_wrapper', True, cpp_wrapper=False) == compiled
     assert len(compiled) == 2
     for key, value in eager[0].items():
         if key.startswith('loss/'):
             assert compiled[0][key] == pytest.approx(value, rel=1e-3, abs=1e-5), key
+
+
+def test_compile_options_add_the_cpp_wrapper_on_cpu_only(monkeypatch):
+    assert trainer.compile_options('default', 'cpu') == {'cpp_wrapper': True}
+    assert trainer.compile_options('max-autotune-no-cudagraphs', torch.device('cpu')) == {
+        'max_autotune': True, 'coordinate_descent_tuning': True, 'cpp_wrapper': True}
+    assert 'cpp_wrapper' not in trainer.compile_options('reduce-overhead', 'cuda')
+    monkeypatch.setattr(trainer, 'CPP_WRAPPER_ON_CPU', False)
+    assert trainer.compile_options('default', 'cpu') == {}
 
 
 def test_cosine_schedule():
