@@ -4,7 +4,8 @@
 
 A freshly initialized policy has small pre-activations and makes no denormals, so both ways cost the same. A
 trained one (`--model latest`: the newest model of a finished `puffer train puffer_breakout`) has many
-pre-activations far from zero, where the exp(-x^2/2) of GELU and of its gradient underflows into denormals. The
+pre-activations far from zero, where the exp(-x^2/2) of GELU and of its gradient underflows into denormals (a
+model from a run directory is timed with its run's policy settings, so a GELU model with GELU). The
 bench prints how the first layer's pre-activations spread, then the seconds per epoch each way and their ratio.
 Training flushes them (pufferlib.denormals); the epochs alternate, so a machine whose speed drifts slows both alike.
 """
@@ -16,7 +17,7 @@ import time
 
 import torch
 
-from pufferlib import checkpoint, denormals, models, runs, trainer, vector
+from pufferlib import checkpoint, denormals, models, runs, saved_policy, trainer, vector
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 
@@ -26,16 +27,18 @@ ENV = 'puffer_breakout'
 def make_trainer(model, data_dir, scratch_dir):
     config = puffer_config.load(ENV, overrides={'train': {'device': 'cpu', 'data_dir': data_dir,
                                                           'checkpoint_interval': 10**9}})
+    path = checkpoint.resolve_model_path(model, runs.env_dir(data_dir, ENV)) if model else None
+    # A model from a run directory brings its run's policy settings (e.g. a GELU model of the config before SiLU).
+    config, _ = saved_policy.config_for_model(config, path)
     torch.set_num_threads(trainer.torch_threads(config['vec']['backend'], puffer_config.physical_cores()))
     trainer.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
     vecenv = vector.make_from_config(config)
     puffer_config.resolve_train_auto(config, vecenv.num_agents)
     policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], None, config['policy'],
                                 config['rnn'])
-    if model:
-        path = checkpoint.resolve_model_path(model, runs.env_dir(data_dir, ENV))
+    if path:
         checkpoint.load_policy_weights(policy, path)
-        print(f'policy: {path}')
+        print(f'policy: {path} ({config["policy"].get("activation", "gelu")})')
     else:
         print('policy: freshly initialized (pass --model to time a trained one)')
     scratch = runs.new_run(scratch_dir, ENV)  # the trainer's run folder, deleted at the end

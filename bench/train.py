@@ -11,9 +11,9 @@ programs put on the machine, so compare it when the load average is high.
 SB3 runs its CartPole-v1 PPO defaults (n_steps 2048, batch 64, 10 epochs) on 8 DummyVecEnv envs, with one torch
 thread and with every physical core, each once before and once after the pufferlib runs: this machine's speed
 drifts by up to 1.5x from one minute to the next, and bracketing the pufferlib runs keeps that drift out of the
-ratios. Each thread count's SPS is over its two runs together; the ratios are against the faster thread count. `--compile both` trains
-each pufferlib env twice, with train.compile off and on (whatever its config file says), to measure what
-compiling buys.
+ratios. Each thread count's SPS is over its two runs together; the ratios are against the faster thread count.
+`--compile both` trains each pufferlib env twice, with train.compile off and on (whatever its config file says),
+to measure what compiling buys.
 """
 import argparse
 import io
