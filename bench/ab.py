@@ -1,6 +1,6 @@
 """Two trainers of one env, each with its own config overrides, taking turns at epochs in one run: SPS both ways.
 
-    python -m bench.ab puffer_breakout --b policy.activation=silu [--a KEY=VALUE ...] [--seconds 60]
+    python -m bench.ab puffer_breakout --a policy.activation=gelu [--b KEY=VALUE ...] [--seconds 60]
 
 Both start from the env's config file and seed; `--a` and `--b` override keys (section.key=value, as on the
 `puffer train` command line but with the dots). The trainers take turns at whole epochs (collect and learn), each
@@ -78,7 +78,7 @@ def parse_overrides(pairs):
     for pair in pairs:
         key, separator, value = pair.partition('=')
         if not separator or '.' not in key:
-            raise SystemExit(f'override {pair!r}: expected section.key=value, e.g. policy.activation=silu')
+            raise SystemExit(f'override {pair!r}: expected section.key=value, e.g. policy.activation=gelu')
         overrides[key] = value
     return overrides
 

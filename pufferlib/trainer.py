@@ -146,8 +146,8 @@ CPP_WRAPPER_ON_CPU = True
 def compile_options(mode, device):
     """torch.compile's inductor options for train.compile_mode (what `mode=` would set), plus, on the CPU, inductor's
     C++ wrapper: the glue around the kernels (checking inputs, allocating buffers, calling each kernel) runs as
-    compiled C++ instead of generated Python. The kernels are the same ones, so results are bit-identical; a
-    breakout epoch is about 2% faster (`python -m bench.cpp_wrapper`). Not on CUDA, where it is untested here."""
+    compiled C++ instead of generated Python. The kernels are the same ones, so results are bit-identical; breakout
+    trains 2-4% faster (`python -m bench.cpp_wrapper`). Not on CUDA, where it is untested here."""
     import torch._inductor
     options = dict(torch._inductor.list_mode_options(mode))
     if CPP_WRAPPER_ON_CPU and torch.device(device).type == 'cpu':
