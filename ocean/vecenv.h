@@ -1,7 +1,8 @@
 // vecenv.h: the one binding shared by every Ocean env. A binding.c includes its env header, defines the macros
 // below, includes this file, then defines my_init and my_log. This file provides the vector core (plain C: create N
-// envs over caller buffers, reset, step all N in one call, sum logs, render) and, unless PUFFER_NO_PYTHON is
-// defined, the CPython module pufferlib.ocean._<ENV_NAME> exposing it as the type `Vector`. See ocean/README.md.
+// envs over caller buffers, reset, step all N in one call, sum logs, render, save and load checked state) and,
+// unless PUFFER_NO_PYTHON is defined, the CPython module pufferlib.ocean._<ENV_NAME> exposing it as the type
+// `Vector` and the function `param_bounds(params)`. See ocean/README.md.
 //
 // Required macros:
 //   Env             the env struct type (a typedef name)
@@ -12,17 +13,26 @@
 //   OBS_SIZE(env)   observation elements per agent; may read parameters set by my_init
 //   ACT_SIZE        action elements per agent (1 for Discrete, k for MultiDiscrete / Box of k floats)
 //   FRAME_W, FRAME_H  size of the RGB frame c_render draws (usually defined in the env header, which needs them)
+//   STATE(env, FIELD, ARRAY)  the game state that snapshot() saves and restore() loads, besides the RNG and the log
+//                   (saved for every env): FIELD(member, low, high) for a member of the struct (a scalar, or a
+//                   fixed-size array whose every element is checked) of an integer or floating type, whose value
+//                   must lie in [low, high]; ARRAY(pointer, count, low, high) for an array c_init allocated. Bounds
+//                   may use parameters and fields listed before. A struct member (no range to check) is copied as
+//                   bytes: STATE_CHECK must then check it. Anything not listed (parameters, buffer pointers,
+//                   scratch that c_step rewrites before reading) is never read from a snapshot.
 // Optional: TEXT_SIZE (bytes for c_render_text, default 4096); MY_METHODS(X), an X-macro naming extra Python
 // methods `static PyObject* name(PyObject* self, PyObject* args)` the binding defines (see vector_env());
-// HEAP_ARRAYS(env, X), for an env whose c_init allocates game state: X(pointer, bytes) for each such array, so
-// that snapshot()/restore() can save it (the rest of the state is the Env struct itself).
+// STATE_CHECK, the name of a function `static int f(const Env* env, char* error, int size)` that checks what field
+// ranges cannot (cells that must agree with positions, ...) on a loaded state: 0, or -1 with a one-line message.
 #ifndef PUFFER_VECENV_H
 #define PUFFER_VECENV_H
 
 #if !defined(Env) || !defined(ENV_NAME) || !defined(OBS_TYPE) || !defined(ACT_TYPE) || !defined(NUM_AGENTS) \
-    || !defined(OBS_SIZE) || !defined(ACT_SIZE) || !defined(FRAME_W) || !defined(FRAME_H)
-#error "define Env, ENV_NAME, OBS_TYPE, ACT_TYPE, NUM_AGENTS, OBS_SIZE(env), ACT_SIZE, FRAME_W, FRAME_H first"
+    || !defined(OBS_SIZE) || !defined(ACT_SIZE) || !defined(FRAME_W) || !defined(FRAME_H) || !defined(STATE)
+#error "define Env, ENV_NAME, OBS_TYPE, ACT_TYPE, NUM_AGENTS, OBS_SIZE(env), ACT_SIZE, FRAME_W, FRAME_H, STATE first"
 #endif
+// The most envs one vector holds (pufferlib.ocean.registry.MAX_NUM_ENVS): bounds every allocation by parameters.
+#define PUFFER_MAX_ENVS (1 << 20)
 #ifndef TEXT_SIZE
 #define TEXT_SIZE 4096
 #endif
@@ -41,32 +51,45 @@
 typedef struct { int count; const char** keys; const char** values; } PyObject;
 #endif
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int my_init(Env* env, PyObject* kwargs);  // read parameters into env; 0, or -1 with an error raised
 static void my_log(Log* log, PyObject* dict);    // add env-specific means (log is already divided by n)
+#ifdef STATE_CHECK
+static int STATE_CHECK(const Env* env, char* error, int size);
+#endif
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parameter helpers for my_init. Each returns 0, or -1 with a Python exception set naming the parameter: a
 // parameter is never silently defaulted. Chain them: `return unpack_int(...) || unpack_float(...) ? -1 : 0;`
 
 #define PUFFER_MAX_PARAMS 64
-static const char* puffer_params_read[PUFFER_MAX_PARAMS];  // names read by my_init, to catch unread parameters
+// Every parameter my_init read, in order, with its bounds and value: to catch unread parameters, to tell a snapshot
+// of other parameters apart, and for param_bounds().
+typedef struct {
+    const char* key;
+    int is_float;
+    double low, high, value;
+} PufferParam;
+static PufferParam puffer_params_read[PUFFER_MAX_PARAMS];
 static int puffer_num_params_read;
 
-static void puffer_note_read(const char* key) {
-    if (puffer_num_params_read < PUFFER_MAX_PARAMS) puffer_params_read[puffer_num_params_read++] = key;
+static void puffer_note_read(const char* key, int is_float, double low, double high, double value) {
+    if (puffer_num_params_read < PUFFER_MAX_PARAMS)
+        puffer_params_read[puffer_num_params_read++] = (PufferParam){key, is_float, low, high, value};
 }
 
 #ifndef PUFFER_NO_PYTHON
+static int puffer_probing;  // param_bounds(): clamp out-of-range values into range instead of failing
+
 static PyObject* puffer_param(PyObject* kwargs, const char* key) {
     PyObject* value = PyDict_GetItemString(kwargs, key);  // borrowed
     if (value == NULL)
         PyErr_Format(PyExc_TypeError, "%s: missing env parameter '%s'", PUFFER_ENV_NAME, key);
-    else
-        puffer_note_read(key);
     return value;
 }
 
@@ -78,14 +101,19 @@ static int unpack_int(PyObject* kwargs, const char* key, int* out, int low, int 
                      value, Py_TYPE(value)->tp_name);
         return -1;
     }
-    long long number = PyLong_AsLongLong(value);
+    int overflow;
+    long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (number == -1 && PyErr_Occurred()) return -1;
-    if (number < low || number > high) {
-        PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %lld is out of range [%d, %d]", PUFFER_ENV_NAME,
-                     key, number, low, high);
-        return -1;
+    if (overflow || number < low || number > high) {
+        if (!puffer_probing) {
+            PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %R is out of range [%d, %d]", PUFFER_ENV_NAME,
+                         key, value, low, high);
+            return -1;
+        }
+        number = overflow < 0 || (!overflow && number < low) ? low : high;
     }
     *out = (int)number;
+    puffer_note_read(key, 0, low, high, (double)number);
     return 0;
 }
 
@@ -100,11 +128,17 @@ static int unpack_float(PyObject* kwargs, const char* key, float* out, float low
     double number = PyFloat_AsDouble(value);
     if (number == -1.0 && PyErr_Occurred()) return -1;
     if (!(number >= low && number <= high)) {
-        PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %R is out of range [%g, %g]", PUFFER_ENV_NAME,
-                     key, value, (double)low, (double)high);
-        return -1;
+        if (!puffer_probing) {
+            char range[80];  // PyErr_Format has no %g
+            snprintf(range, sizeof range, "[%g, %g]", (double)low, (double)high);
+            PyErr_Format(PyExc_ValueError, "%s: env parameter '%s' = %R is out of range %s", PUFFER_ENV_NAME, key,
+                         value, range);
+            return -1;
+        }
+        number = number > high ? high : low;  // NaN too becomes low
     }
     *out = (float)number;
+    puffer_note_read(key, 1, low, high, (double)*out);
     return 0;
 }
 
@@ -118,7 +152,7 @@ static void log_add(PyObject* dict, const char* key, float value) {
 #else
 static const char* puffer_param(PyObject* kwargs, const char* key) {
     for (int i = 0; i < kwargs->count; i++)
-        if (strcmp(kwargs->keys[i], key) == 0) { puffer_note_read(key); return kwargs->values[i]; }
+        if (strcmp(kwargs->keys[i], key) == 0) return kwargs->values[i];
     fprintf(stderr, "%s: missing env parameter '%s'\n", PUFFER_ENV_NAME, key);
     return NULL;
 }
@@ -134,6 +168,7 @@ static int unpack_int(PyObject* kwargs, const char* key, int* out, int low, int 
         return -1;
     }
     *out = (int)number;
+    puffer_note_read(key, 0, low, high, (double)number);
     return 0;
 }
 
@@ -148,6 +183,7 @@ static int unpack_float(PyObject* kwargs, const char* key, float* out, float low
         return -1;
     }
     *out = (float)number;
+    puffer_note_read(key, 1, low, high, (double)*out);
     return 0;
 }
 
@@ -160,7 +196,10 @@ static void log_add(PyObject* dict, const char* key, float value) { (void)dict; 
 typedef struct {
     Env* envs;
     int num_envs;
-    int attached;                          // c_init has run on every env, so c_close must run too
+    int attached;                          // envs c_init has run on (even if it failed): c_close must run on them
+    int ready;                             // reset, or loaded from a snapshot: the envs may be stepped and drawn
+    PufferParam params[PUFFER_MAX_PARAMS];  // what my_init read (the same for every env)
+    int num_params;
     int obs_size;                          // OBS_SIZE of one agent
     const void* caller_actions;            // rows written by the caller, of element type caller_actions_type
     int caller_actions_type;               // ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32 or ACTIONS_FLOAT64
@@ -170,7 +209,7 @@ typedef struct {
 
 enum { ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32, ACTIONS_FLOAT64 };
 
-// Read parameters into every env (all share `kwargs`); 0, or -1 with an error raised.
+// Read parameters into every env (all share `kwargs`); 0, or -1 with an error raised (none raised: out of memory).
 static int vec_configure(Vec* vec, int num_envs, PyObject* kwargs) {
     vec->num_envs = num_envs;
     vec->envs = (Env*)calloc((size_t)num_envs, sizeof(Env));
@@ -180,14 +219,17 @@ static int vec_configure(Vec* vec, int num_envs, PyObject* kwargs) {
         puffer_num_params_read = 0;
         if (my_init(&vec->envs[i], kwargs) != 0) return -1;
     }
+    vec->num_params = puffer_num_params_read;
+    memcpy(vec->params, puffer_params_read, sizeof(PufferParam) * (size_t)vec->num_params);
     vec->obs_size = OBS_SIZE(&vec->envs[0]);
     return 0;
 }
 
-// Point env i at its rows, set the action bounds (inclusive), call c_init and seed every env.
-static void vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int actions_type,
-                       float* rewards, unsigned char* terminals, unsigned char* truncations,
-                       const double* action_low, const double* action_high, uint64_t seed) {
+// Point env i at its rows, set the action bounds (inclusive), call c_init and seed every env. 0, or -1 when a
+// c_init ran out of memory (vec_close then closes every env c_init ran on).
+static int vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int actions_type,
+                      float* rewards, unsigned char* terminals, unsigned char* truncations,
+                      const double* action_low, const double* action_high, uint64_t seed) {
     vec->caller_actions = actions;
     vec->caller_actions_type = actions_type;
     for (int j = 0; j < ACT_SIZE; j++) {
@@ -203,9 +245,10 @@ static void vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, in
         env->terminals = terminals + row;
         env->truncations = truncations + row;
         env->rng = rng_seed(seed, (uint64_t)i);
-        c_init(env);
+        vec->attached = i + 1;
+        if (c_init(env) != 0) return -1;
     }
-    vec->attached = 1;
+    return 0;
 }
 
 // seed < 0: keep each env's random stream where it is (a plain reset); otherwise reseed env i from (seed, i).
@@ -221,6 +264,7 @@ static void vec_reset(Vec* vec, long long seed) {
         memset(&env->log, 0, sizeof(Log));
         c_reset(env);
     }
+    vec->ready = 1;
 }
 
 // Copy the caller's actions into the envs' buffer, clamped to the action space (NaN becomes the lower bound). The
@@ -272,63 +316,221 @@ static float vec_log(Vec* vec, Log* total) {
     return n;
 }
 
-// State snapshots: every Env struct (game state, RNG, log) byte for byte, then the arrays HEAP_ARRAYS names. A
-// snapshot is only loaded into a vector made with the same parameters, so sizes match and pointers can be kept.
-#ifndef HEAP_ARRAYS
-#define HEAP_ARRAYS(env, X)
-#endif
-#define PUFFER_ADD_SIZE(pointer, bytes) size += (size_t)(bytes);
-#define PUFFER_SAVE_ARRAY(pointer, bytes) memcpy(out, (pointer), (size_t)(bytes)); out += (bytes);
-#define PUFFER_LOAD_ARRAY(pointer, bytes) memcpy((pointer), in, (size_t)(bytes)); in += (bytes);
-// Put back the pointer field that `pointer` (a field of `own`) names, at the same offset in `env`.
-#define PUFFER_KEEP_POINTER(pointer, bytes) \
-    memcpy((char*)env + ((char*)&(pointer) - (char*)&own), &(pointer), sizeof(pointer));
+// State snapshots, as checked values: never raw structs, so that no file can set a size, a parameter or a pointer.
+// Layout (native byte order): a header (PUFFER_STATE_MAGIC, the format version, the env name, num_envs, the
+// parameters my_init read as doubles), then for each env its log (floats), its RNG state and the STATE fields in
+// order. Loading checks the header against this vector, then every field's range and STATE_CHECK on a scratch copy
+// of each env (arrays decoded into fresh allocations); only when every env passed is anything written.
+#define PUFFER_STATE_MAGIC 0x53464650u  // "PFFS"
+#define PUFFER_STATE_VERSION 1u
+#define PUFFER_NAME_BYTES 32
+
+enum { PUFFER_RAW, PUFFER_INT, PUFFER_UINT, PUFFER_SCHAR, PUFFER_UCHAR, PUFFER_FLOAT, PUFFER_DOUBLE, PUFFER_U64 };
+// The kind of one element of a member or of the array a pointer points to (an array member decays to a pointer).
+#define PUFFER_KIND(x) _Generic((x), int: PUFFER_INT, int*: PUFFER_INT, unsigned int: PUFFER_UINT, \
+    unsigned int*: PUFFER_UINT, signed char: PUFFER_SCHAR, signed char*: PUFFER_SCHAR, unsigned char: PUFFER_UCHAR, \
+    unsigned char*: PUFFER_UCHAR, float: PUFFER_FLOAT, float*: PUFFER_FLOAT, double: PUFFER_DOUBLE, \
+    double*: PUFFER_DOUBLE, unsigned long: PUFFER_U64, unsigned long*: PUFFER_U64, unsigned long long: PUFFER_U64, \
+    unsigned long long*: PUFFER_U64, default: PUFFER_RAW)
+
+// Check `count` elements of one kind against [low, high] (NaN never passes); 0, or -1 with a message naming the
+// env, the field (its source text without "(env)->") and the value.
+static int puffer_check_field(int kind, const void* data, size_t bytes, double low, double high, const char* name,
+                              int index, char* error, size_t size) {
+    static const size_t widths[] = {1, sizeof(int), sizeof(unsigned), 1, 1, sizeof(float), sizeof(double), 8};
+    if (kind == PUFFER_RAW || kind == PUFFER_U64) return 0;  // raw: STATE_CHECK's job; u64 (RNG-like): any value
+    size_t count = bytes / widths[kind];
+    const char* arrow = strstr(name, "->");
+    name = arrow ? arrow + 2 : name;
+    for (size_t k = 0; k < count; k++) {
+        double value;
+        switch (kind) {
+            case PUFFER_INT: value = ((const int*)data)[k]; break;
+            case PUFFER_UINT: value = ((const unsigned*)data)[k]; break;
+            case PUFFER_SCHAR: value = ((const signed char*)data)[k]; break;
+            case PUFFER_UCHAR: value = ((const unsigned char*)data)[k]; break;
+            case PUFFER_FLOAT: value = ((const float*)data)[k]; break;
+            default: value = ((const double*)data)[k]; break;
+        }
+        if (!(value >= low && value <= high)) {
+            char element[24] = "";
+            if (count > 1) snprintf(element, sizeof element, "[%zu]", k);
+            snprintf(error, size, "env %d: field '%s'%s = %.9g is outside [%.9g, %.9g]", index, name, element, value,
+                     low, high);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// Arrays decoded into fresh allocations while checking (freed afterwards).
+typedef struct { void* blocks[16]; int count; } PufferStage;
+
+static void* puffer_stage(PufferStage* stage, size_t bytes) {
+    if (stage->count == 16) return NULL;
+    void* block = malloc(bytes ? bytes : 1);
+    if (block != NULL) stage->blocks[stage->count++] = block;
+    return block;
+}
+
+static void puffer_stage_free(PufferStage* stage) {
+    for (int b = 0; b < stage->count; b++) free(stage->blocks[b]);
+    stage->count = 0;
+}
+
+#define PUFFER_SIZE_FIELD(field, low, high) size += sizeof(field);
+#define PUFFER_SIZE_ARRAY(pointer, count, low, high) size += (size_t)(count) * sizeof(*(pointer));
+#define PUFFER_SAVE_FIELD(field, low, high) memcpy(out, &(field), sizeof(field)); out += sizeof(field);
+#define PUFFER_SAVE_ARRAY(pointer, count, low, high) \
+    memcpy(out, (pointer), (size_t)(count) * sizeof(*(pointer))); out += (size_t)(count) * sizeof(*(pointer));
+#define PUFFER_LOAD_FIELD(field, low, high)                                                                      \
+    memcpy(&(field), in, sizeof(field));                                                                        \
+    in += sizeof(field);                                                                                        \
+    if (stage && puffer_check_field(PUFFER_KIND(field), &(field), sizeof(field), (double)(low), (double)(high), \
+                                    #field, index, error, size))                                                \
+        return -1;
+#define PUFFER_LOAD_ARRAY(pointer, count, low, high)                                                             \
+    {                                                                                                           \
+        size_t bytes = (size_t)(count) * sizeof(*(pointer));                                                    \
+        if (stage && ((pointer) = puffer_stage(stage, bytes)) == NULL) return -2;                               \
+        memcpy((pointer), in, bytes);                                                                           \
+        in += bytes;                                                                                            \
+        if (stage && puffer_check_field(PUFFER_KIND(pointer), (pointer), bytes, (double)(low), (double)(high),  \
+                                        #pointer, index, error, size))                                          \
+            return -1;                                                                                          \
+    }
+
+static size_t puffer_env_state_size(Env* env) {
+    size_t size = sizeof(Log) + sizeof(uint64_t);
+    STATE(env, PUFFER_SIZE_FIELD, PUFFER_SIZE_ARRAY)
+    return size;
+}
+
+static size_t vec_state_header_size(Vec* vec) {
+    return 4 * sizeof(uint32_t) + PUFFER_NAME_BYTES + (size_t)vec->num_params * sizeof(double);
+}
 
 static size_t vec_state_size(Vec* vec) {
-    size_t size = 0;
-    for (int i = 0; i < vec->num_envs; i++) {
-        Env* env = &vec->envs[i];
-        (void)env;
-        size += sizeof(Env);
-        HEAP_ARRAYS(env, PUFFER_ADD_SIZE)
-    }
+    size_t size = vec_state_header_size(vec);
+    for (int i = 0; i < vec->num_envs; i++) size += puffer_env_state_size(&vec->envs[i]);
     return size;
 }
 
 static void vec_save_state(Vec* vec, unsigned char* out) {
+    uint32_t header[4] = {PUFFER_STATE_MAGIC, PUFFER_STATE_VERSION, (uint32_t)vec->num_envs,
+                          (uint32_t)vec->num_params};
+    memcpy(out, header, sizeof header);
+    out += sizeof header;
+    memset(out, 0, PUFFER_NAME_BYTES);
+    strncpy((char*)out, PUFFER_ENV_NAME, PUFFER_NAME_BYTES - 1);
+    out += PUFFER_NAME_BYTES;
+    for (int p = 0; p < vec->num_params; p++, out += sizeof(double)) memcpy(out, &vec->params[p].value, sizeof(double));
     for (int i = 0; i < vec->num_envs; i++) {
         Env* env = &vec->envs[i];
-        memcpy(out, env, sizeof(Env));
-        out += sizeof(Env);
-        HEAP_ARRAYS(env, PUFFER_SAVE_ARRAY)
+        memcpy(out, &env->log, sizeof(Log));
+        out += sizeof(Log);
+        memcpy(out, &env->rng, sizeof(uint64_t));
+        out += sizeof(uint64_t);
+        STATE(env, PUFFER_SAVE_FIELD, PUFFER_SAVE_ARRAY)
     }
 }
 
-// The saved structs hold the saving process's pointers: keep this vector's own, copy everything else.
-static void vec_load_state(Vec* vec, const unsigned char* in) {
-    for (int i = 0; i < vec->num_envs; i++) {
-        Env* env = &vec->envs[i];
-        Env own = *env;
-        memcpy(env, in, sizeof(Env));
-        in += sizeof(Env);
-        env->observations = own.observations;
-        env->actions = own.actions;
-        env->rewards = own.rewards;
-        env->terminals = own.terminals;
-        env->truncations = own.truncations;
-        HEAP_ARRAYS((&own), PUFFER_KEEP_POINTER)
-        HEAP_ARRAYS(env, PUFFER_LOAD_ARRAY)
+// Decode env `index`'s part of a state from *cursor into `env`. With a `stage`, every value is checked as it is
+// read and arrays go into staged allocations: 0, -1 with a message in `error`, or -2 when out of memory.
+static int puffer_decode_env(Env* env, int index, const unsigned char** cursor, PufferStage* stage, char* error,
+                             size_t size) {
+    const unsigned char* in = *cursor;
+    memcpy(&env->log, in, sizeof(Log));
+    in += sizeof(Log);
+    if (stage) {
+        const float* log = (const float*)&env->log;
+        for (size_t f = 0; f < sizeof(Log) / sizeof(float); f++)
+            if (!isfinite(log[f]) || (f == 3 && log[f] < 0)) {
+                snprintf(error, size, "env %d: log field %zu = %g is not a finite count or sum", index, f,
+                         (double)log[f]);
+                return -1;
+            }
     }
+    memcpy(&env->rng, in, sizeof(uint64_t));
+    in += sizeof(uint64_t);
+    STATE(env, PUFFER_LOAD_FIELD, PUFFER_LOAD_ARRAY)
+#ifdef STATE_CHECK
+    if (stage) {
+        char message[200] = "";
+        if (STATE_CHECK(env, message, (int)sizeof message) != 0) {
+            snprintf(error, size, "env %d: %s", index, message);
+            return -1;
+        }
+    }
+#endif
+    *cursor = in;
+    return 0;
+}
+
+// Continue every env from `state` (vec_save_state of a vector made with the same env, num_envs and parameters).
+// 0; -1 with a one-line message in `error` (the vector is unchanged); -2 when out of memory (unchanged too).
+static int vec_load_state(Vec* vec, const unsigned char* state, size_t length, char* error, size_t size) {
+    uint32_t header[4];
+    char name[PUFFER_NAME_BYTES + 1] = "";
+    if (length >= sizeof header + PUFFER_NAME_BYTES) {
+        memcpy(header, state, sizeof header);
+        memcpy(name, state + sizeof header, PUFFER_NAME_BYTES);
+    }
+    if (length < sizeof header + PUFFER_NAME_BYTES || header[0] != PUFFER_STATE_MAGIC
+            || header[1] != PUFFER_STATE_VERSION) {
+        snprintf(error, size, "not a saved state of format version %u", PUFFER_STATE_VERSION);
+        return -1;
+    }
+    if (strcmp(name, PUFFER_ENV_NAME) != 0) {
+        snprintf(error, size, "the state was saved by another env");
+        return -1;
+    }
+    if (header[2] != (uint32_t)vec->num_envs || header[3] != (uint32_t)vec->num_params) {
+        snprintf(error, size, "the state holds %u envs of %u parameters; this vector has %d of %d", header[2],
+                 header[3], vec->num_envs, vec->num_params);
+        return -1;
+    }
+    const unsigned char* in = state + sizeof header + PUFFER_NAME_BYTES;
+    if (length < vec_state_header_size(vec)) {
+        snprintf(error, size, "the state is cut short (%zu bytes)", length);
+        return -1;
+    }
+    for (int p = 0; p < vec->num_params; p++, in += sizeof(double)) {
+        double saved;
+        memcpy(&saved, in, sizeof saved);
+        if (memcmp(&saved, &vec->params[p].value, sizeof saved) != 0) {
+            snprintf(error, size, "the state was saved with env parameter '%s' = %.9g; this vector has %.9g",
+                     vec->params[p].key, saved, vec->params[p].value);
+            return -1;
+        }
+    }
+    if (length != vec_state_size(vec)) {
+        snprintf(error, size, "the state has %zu bytes; this vector's has %zu", length, vec_state_size(vec));
+        return -1;
+    }
+    const unsigned char* first = in;
+    for (int i = 0; i < vec->num_envs; i++) {
+        Env scratch = vec->envs[i];  // parameters and pointers of the live env; arrays go to staged copies
+        PufferStage stage = {{NULL}, 0};
+        int status = puffer_decode_env(&scratch, i, &in, &stage, error, size);
+        puffer_stage_free(&stage);
+        if (status != 0) return status;
+    }
+    in = first;
+    for (int i = 0; i < vec->num_envs; i++) puffer_decode_env(&vec->envs[i], i, &in, NULL, NULL, 0);
+    vec->ready = 1;
+    return 0;
 }
 
 static void vec_close(Vec* vec) {
-    if (vec->envs != NULL && vec->attached)
-        for (int i = 0; i < vec->num_envs; i++) c_close(&vec->envs[i]);
+    if (vec->envs != NULL)
+        for (int i = 0; i < vec->attached; i++) c_close(&vec->envs[i]);
     free(vec->envs);
     free(vec->actions);
     vec->envs = NULL;
     vec->actions = NULL;
     vec->attached = 0;
+    vec->ready = 0;
 }
 
 #ifndef PUFFER_NO_PYTHON
@@ -409,7 +611,7 @@ static int puffer_check_all_read(PyObject* params) {
         if (name == NULL) return -1;
         int read = 0;
         for (int k = 0; k < puffer_num_params_read; k++)
-            read |= puffer_params_read[k] != NULL && strcmp(puffer_params_read[k], name) == 0;
+            read |= strcmp(puffer_params_read[k].key, name) == 0;
         if (!read) {
             PyErr_Format(PyExc_TypeError, "%s: env parameter '%s' is not read by the C env", PUFFER_ENV_NAME, name);
             return -1;
@@ -436,8 +638,9 @@ static PyObject* vector_new(PyTypeObject* type, PyObject* args, PyObject* kwds) 
                                      &objects[3], &objects[4], &num_envs, &PyDict_Type, &params, &low_seq, &high_seq,
                                      &seed))
         return NULL;
-    if (num_envs < 1) {
-        PyErr_Format(PyExc_ValueError, "%s: num_envs must be >= 1, got %d", PUFFER_ENV_NAME, num_envs);
+    if (num_envs < 1 || num_envs > PUFFER_MAX_ENVS) {
+        PyErr_Format(PyExc_ValueError, "%s: num_envs must be in [1, %d], got %d", PUFFER_ENV_NAME, PUFFER_MAX_ENVS,
+                     num_envs);
         return NULL;
     }
     double low[ACT_SIZE], high[ACT_SIZE];
@@ -479,10 +682,13 @@ static PyObject* vector_new(PyTypeObject* type, PyObject* args, PyObject* kwds) 
                                text))
         goto fail;
 
-    vec_attach(&self->vec, (OBS_TYPE*)self->buffers[BUF_OBSERVATIONS].buf, self->buffers[BUF_ACTIONS].buf,
-               actions_type, (float*)self->buffers[BUF_REWARDS].buf,
-               (unsigned char*)self->buffers[BUF_TERMINALS].buf, (unsigned char*)self->buffers[BUF_TRUNCATIONS].buf,
-               low, high, seed);
+    if (vec_attach(&self->vec, (OBS_TYPE*)self->buffers[BUF_OBSERVATIONS].buf, self->buffers[BUF_ACTIONS].buf,
+                   actions_type, (float*)self->buffers[BUF_REWARDS].buf,
+                   (unsigned char*)self->buffers[BUF_TERMINALS].buf,
+                   (unsigned char*)self->buffers[BUF_TRUNCATIONS].buf, low, high, seed)) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     return (PyObject*)self;
 
 fail:
@@ -499,6 +705,15 @@ static void vector_dealloc(VectorObject* self) {
 static int vector_check_open(VectorObject* self) {
     if (self->closed) PyErr_Format(PyExc_RuntimeError, "%s: the vector is closed", PUFFER_ENV_NAME);
     return self->closed ? -1 : 0;
+}
+
+// Open, and reset (or restored) since it was made: envs are only stepped, drawn or saved from a started episode.
+static int vector_check_ready(VectorObject* self, const char* what) {
+    if (vector_check_open(self)) return -1;
+    if (!self->vec.ready)
+        PyErr_Format(PyExc_RuntimeError, "%s: %s() called before reset(); call reset(seed) first", PUFFER_ENV_NAME,
+                     what);
+    return self->vec.ready ? 0 : -1;
 }
 
 // For MY_METHODS: the env at `index` of a Vector, or NULL with IndexError/RuntimeError set.
@@ -534,7 +749,7 @@ static PyObject* vector_reset(VectorObject* self, PyObject* args) {
 // in place, clamped into the envs' copy; without it the vector's own actions buffer is used.
 static PyObject* vector_step(VectorObject* self, PyObject* args) {
     PyObject* actions = NULL;
-    if (!PyArg_ParseTuple(args, "|O", &actions) || vector_check_open(self)) return NULL;
+    if (!PyArg_ParseTuple(args, "|O", &actions) || vector_check_ready(self, "step")) return NULL;
     if (actions == NULL || actions == Py_None) {
         Py_BEGIN_ALLOW_THREADS
         vec_step(&self->vec);
@@ -589,7 +804,7 @@ static PyObject* vector_log(VectorObject* self, PyObject* unused) {
 static PyObject* vector_render(VectorObject* self, PyObject* args) {
     Py_ssize_t index;
     PyObject* frame_object;
-    if (!PyArg_ParseTuple(args, "nO", &index, &frame_object)) return NULL;
+    if (!PyArg_ParseTuple(args, "nO", &index, &frame_object) || vector_check_ready(self, "render")) return NULL;
     Env* env = vector_env((PyObject*)self, index);
     if (env == NULL) return NULL;
     Py_buffer frame;
@@ -604,7 +819,7 @@ static PyObject* vector_render(VectorObject* self, PyObject* args) {
 
 static PyObject* vector_render_text(VectorObject* self, PyObject* args) {
     Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
+    if (!PyArg_ParseTuple(args, "n", &index) || vector_check_ready(self, "render_text")) return NULL;
     Env* env = vector_env((PyObject*)self, index);
     if (env == NULL) return NULL;
     char* text = (char*)calloc(TEXT_SIZE, 1);
@@ -633,24 +848,24 @@ MY_METHODS(PUFFER_DECLARE_METHOD)
 
 // snapshot() -> bytes: the state of every env (see vec_save_state). The caller's buffers are not included.
 static PyObject* vector_snapshot(VectorObject* self, PyObject* unused) {
-    if (vector_check_open(self)) return NULL;
+    if (vector_check_ready(self, "snapshot")) return NULL;
     PyObject* state = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)vec_state_size(&self->vec));
     if (state == NULL) return NULL;
     vec_save_state(&self->vec, (unsigned char*)PyBytes_AS_STRING(state));
     return state;
 }
 
-// restore(bytes): continue every env from a snapshot() of a vector made with the same parameters.
+// restore(bytes): continue every env from a snapshot() of a vector made with the same parameters and num_envs.
+// Every field is checked first: ValueError naming the env and the field (and nothing changed) for a bad state.
 static PyObject* vector_restore(VectorObject* self, PyObject* args) {
     Py_buffer state;
     if (!PyArg_ParseTuple(args, "y*", &state)) return NULL;
-    size_t expected = vector_check_open(self) ? 0 : vec_state_size(&self->vec);
-    if (!PyErr_Occurred() && (size_t)state.len != expected)
-        PyErr_Format(PyExc_ValueError, "%s: env state has %zd bytes; this vector's (%d envs) has %zu: it was saved "
-                     "with other env parameters or another num_envs", PUFFER_ENV_NAME, state.len,
-                     self->vec.num_envs, expected);
-    if (!PyErr_Occurred()) vec_load_state(&self->vec, (const unsigned char*)state.buf);
+    char error[320] = "";
+    int status = vector_check_open(self) ? 0
+                 : vec_load_state(&self->vec, (const unsigned char*)state.buf, (size_t)state.len, error, sizeof error);
     PyBuffer_Release(&state);
+    if (status == -2) return PyErr_NoMemory();
+    if (status != 0) return PyErr_Format(PyExc_ValueError, "%s: invalid saved state: %s", PUFFER_ENV_NAME, error);
     if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
@@ -688,8 +903,42 @@ static PyTypeObject VectorType = {
     .tp_getset = vector_getset,
 };
 
+// param_bounds(params) -> [(key, 'int' or 'float', low, high), ...]: the range my_init accepts for every parameter,
+// in the order it reads them, given the other parameters in `params` (a bound may depend on one read before it,
+// as bandit's best_arm < num_arms; an out-of-range value is clamped into range to work out the ones after it).
+// The C side is the single source of truth for parameter ranges; the registry reads them here.
+static PyObject* puffer_param_bounds(PyObject* module, PyObject* args) {
+    PyObject* params;
+    if (!PyArg_ParseTuple(args, "O!", &PyDict_Type, &params)) return NULL;
+    Env* env = (Env*)calloc(1, sizeof(Env));
+    if (env == NULL) return PyErr_NoMemory();
+    puffer_num_params_read = 0;
+    puffer_probing = 1;
+    int failed = my_init(env, params);
+    puffer_probing = 0;
+    free(env);
+    if (failed) return NULL;
+    PyObject* bounds = PyList_New(puffer_num_params_read);
+    for (int p = 0; bounds != NULL && p < puffer_num_params_read; p++) {
+        PufferParam* param = &puffer_params_read[p];
+        PyObject* item = param->is_float
+            ? Py_BuildValue("(ssdd)", param->key, "float", param->low, param->high)
+            : Py_BuildValue("(ssLL)", param->key, "int", (long long)param->low, (long long)param->high);
+        if (item == NULL) { Py_CLEAR(bounds); break; }
+        PyList_SET_ITEM(bounds, p, item);
+    }
+    return bounds;
+}
+
+static PyMethodDef puffer_module_methods[] = {
+    {"param_bounds", (PyCFunction)puffer_param_bounds, METH_VARARGS,
+     "param_bounds(params) -> [(key, 'int'|'float', low, high)]: the accepted range of every env parameter"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef puffer_module = {
-    PyModuleDef_HEAD_INIT, "pufferlib.ocean._" PUFFER_ENV_NAME, "Ocean env " PUFFER_ENV_NAME " (C)", -1, NULL,
+    PyModuleDef_HEAD_INIT, "pufferlib.ocean._" PUFFER_ENV_NAME, "Ocean env " PUFFER_ENV_NAME " (C)", -1,
+    puffer_module_methods,
 };
 
 PyMODINIT_FUNC PUFFER_CAT(PyInit__, ENV_NAME)(void) {
@@ -702,6 +951,7 @@ PyMODINIT_FUNC PUFFER_CAT(PyInit__, ENV_NAME)(void) {
         || PyModule_AddIntConstant(module, "ACT_SIZE", ACT_SIZE) < 0
         || PyModule_AddIntConstant(module, "FRAME_H", FRAME_H) < 0
         || PyModule_AddIntConstant(module, "FRAME_W", FRAME_W) < 0
+        || PyModule_AddIntConstant(module, "MAX_ENVS", PUFFER_MAX_ENVS) < 0
         || PyModule_AddStringConstant(module, "OBS_DTYPE", sizeof(OBS_TYPE) == 4 ? "float32" : "uint8") < 0
         || PyModule_AddStringConstant(module, "ACT_DTYPE", (ACT_TYPE)0.5f == 0 ? "int32" : "float32") < 0) {
         Py_DECREF(module);

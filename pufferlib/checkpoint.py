@@ -1,32 +1,80 @@
-"""Checkpoints and model files: written atomically, loaded weights-only.
+"""Reading and writing `.pt` files: written atomically, read weights-only, through one path with one set of errors.
 
-A checkpoint is a plain dict of tensors, numbers and strings saved with torch.save, so it loads with
-`torch.load(weights_only=True)`: loading a file never runs code from it. Writes go to a temporary file in the same
-folder, are flushed to disk, then renamed over the old file: a kill at any moment leaves either the previous file
-or the new one, never a torn one.
+A checkpoint or model file is a plain dict of tensors, numbers and strings saved with torch.save, so it loads with
+`torch.load(weights_only=True)`: loading a file never runs code from it. Every `.pt` the project opens goes through
+`read` (files that are missing, torn, not PyTorch files, or would need the full unpickler become a
+`CheckpointError` naming the file and what is wrong), and a training checkpoint is then checked by
+`read_checkpoint` before any of it is used. Writes go to a per-writer temporary file in the same folder, are
+flushed to disk, then renamed over the old file: a kill at any moment leaves either the previous file or the new
+one, never a torn one.
 """
 import glob
 import os
+import pickle
+import pickletools
+import re
+import warnings
 
 import numpy as np
 import torch
 
-from pufferlib.exceptions import APIUsageError, ConfigError
+from pufferlib.exceptions import PufferError
 
-CHECKPOINT_FILE = 'checkpoint.pt'
+CHECKPOINT_FILE = 'checkpoint.pt'   # the single checkpoint of run folders written before checkpoint histories
 MODEL_FILE = 'model.pt'
 
+
+class CheckpointError(PufferError, RuntimeError):
+    """A file that cannot be read as a pufferlib model or checkpoint (missing, corrupt, truncated, wrong format)."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A file holding pickled Python objects beyond tensors and plain data: loading it could run code."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------------------------
 
 def temporary_path(path, pid):
     folder, name = os.path.split(os.path.abspath(path))
     return os.path.join(folder, f'.{name}.{pid}.tmp')
 
 
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_orphaned_temporaries(path):
+    """Delete temporary files of `path` left by writers that died mid-write; a live writer's file is its own."""
+    for stale in glob.glob(temporary_path(path, '*')):
+        match = re.search(r'\.(\d+)\.tmp$', stale)
+        if match and int(match.group(1)) != os.getpid() and pid_alive(int(match.group(1))):
+            continue
+        try:
+            os.remove(stale)
+        except FileNotFoundError:
+            pass
+
+
+def fsync_folder(folder):
+    """Persist renames and deletions in `folder`, so a power loss cannot bring back an old directory entry."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def save_atomic(obj, path):
     """torch.save `obj` to `path` so that readers only ever see a complete file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    for stale in glob.glob(temporary_path(path, '*')):  # left by a writer that was killed mid-write
-        os.remove(stale)
+    remove_orphaned_temporaries(path)
     temporary = temporary_path(path, os.getpid())
     try:
         with open(temporary, 'wb') as file:
@@ -37,21 +85,132 @@ def save_atomic(obj, path):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
-    # Persist the rename itself, so a power loss cannot bring back the old directory entry.
-    descriptor = os.open(folder, os.O_RDONLY)
+    fsync_folder(os.path.dirname(os.path.abspath(path)))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------------------------
+
+def read(path, device='cpu'):
+    """The object saved at `path`, loaded weights-only; CheckpointError (or UnsafeCheckpointError) otherwise."""
+    if not os.path.exists(path):
+        raise CheckpointError(f'no such model or checkpoint file: {path}')
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path} is not a file')
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of foreign files before failing on them; the error says it all.
+            warnings.simplefilter('ignore', UserWarning)
+            return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise refusal(path, error) from None
+    except (RuntimeError, KeyError, EOFError, ValueError, TypeError, OSError, AttributeError, IndexError,
+            MemoryError, OverflowError, UnicodeDecodeError) as error:
+        raise CheckpointError(f'cannot read {path} as a PyTorch file ({type(error).__name__}: {first_line(error)}); '
+                              'is it a model.pt or checkpoint written by `puffer train`?') from None
 
 
 def load(path, device='cpu'):
-    """Load a checkpoint or model file without unpickling arbitrary objects."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise APIUsageError(f'no such checkpoint or model file: {path}') from None
+    """Kept for callers of the old name: `read`."""
+    return read(path, device)
 
+
+def refusal(path, error):
+    """The error for a file the weights-only unpickler refused: unsafe when it would import Python objects, else
+    simply not a model file."""
+    message = str(error)
+    imports = re.findall(r'GLOBAL ([\w.]+)', message)
+    if not imports and 'Unsupported operand' in message:  # not torch.save's format: a raw pickle, or no pickle
+        imports = pickled_imports(path)
+        if not imports:
+            what = 'a plain pickle' if imports is not None else 'not a pickle'
+            return CheckpointError(f'cannot read {path}: it is {what}, not a model.pt / checkpoint written by '
+                                   '`puffer train` (torch.save)')
+    reason = f'unpickling it would call {", ".join(imports[:3])}' if imports else first_line(error)
+    return UnsafeCheckpointError(
+        f'refusing to load {path}: it holds pickled Python objects other than tensors and plain data ({reason}), '
+        'and reading those could run code stored in the file. Only weights-only files (the model.pt / '
+        'checkpoints that `puffer train` writes) are loaded.')
+
+
+def pickled_imports(path):
+    """'module.name' of every object a pickle file imports, read from its opcodes without running any of them;
+    None if the file is not a well-formed pickle."""
+    imports, strings = [], []
+    try:
+        with open(path, 'rb') as file:
+            for opcode, argument, _ in pickletools.genops(file):
+                if opcode.name in ('GLOBAL', 'INST'):
+                    imports.append(argument.replace(' ', '.'))
+                elif opcode.name == 'STACK_GLOBAL':  # module and name are the two strings pushed just before
+                    imports.append('.'.join(strings[-2:]) or 'an object named at run time')
+                elif isinstance(argument, str):
+                    strings.append(argument)
+    except (ValueError, EOFError, UnicodeDecodeError):
+        return None
+    return imports
+
+
+def first_line(error):
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:300]
+
+
+def model_state(saved):
+    """The policy state_dict inside a loaded model file (a bare state_dict) or checkpoint (its 'model' entry)."""
+    if isinstance(saved, dict) and isinstance(saved.get('model'), dict):
+        return saved['model']
+    return saved
+
+
+def is_state_dict(value):
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                           for k, v in value.items())
+
+
+def read_weights(path):
+    """The policy state_dict saved at `path` (a model file or a training checkpoint)."""
+    state = model_state(read(path))
+    if not is_state_dict(state):
+        raise CheckpointError(f'{path} holds no policy weights (expected a state_dict of tensors, or a checkpoint '
+                              f'with a "model" entry; found {type(state).__name__})')
+    return state
+
+
+# The entries every training checkpoint has, with their types; read_checkpoint checks them before use.
+CHECKPOINT_ENTRIES = {'model': dict, 'optimizers': list, 'counters': dict, 'rng': dict}
+COUNTERS = {'epoch': int, 'global_step': int, 'uptime': (int, float)}
+
+
+def read_checkpoint(path, device='cpu'):
+    """A training checkpoint at `path`, its structure checked: CheckpointError naming the first missing or
+    mistyped entry. (The env state inside is checked field by field when the envs restore it.)"""
+    state = read(path, device)
+    if not isinstance(state, dict):
+        raise CheckpointError(f'{path} is not a training checkpoint (found a {type(state).__name__}); pass a run '
+                              'folder or a checkpoint written by `puffer train`')
+    problems = [f'"{key}" is missing' if key not in state else f'"{key}" is a {type(state[key]).__name__}'
+                for key, kind in CHECKPOINT_ENTRIES.items() if not isinstance(state.get(key), kind)]
+    if not problems:
+        if not is_state_dict(state['model']):
+            problems.append('"model" is not a state_dict of tensors')
+        problems += [f'counters.{key} is missing or not a number' for key, kind in COUNTERS.items()
+                     if not isinstance(state['counters'].get(key), kind) or isinstance(state['counters'].get(key), bool)]
+        if not problems and (state['counters']['epoch'] < 0 or state['counters']['global_step'] < 0):
+            problems.append('the counters are negative')
+        if not isinstance(state['rng'].get('torch'), torch.Tensor) or state['rng']['torch'].dtype != torch.uint8:
+            problems.append('rng.torch is not a byte tensor')
+    if problems:
+        model_only = ' (it looks like a model file: use --train.init-path to start from its weights)' \
+            if is_state_dict(state) else ''
+        raise CheckpointError(f'{path} is not a usable training checkpoint: {"; ".join(problems[:4])}{model_only}')
+    return state
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# numpy inside checkpoints
+# ----------------------------------------------------------------------------------------------------------------
 
 def map_leaves(obj, kind, convert):
     """`obj` with every value of type `kind` inside nested dicts/lists replaced by convert(value)."""
@@ -72,46 +231,3 @@ def arrays_to_tensors(obj):
 def tensors_to_arrays(obj):
     """The inverse of arrays_to_tensors."""
     return map_leaves(obj, torch.Tensor, lambda tensor: tensor.cpu().numpy())
-
-
-def model_state(saved):
-    """The policy state_dict inside a loaded model file (a bare state_dict) or checkpoint (its 'model' entry)."""
-    if isinstance(saved, dict) and isinstance(saved.get('model'), dict):
-        return saved['model']
-    return saved
-
-
-def newest_model(env_dir):
-    """Newest model.pt or checkpoint.pt under the runs of one env (`data_dir/<env>`), or None."""
-    candidates = [path for name in (MODEL_FILE, CHECKPOINT_FILE)
-                  for path in glob.glob(os.path.join(env_dir, '*', name))]
-    return max(candidates, key=os.path.getmtime) if candidates else None
-
-
-def resolve_model_path(spec, env_dir):
-    """`--load-model-path`: 'latest' (newest model of this env), a run directory, or a .pt file."""
-    if spec == 'latest':
-        path = newest_model(env_dir)
-        if path is None:
-            raise ConfigError(f'--load-model-path latest: no trained model under {env_dir}; '
-                              'train one first or pass a path to a .pt file')
-        return path
-    if os.path.isdir(spec):
-        for name in (MODEL_FILE, CHECKPOINT_FILE):
-            if os.path.exists(os.path.join(spec, name)):
-                return os.path.join(spec, name)
-        raise ConfigError(f'--load-model-path {spec}: the folder holds neither {MODEL_FILE} nor {CHECKPOINT_FILE}')
-    if not os.path.exists(spec):
-        raise ConfigError(f'--load-model-path {spec}: no such file; pass a .pt file, a run directory or latest')
-    return spec
-
-
-def load_policy_weights(policy, path):
-    """Copy the weights saved at `path` into `policy`; a model of another shape is a ConfigError naming both."""
-    state = model_state(load(path))
-    try:
-        policy.load_state_dict(state)
-    except RuntimeError as error:
-        raise ConfigError(f'the model at {path} does not fit this policy (different [policy]/[rnn] settings or '
-                          f'environment?): {str(error).splitlines()[0]}') from None
-    return path

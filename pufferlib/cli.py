@@ -1,4 +1,4 @@
-"""The `puffer` command: train, eval, sweep, export, list, config.
+"""The `puffer` command: train, eval, sweep, export, runs, plot, list, config.
 
 Every config key is a flag: `--section.key value` (or `--section.key=value`), `[base]` keys as `--key value`,
 with `-` and `_` interchangeable. User mistakes end in a one-line (or one-list) message and a non-zero exit,
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from pufferlib import config as puffer_config
-from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError, PufferError
+from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError, PufferError, TrainingInterrupted
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Option:
     default: object
     help: str
     metavar: str = 'VALUE'
+    kind: type = None      # the value's type where the default is None (computed later)
 
     @property
     def is_switch(self):
@@ -37,8 +38,8 @@ WANDB_OPTIONS = (
     Option('neptune_name', None, 'Neptune run name.', 'NAME'),
 )
 LOAD_OPTION = Option('load_model_path', None,
-                     'Start from saved weights: a .pt file, a run directory, or latest (newest model of this env).',
-                     'PATH|latest')
+                     'Saved weights: latest (newest of this env), best (its best model), a run name, a step of the '
+                     'newest run, a run folder or a .pt file.', 'latest|best|RUN|STEP|PATH')
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,30 @@ class Command:
 
 
 COMMANDS = {c.name: c for c in (
-    Command('train', 'Train a policy on an environment with PPO.', 'pufferlib.trainer', 'train', (
-        Option('resume', None, 'Continue an earlier run of this env: its run id, or latest.', 'RUN_ID|latest'),
-        LOAD_OPTION) + WANDB_OPTIONS),
+    Command('train', 'Train a policy on an environment with PPO.', 'pufferlib.runs.session', 'train', (
+        Option('resume', None, 'Continue a run of this env: latest, its name, its folder, or a saved step of the '
+               'newest run. Budget, logging and checkpoint flags apply to it; others must match the run.',
+               'latest|RUN|PATH|STEP'),
+        Option('load_model_path', None, 'Start a new run from saved weights (the same as --train.init-path): '
+               'latest, best, a run name, a step, a run folder or a .pt file.', 'latest|best|RUN|STEP|PATH'))
+        + WANDB_OPTIONS),
     Command('eval', 'Watch, record and score a policy.', 'pufferlib.evaluate', 'evaluate', (
         LOAD_OPTION,
         Option('render_mode', None, 'human (a window), rgb_array (frames, for --save-video), ansi (text), none; '
                'default: human, or rgb_array with --save-video.', 'MODE'),
         Option('save_video', None, 'Write the frames to an .mp4 or .gif file.', 'FILE'),
-        Option('episodes', 10, 'Episodes to play before printing the statistics table.', 'N'),
+        Option('episodes', None, 'Episodes to play before printing the statistics table; None: 10, or 1 with '
+               '--save-video.', 'N', int),
         Option('fps', 30.0, 'Frames per second of the window and the video.', 'F'),
         Option('deterministic', False, 'Take the most likely action instead of sampling.'))),
     Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep', 'sweep',
             WANDB_OPTIONS, resolve=False),
     Command('export', 'Write a trained policy as ONNX.', 'pufferlib.export', 'export', (
         LOAD_OPTION, Option('output', None, 'Path of the .onnx file to write.', 'FILE'))),
+    Command('runs', 'List runs with their env, steps, wall time, best and last score and status.',
+            needs_env=False),
+    Command('plot', 'Draw learning curves of runs as an image (several seeds of one config as a band).',
+            needs_env=False),
     Command('config', 'Print the resolved config of an environment as INI.'),
     Command('list', 'List every environment with its config file and description.', needs_env=False),
 )}
@@ -81,6 +91,9 @@ def main(argv=None):
     except ConfigError as error:
         print_error(error)
         return 2
+    except TrainingInterrupted as error:  # Ctrl-C or SIGTERM, after a checkpoint: the message says how to resume
+        print(str(error), file=sys.stderr)
+        return error.exit_code
     except (EnvironmentSetupError, APIUsageError) as error:
         print_error(error)
         return 2
@@ -95,6 +108,8 @@ def main(argv=None):
 
 
 def print_error(error):
+    if isinstance(error, ConfigError):  # one line per problem, each cut short, at most a dozen listed
+        error = puffer_config.config_error(error.problems)
     print(f'puffer: error: {error}', file=sys.stderr)
 
 
@@ -119,6 +134,8 @@ def run(argv):
             return 0
         print_environment_list()
         return 0
+    if name in ('runs', 'plot'):
+        return run_runs_command(name, rest)
 
     parsed = parse_command_line(command, rest)
     if parsed.help:
@@ -128,6 +145,7 @@ def run(argv):
     if name == 'config':
         print(puffer_config.to_ini(config), end='')
         return 0
+    parsed.options.overrides = dict(parsed.overrides)  # `--resume` applies the safe ones to the run's own config
     entry = load_entry(command)
     result = entry(config, parsed.options)
     return result if isinstance(result, int) else 0
@@ -249,13 +267,65 @@ def parse_command_line(command, args):
 
 
 def coerce_option(option, value, problems):
-    if option.default is None or isinstance(option.default, str):
+    default = option.default if option.kind is None else option.kind()
+    if default is None or isinstance(default, str):
         return value
     try:
-        return puffer_config.coerce(value, option.default, option.name)
+        return puffer_config.coerce(value, default, option.name)
     except ValueError as error:
         problems.append(f'--{option.name.replace("_", "-")} {value!r}: {error}')
         return option.default
+
+
+RUNS_USAGE = '''usage: puffer runs [ENV] [--data-dir DIR]
+
+List every run under DIR (default: experiments), or only ENV's, oldest first: name, env, steps, wall time, best
+and last score, and status (running, finished, interrupted, crashed).'''
+PLOT_USAGE = '''usage: puffer plot RUN [RUN ...] [--metric score] [--x steps|seconds] [-o curve.png] [--data-dir DIR]
+
+Draw the learning curves of runs (run folders, run names, or ENV/NAME) into an image. Runs whose configs differ
+only in their seeds are drawn as one mean curve with a band from their lowest to highest value.'''
+
+
+def run_runs_command(name, args):
+    '''`puffer runs` and `puffer plot`: they read run folders, so they take folder flags, not config keys.'''
+    values = {'data_dir': 'experiments', 'metric': 'score', 'x': 'steps', 'output': 'curve.png'}
+    allowed = {'runs': ('data_dir',), 'plot': ('data_dir', 'metric', 'x', 'output')}[name]
+    positional, problems, i = [], [], 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        if token in ('-h', '--help'):
+            print(RUNS_USAGE if name == 'runs' else PLOT_USAGE)
+            return 0
+        if not token.startswith('-'):
+            positional.append(token)
+            continue
+        key, value = (token.lstrip('-').split('=', 1) + [None])[:2]
+        key = key.replace('-', '_')
+        key = {'o': 'output', 'train.data_dir': 'data_dir'}.get(key, key)
+        if key not in allowed:
+            problems.append(f'unknown flag {token.split("=")[0][:60]} for puffer {name} (flags: '
+                            f'{", ".join("--" + k.replace("_", "-") for k in allowed)})')
+            continue
+        if value is None:
+            if i >= len(args):
+                problems.append(f'{token} needs a value')
+                continue
+            value, i = args[i], i + 1
+        values[key] = value
+    if name == 'runs' and len(positional) > 1:
+        problems.append(f'puffer runs takes at most one ENV, got {" ".join(positional)[:100]}')
+    if problems:
+        raise ConfigError(problems)
+    if name == 'runs':
+        from pufferlib.runs import listing
+        listing.list_runs(values['data_dir'], positional[0] if positional else None)
+        return 0
+    from pufferlib.runs import plot
+    drawn = plot.plot(positional, values['data_dir'], values['metric'], values['x'], values['output'])
+    print(f'wrote {values["output"]}: ' + ', '.join(drawn))
+    return 0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -272,6 +342,8 @@ def top_level_help():
               '  puffer train puffer_breakout',
               '  puffer train puffer_cartpole --train.learning-rate 3e-4 --vec.num-envs 2',
               '  puffer config puffer_cartpole --train.total-timesteps 1e6',
+              '  puffer runs puffer_cartpole',
+              '  puffer plot RUN_NAME --metric score -o curve.png',
               '', 'Run `puffer COMMAND ENV --help` to see every option with its default and help text.']
     return '\n'.join(lines)
 

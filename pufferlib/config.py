@@ -10,6 +10,7 @@ import glob
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from pufferlib.exceptions import ConfigError, EnvironmentSetupError
@@ -37,11 +38,13 @@ CHOICES = {
     ('sweep', 'method'): ('Protein', 'Random'),
     ('sweep', 'goal'): ('maximize', 'minimize'),
     ('sweep', 'backend'): ('local', 'ray'),
+    ('train', 'restart_behavior'): ('resume', 'restart', 'overwrite'),
 }
 AT_LEAST_ONE = {
     ('vec', 'num_envs'), ('vec', 'num_workers'), ('vec', 'batch_size'), ('train', 'total_timesteps'),
     ('train', 'batch_size'), ('train', 'bptt_horizon'), ('train', 'minibatch_size'),
     ('train', 'max_minibatch_size'), ('train', 'update_epochs'), ('train', 'checkpoint_interval'),
+    ('train', 'keep_checkpoints'),
     ('sweep', 'max_runs'), ('sweep', 'workers'), ('sweep', 'curve_points'), ('sweep', 'candidates_per_point'),
 }
 # (low, high, low inclusive, high inclusive)
@@ -64,8 +67,49 @@ RANGES = {
     ('train', 'prio_alpha'): (0, math.inf, True, True),
     ('train', 'prio_beta0'): (0, 1, True, True),
     ('sweep', 'max_suggestion_cost'): (0, math.inf, False, True),
+    ('vec', 'timeout'): (0, math.inf, True, True),
+    ('vec', 'check_spaces'): (0, math.inf, True, True),
+    ('train', 'train_seconds'): (0, math.inf, True, True),
+    ('train', 'checkpoint_seconds'): (0, math.inf, True, True),
+    ('train', 'milestone_seconds'): (0, math.inf, True, True),
     ('sweep', 'random_warmup'): (0, math.inf, True, True),
 }
+# Largest accepted value of each count: far above any real run, low enough that checking and suggesting stay instant
+# and nothing allocates absurd buffers. docs/config.md lists them.
+MAXIMA = {
+    ('vec', 'num_envs'): 2**16,
+    ('vec', 'num_workers'): 2**12,
+    ('vec', 'batch_size'): 2**16,
+    ('vec', 'seed'): 2**32 - 1,
+    ('vec', 'check_spaces'): 2**31 - 1,
+    ('train', 'seed'): 2**32 - 1,          # numpy's seeds are 32-bit
+    ('train', 'total_timesteps'): 10**15,
+    ('train', 'batch_size'): 2**30,
+    ('train', 'bptt_horizon'): 2**20,
+    ('train', 'minibatch_size'): 2**30,
+    ('train', 'max_minibatch_size'): 2**30,
+    ('train', 'update_epochs'): 10**4,
+    ('train', 'checkpoint_interval'): 2**31 - 1,
+    ('train', 'keep_checkpoints'): 10**4,
+    ('train', 'save_best_after'): 10**15,
+    ('sweep', 'max_runs'): 10**6,
+    ('sweep', 'workers'): 2**10,
+    ('sweep', 'random_warmup'): 10**6,
+    ('sweep', 'curve_points'): 10**3,
+    ('sweep', 'candidates_per_point'): 10**4,
+}
+MAX_AGENT_ROWS = 2**24     # vec.num_envs x the agent rows of one env object
+MAX_ENV_OBJECT_ENVS = 2**20  # [env] num_envs: envs inside one env object (Ocean, Atari)
+C_INT = (-2**31, 2**31 - 1)  # Ocean parameters are C ints
+# [policy] / [rnn] sizes: (smallest, largest)
+MODEL_SIZES = {
+    'hidden_size': (1, 2**16), 'input_size': (1, 2**16), 'num_layers': (1, 2**10), 'cnn_channels': (1, 2**12),
+    'cnn_width': (1, 2**12), 'action_features': (1, 2**20), 'feature_hidden': (0, 2**16),
+}
+MAX_FILE_BYTES = 2**20     # config files are text written by hand or by `puffer config`
+MAX_PROBLEMS = 12          # listed in one error; the rest are counted
+MAX_PROBLEM_CHARS = 300
+MAX_SHOWN = 60             # characters of a value quoted in a message
 DEVICE_PATTERN = re.compile(r'^(auto|cpu|mps|cuda(:\d+)?)$')
 SECTION_PATTERN = re.compile(r'^[a-z0-9_.]+$')
 KEY_PATTERN = re.compile(r'^[a-z_][a-z0-9_]*$')
@@ -101,6 +145,38 @@ def normalize(name):
     return name.strip().lower().replace('-', '_')
 
 
+def shown(value, limit=MAX_SHOWN):
+    """A value as quoted in a message (strings repr'd), cut to `limit` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f'{str(value)[:limit - 3]}... ({len(str(abs(value)))} digits)'
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else f'{text[:limit - 3]}...'
+
+
+def cut(name, limit=40):
+    """A name (of a key, section, flag) as written, cut to `limit` characters."""
+    text = str(name)
+    return text if len(text) <= limit else f'{text[:limit - 3]}...'
+
+
+def one_line(text):
+    """Escape control characters (newlines, NUL, ...) so a problem prints as one line."""
+    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def config_error(problems):
+    """One ConfigError for `problems`: each made one line and cut to MAX_PROBLEM_CHARS, at most MAX_PROBLEMS listed."""
+    problems = [str(p) for p in problems]
+    shown_count = len(problems) if len(problems) <= MAX_PROBLEMS + 1 else MAX_PROBLEMS
+    listed = []
+    for problem in problems[:shown_count]:
+        problem = one_line(problem)
+        listed.append(problem if len(problem) <= MAX_PROBLEM_CHARS else problem[:MAX_PROBLEM_CHARS - 3] + '...')
+    if len(problems) > shown_count:
+        listed.append(f'... and {len(problems) - shown_count} more problems')
+    return ConfigError(listed)
+
+
 def parse_ini(text, source='<string>'):
     """Parse INI text strictly. Any malformed line is a ConfigError naming the file and line."""
     ini = IniFile(source)
@@ -108,7 +184,11 @@ def parse_ini(text, source='<string>'):
     section = None
     pending = []
     seen_sections = set()
+    text = text.removeprefix('\ufeff')  # a byte-order mark, as some Windows editors write
     for number, line in enumerate(text.splitlines(), start=1):
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(f'{source}:{number}: stopped reading after {len(problems)} problems')
+            break
         where = f'{source}:{number}'
         stripped = line.strip()
         if not stripped:
@@ -123,12 +203,12 @@ def parse_ini(text, source='<string>'):
         if stripped.startswith('['):
             pending = []
             if not stripped.endswith(']'):
-                problems.append(f'{where}: section header {stripped!r} is missing its closing "]"')
+                problems.append(f'{where}: section header {shown(stripped)} is missing its closing "]"')
                 section = None
                 continue
             name = normalize(stripped[1:-1])
             if not SECTION_PATTERN.match(name):
-                problems.append(f'{where}: invalid section name [{stripped[1:-1]}]; use letters, digits, _ and .')
+                problems.append(f'{where}: invalid section name {shown(stripped[1:-1])}; use letters, digits, _ and .')
                 section = None
                 continue
             if name in seen_sections:
@@ -138,16 +218,16 @@ def parse_ini(text, source='<string>'):
             ini.sections.setdefault(name, {})
             continue
         if '=' not in stripped:
-            problems.append(f'{where}: expected "[section]" or "key = value", got {stripped!r}')
+            problems.append(f'{where}: expected "[section]" or "key = value", got {shown(stripped)}')
             continue
         raw_key, raw_value = stripped.split('=', 1)
         key = normalize(raw_key)
         value = re.split(r'\s[#;]', raw_value, maxsplit=1)[0].strip()
         if section is None:
-            problems.append(f'{where}: key {raw_key.strip()!r} appears before any [section] header')
+            problems.append(f'{where}: key {shown(raw_key.strip())} appears before any [section] header')
             continue
         if not KEY_PATTERN.match(key):
-            problems.append(f'{where}: invalid key name {raw_key.strip()!r}; use letters, digits and _')
+            problems.append(f'{where}: invalid key name {shown(raw_key.strip())}; use letters, digits and _')
             continue
         if key in ini.sections[section]:
             problems.append(f'{where}: key {key!r} appears twice in section [{section}]')
@@ -156,19 +236,39 @@ def parse_ini(text, source='<string>'):
             ini.comments[(section, key)] = ' '.join(pending)
         pending = []
     if problems:
-        raise ConfigError(problems)
+        raise config_error(problems)
     return ini
 
 
 def read_ini(path):
+    """Parse the INI file at `path`: a regular file of at most MAX_FILE_BYTES of UTF-8 text (a BOM is fine)."""
+    where = shown(str(path))
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
+        info = os.stat(path)  # first: opening a FIFO would wait for a writer
     except OSError as error:
-        raise ConfigError(f'cannot read config file {path!r}: {error.strerror}') from None
+        raise ConfigError(f'cannot read config file {where}: {error.strerror}') from None
+    except (ValueError, UnicodeError):  # a NUL byte or an unencodable character in the path
+        raise ConfigError(f'cannot read config file {where}: not a valid file name') from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f'config file {where} is a directory; pass an .ini file')
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f'config file {where} is not a regular file (a device, pipe or socket); '
+                          'write the settings to an .ini file')
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(f'config file {where} has {info.st_size} bytes; config files are limited to '
+                          f'{MAX_FILE_BYTES} bytes (1 MiB)')
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f'cannot read config file {where}: {error.strerror}') from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f'config file {where} is over {MAX_FILE_BYTES} bytes (1 MiB), the limit for config files')
+    try:
+        text = data.decode('utf-8-sig')
     except UnicodeDecodeError:
-        raise ConfigError(f'config file {path!r} is not UTF-8 text') from None
-    return parse_ini(text, source=path)
+        raise ConfigError(f'config file {where} is not UTF-8 text') from None
+    return parse_ini(text, source=str(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -276,6 +376,16 @@ def coerce(value, default, name, auto_type=None):
     return value
 
 
+class Invalid:
+    """Stands for a value that was reported as malformed, so checks of the keys that depend on it skip it."""
+
+    def __repr__(self):
+        return 'INVALID'
+
+
+INVALID = Invalid()
+
+
 def format_value(value):
     """Inverse of coerce for writing INI: the text loads back to the same value."""
     if isinstance(value, float):
@@ -363,7 +473,7 @@ def find_env_config(env_name):
         return index[env_name]
     suggestions = closest(env_name, index, n=5)
     hint = f'closest: {", ".join(suggestions)}' if suggestions else 'run `puffer list` to see every name'
-    raise ConfigError(f'unknown environment {env_name!r}; {hint}')
+    raise ConfigError(f'unknown environment {shown(env_name)}; {hint}')
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -385,11 +495,11 @@ def apply_layer(config, sections, source, problems, schema, may_define):
         section = normalize(raw_section)
         is_space = section.startswith(SWEEP_PREFIX)
         if section not in schema and not is_space:
-            problems.append(f'{source}: unknown section [{section}]{did_you_mean(section, SECTIONS)} '
+            problems.append(f'{source}: unknown section [{cut(section)}]{did_you_mean(section, SECTIONS)} '
                             f'(valid: {", ".join(SECTIONS)}, sweep.<section>.<key>)')
             continue
         if is_space and section not in config and not may_define:
-            problems.append(f'{source}: unknown sweep space [{section}]; define it in a config file first')
+            problems.append(f'{source}: unknown sweep space [{cut(section)}]; define it in a config file first')
             continue
         target = config.setdefault(section, {})
         for raw_key, value in items.items():
@@ -397,13 +507,14 @@ def apply_layer(config, sections, source, problems, schema, may_define):
             name = f'{section}.{key}'
             if is_space:
                 if key not in SWEEP_SPACE_KEYS:
-                    problems.append(f'{source}: unknown key {name}{did_you_mean(key, SWEEP_SPACE_KEYS)} '
+                    problems.append(f'{source}: unknown key {cut(name)}{did_you_mean(key, SWEEP_SPACE_KEYS)} '
                                     f'(a sweep space has {", ".join(SWEEP_SPACE_KEYS)})')
                     continue
                 try:
                     target[key] = coerce_space_value(key, value)
                 except ValueError as error:
-                    problems.append(f'{source}: {name} = {value!r}: {error}')
+                    problems.append(f'{source}: {name} = {shown(value)}: {error}')
+                    target[key] = INVALID
                 continue
             if section in OPEN_SECTIONS:
                 default = target.get(key)
@@ -411,14 +522,15 @@ def apply_layer(config, sections, source, problems, schema, may_define):
                     target[key] = value
                     continue
             elif key not in schema[section]:
-                problems.append(f'{source}: unknown key {name}{did_you_mean(name, all_keys(schema))}')
+                problems.append(f'{source}: unknown key {cut(name)}{did_you_mean(name, all_keys(schema))}')
                 continue
             else:
                 default = schema[section][key]
             try:
                 target[key] = coerce(value, default, name, AUTO_TYPES.get((section, key)))
             except ValueError as error:
-                problems.append(f'{source}: {name} = {value!r}: {error}')
+                problems.append(f'{source}: {name} = {shown(value)}: {error}')
+                target[key] = INVALID  # reported; the checks of what depends on this key skip it
 
 
 def coerce_space_value(key, value):
@@ -477,13 +589,20 @@ def nested_overrides(overrides):
 def load(env_name=None, overrides=None, config_files=(), resolve=True):
     """Resolve the config of `env_name`: default.ini < its .ini < `config_files` < `overrides`.
 
-    `env_name` may be None when a config file names the environment in its [base] env_name.
-    Raises ConfigError listing every problem found.
+    `env_name` may be None when a config file names the environment in its [base] env_name. An env name that no
+    config file in the search path declares (a user's own env, named in a --config file) inherits the config of
+    its [base] package instead (config/gymnasium.ini for `package = gymnasium`). Raises ConfigError listing every
+    problem found.
     """
     problems = []
     schema = typed_defaults()
     config = typed_defaults()
-    files = [read_ini(path) for path in config_files]
+    files = []
+    for path in config_files:
+        try:
+            files.append(read_ini(path))
+        except ConfigError as error:  # reported with the rest
+            problems += error.problems
     override_sections, override_problems = nested_overrides(overrides)
     problems += override_problems
 
@@ -492,17 +611,17 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
         for ini in reversed(files):
             if env_name is None:
                 env_name = ini.sections.get('base', {}).get('env_name')
-    env_ini = None
-    if env_name is not None:
-        env_name = str(env_name).split()[0] if str(env_name).split() else str(env_name)
-        index = environment_index()
-        if env_name in index:
-            env_ini = read_ini(index[env_name])
-        elif not files:
-            find_env_config(env_name)  # raises with the closest names
+    if env_name is None:
+        raise config_error(problems or ['no environment given: pass an env name (see `puffer list`) or '
+                                        '--config FILE with [base] env_name'])
+    env_name = str(env_name).split()[0] if str(env_name).split() else str(env_name)
+    index = environment_index()
+    if env_name in index:
+        env_ini = read_ini(index[env_name])
+    elif config_files:
+        env_ini = package_ini([ini.sections for ini in files] + [override_sections], index)
     else:
-        raise ConfigError('no environment given: pass an env name (see `puffer list`) or --config FILE '
-                          'with [base] env_name')
+        find_env_config(env_name)  # raises with the closest names
 
     if env_ini is not None:
         apply_layer(config, env_ini.sections, env_ini.source, problems, schema, may_define=True)
@@ -515,13 +634,29 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
     drop_other_model_keys(config, env_models, [ini.sections for ini in files] + [override_sections])
     # The name the user asked for wins over the first alias listed in the file.
     config['base']['env_name'] = env_name
-    # Check even after layering problems (bad values were skipped) so every mistake is reported at once.
-    check(config, problems, env_declared=env_declared)
+    # Check even after layering problems (bad values were marked INVALID) so every mistake is reported at once.
+    problems += config_problems(config, env_declared=env_declared)
     if problems:
-        raise ConfigError(problems)
+        raise config_error(problems)
     if resolve:
         resolve_auto(config)
     return config
+
+
+def package_ini(layers, index):
+    """The config file of the [base] package the given layers pick (highest precedence last), if there is one:
+    a user's own Gymnasium env inherits config/gymnasium.ini, its tuned defaults and its [env] name."""
+    package = 'ocean'
+    for sections in layers:
+        for section, items in sections.items():
+            if normalize(str(section)) == 'base':
+                for key, value in items.items():
+                    if normalize(str(key)) == 'package' and isinstance(value, str):
+                        package = value.strip()
+    if package not in index:
+        return None
+    ini = read_ini(index[package])
+    return ini if ini.sections.get('base', {}).get('package') == package else None
 
 
 def load_file(path, fill_in_default=True):
@@ -535,45 +670,31 @@ def load_file(path, fill_in_default=True):
     if fill_in_default:
         config = typed_defaults()
         apply_layer(config, ini.sections, ini.source, problems, schema, may_define=True)
-        check(config, problems, env_declared=set(config['env']))
+        problems += config_problems(config, env_declared=set(config['env']))
         if problems:
-            raise ConfigError(problems)
+            raise config_error(problems)
         resolve_auto(config)
         return config
     config = {section: {} for section in ini.sections}
     apply_layer(config, ini.sections, ini.source, problems, schema, may_define=True)
-    if problems:
-        raise ConfigError(problems)
     check_values(config, problems)
     if problems:
-        raise ConfigError(problems)
+        raise config_error(problems)
     return config
 
 
-def validate(config):
-    """Re-check a config dict after code modified it. Raises ConfigError listing every problem."""
-    problems = []
-    schema = typed_defaults()
-    for section, items in config.items():
-        if section not in schema and not section.startswith(SWEEP_PREFIX):
-            problems.append(f'unknown section [{section}]{did_you_mean(section, SECTIONS)}')
-            continue
-        if section in OPEN_SECTIONS or section.startswith(SWEEP_PREFIX):
-            continue
-        for key, value in items.items():
-            name = f'{section}.{key}'
-            if key not in schema[section]:
-                problems.append(f'unknown key {name}{did_you_mean(name, all_keys(schema))}')
-                continue
-            try:
-                coerce(value, schema[section][key], name, AUTO_TYPES.get((section, key)))
-            except ValueError as error:
-                problems.append(f'{name} = {value!r}: {error}')
+def validate(config, num_agents=None):
+    """Check a whole config: what `load` returns, before or after `auto` values are resolved, or as code modified it.
+
+    One pass over everything: names and types, choices, ranges and maxima, the sizes that must fit together (the
+    vectorization's as pufferlib.vector builds it, the train sizes with `num_agents` agent rows, or with the count
+    the environment tells without being built), the environment's parameters (with its own range checks), the
+    policy's sizes and train.data_dir. `puffer config`, `train`, `eval` and `sweep` all run it, so whatever one
+    accepts the others run. Raises one ConfigError listing every problem; returns `config` unchanged.
+    """
+    problems = config_problems(config, num_agents=num_agents)
     if problems:
-        raise ConfigError(problems)
-    check(config, problems, env_declared=None, check_environment=False)
-    if problems:
-        raise ConfigError(problems)
+        raise config_error(problems)
     return config
 
 
@@ -581,81 +702,210 @@ def validate(config):
 # Checks
 # --------------------------------------------------------------------------------------------------------------
 
-def check(config, problems, env_declared, check_environment=True):
+def config_problems(config, num_agents=None, env_declared=None):
+    """Every problem of `config` as one-line messages (see `validate`). `env_declared`: [env] keys that config
+    files declared, trusted when the env's package cannot be imported here."""
+    problems = []
+    config = typed_copy(config, problems)
     check_values(config, problems)
     check_vec(config, problems)
-    check_train(config, problems)
+    env_ok = check_open_sections(config, problems, env_declared)
+    if num_agents is None and env_ok:
+        num_agents = known_num_agents(config)
+    check_agent_rows(config, problems, num_agents)
+    check_train(config, problems, num_agents)
     check_sweep_spaces(config, problems)
-    if check_environment:
-        check_open_sections(config, problems, env_declared)
+    check_data_dir(config, problems)
+    check_run_keys(config, problems)
+    return problems
+
+
+def check_run_keys(config, problems):
+    """The run's name and warm start (pufferlib.runs): a name that can be a folder, a save_best_after >= 0."""
+    from pufferlib.runs.layout import check_experiment_name
+    train = config.get('train', {})
+    name = train.get('experiment', 'auto')
+    if name not in ('auto', INVALID):
+        problem = check_experiment_name(name)
+        if problem:
+            problems.append(problem)
+    after = train.get('save_best_after')
+    if isinstance(after, int) and not isinstance(after, bool) and after < 0:
+        problems.append(f'train.save_best_after = {after} must be at least 0 (agent steps)')
+
+
+def typed_copy(config, problems):
+    """A copy of `config` in which every key is known and of its default's type; others are reported and INVALID."""
+    schema = typed_defaults()
+    typed = {}
+    for section, items in config.items():
+        if section not in schema and not str(section).startswith(SWEEP_PREFIX):
+            problems.append(f'unknown section [{cut(section)}]{did_you_mean(str(section), SECTIONS)}')
+            continue
+        typed[section] = dict(items)
+        if section in OPEN_SECTIONS or section.startswith(SWEEP_PREFIX):
+            continue
+        for key, value in items.items():
+            name = f'{section}.{key}'
+            if key not in schema[section]:
+                problems.append(f'unknown key {cut(name)}{did_you_mean(name, all_keys(schema))}')
+                del typed[section][key]
+            elif value is not INVALID:
+                try:
+                    typed[section][key] = coerce(value, schema[section][key], name, AUTO_TYPES.get((section, key)))
+                except ValueError as error:
+                    problems.append(f'{name} = {shown(value)}: {error}')
+                    typed[section][key] = INVALID
+    for section in SECTIONS:
+        typed.setdefault(section, {})
+    for key in schema['base']:
+        typed['base'].setdefault(key, schema['base'][key])
+    return typed
+
+
+def is_count(value, section, key, low=1):
+    """An int in [low, MAXIMA] for this key (anything else is reported by check_values)."""
+    return (isinstance(value, int) and not isinstance(value, bool) and
+            low <= value <= MAXIMA.get((section, key), math.inf))
 
 
 def check_values(config, problems):
     for (section, key), choices in CHOICES.items():
         value = config.get(section, {}).get(key)
-        if value is not None and value not in choices:
-            problems.append(f'{section}.{key} = {value!r} is not valid; choose one of: {", ".join(choices)}'
+        if value is not None and value is not INVALID and value not in choices:
+            problems.append(f'{section}.{key} = {shown(value)} is not valid; choose one of: {", ".join(choices)}'
                             f'{did_you_mean(str(value), choices)}')
     for section, key in AT_LEAST_ONE:
         value = config.get(section, {}).get(key)
         if isinstance(value, int) and value < 1:
-            problems.append(f'{section}.{key} = {value} must be at least 1')
+            problems.append(f'{section}.{key} = {shown(value)} must be at least 1')
+    for (section, key), high in MAXIMA.items():
+        value = config.get(section, {}).get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > high:
+            problems.append(f'{section}.{key} = {shown(value)} is above its maximum {high}')
     for (section, key), (low, high, low_inclusive, high_inclusive) in RANGES.items():
         value = config.get(section, {}).get(key)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
         too_low = value < low or (value == low and not low_inclusive)
         too_high = value > high or (value == high and not high_inclusive)
-        if too_low or too_high or math.isnan(value):
+        if too_low or too_high or (isinstance(value, float) and math.isnan(value)):
             interval = f'{"[" if low_inclusive else "("}{low}, {high}{"]" if high_inclusive else ")"}'
-            problems.append(f'{section}.{key} = {value} is out of range; valid: {interval}')
+            problems.append(f'{section}.{key} = {shown(value)} is out of range; valid: {interval}')
     device = config.get('train', {}).get('device')
     if isinstance(device, str) and not DEVICE_PATTERN.match(device):
-        problems.append(f'train.device = {device!r} is not valid; use auto, cpu, cuda or cuda:N')
-    seed = config.get('vec', {}).get('seed')
-    if isinstance(seed, int) and seed < 0:
-        problems.append(f'vec.seed = {seed} must be non-negative')
-    seed = config.get('train', {}).get('seed')
-    if isinstance(seed, int) and seed < 0:
-        problems.append(f'train.seed = {seed} must be non-negative')
+        problems.append(f'train.device = {shown(device)} is not valid; use auto, cpu, cuda or cuda:N')
+    for section in ('vec', 'train'):
+        seed = config.get(section, {}).get('seed')
+        if isinstance(seed, int) and seed < 0:
+            problems.append(f'{section}.seed = {shown(seed)} must be non-negative')
 
 
 def divisors(n):
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Divisors of n in increasing order, in O(sqrt(n)) steps."""
+    small, large = [], []
+    d = 1
+    while d * d <= n:
+        if n % d == 0:
+            small.append(d)
+            if d * d != n:
+                large.append(n // d)
+        d += 1
+    return small + large[::-1]
 
 
-def short_list(values, limit=8):
-    values = list(values)
-    text = ', '.join(str(v) for v in values[:limit])
-    return text + (', ...' if len(values) > limit else '')
+def short_list(values, limit=8, near=None):
+    """Values as text; over `limit` of them, the `limit` nearest to `near` (default: the first ones)."""
+    values = sorted(values)
+    if len(values) <= limit:
+        return ', '.join(str(v) for v in values)
+    if near is None:
+        start = 0
+    else:
+        nearest = min(range(len(values)), key=lambda i: (abs(values[i] - near), values[i]))
+        start = min(max(0, nearest - limit // 2), len(values) - limit)
+    text = ', '.join(str(v) for v in values[start:start + limit])
+    return ('..., ' if start else '') + text + (', ...' if start + limit < len(values) else '')
+
+
+def nearest(values, target):
+    return min(values, key=lambda v: (abs(v - target), v))
+
+
+def nearest_multiple(value, unit, high):
+    """The multiple of `unit` in [unit, high] nearest to `value`, or None if there is none."""
+    if unit > high:
+        return None
+    return min(max(1, (value + unit // 2) // unit), high // unit) * unit
+
+
+def resolved_workers(vec):
+    """vec.num_workers with `auto` resolved as resolve_auto does (num_envs must be a valid count)."""
+    workers, num_envs, backend = vec.get('num_workers'), vec['num_envs'], vec.get('backend')
+    if backend == 'Serial':
+        return num_envs  # in process: each env is its own worker (pufferlib.vector ignores num_workers)
+    if workers != 'auto':
+        return workers
+    limit = 1 if backend == 'PufferEnv' else physical_cores()
+    return max(d for d in divisors(num_envs) if d <= max(1, limit))
 
 
 def check_vec(config, problems):
+    """The rules of pufferlib.vector.check_sizes, on the values pufferlib.vector.make_from_config will pass it."""
     vec = config.get('vec', {})
-    num_envs, workers, batch = vec.get('num_envs'), vec.get('num_workers'), vec.get('batch_size')
-    if not isinstance(num_envs, int) or num_envs < 1:
+    num_envs, batch, backend = vec.get('num_envs'), vec.get('batch_size'), vec.get('backend')
+    if not is_count(num_envs, 'vec', 'num_envs') or backend not in CHOICES[('vec', 'backend')]:
         return
-    if vec.get('backend') == 'PufferEnv' and num_envs != 1:
-        problems.append(f'vec.num_envs = {num_envs} with vec.backend = PufferEnv: the native backend drives one '
-                        'env object; set vec.num_envs = 1 (and raise [env] num_envs) or use Multiprocessing')
-    if isinstance(workers, int) and workers >= 1:
-        if num_envs % workers:
-            problems.append(f'vec.num_workers = {workers} does not divide vec.num_envs = {num_envs}; '
-                            f'valid num_workers: {short_list(divisors(num_envs))}')
-            return
-        per_worker = num_envs // workers
-        if isinstance(batch, int) and batch >= 1:
-            valid = [b for b in divisors(num_envs) if b % per_worker == 0]
-            if batch not in valid:
-                problems.append(
-                    f'vec.batch_size = {batch} must divide vec.num_envs = {num_envs} and be a multiple of the envs '
-                    f'per worker ({num_envs} / {workers} workers = {per_worker}); valid: {short_list(valid)}')
-    elif isinstance(batch, int) and batch >= 1 and num_envs % batch:
+    if backend == 'PufferEnv':
+        if num_envs != 1:
+            problems.append(f'vec.num_envs = {num_envs} with vec.backend = PufferEnv: the native backend drives one '
+                            'env object; set vec.num_envs = 1 (and raise [env] num_envs) or use Multiprocessing')
+        if batch not in ('auto', 1) and is_count(batch, 'vec', 'batch_size'):
+            problems.append(f'vec.batch_size = {batch} with vec.backend = PufferEnv must be 1 (or auto): the native '
+                            'backend steps its one env object at once')
+        return
+    workers = resolved_workers(vec)
+    if not is_count(workers, 'vec', 'num_workers'):
+        return
+    if num_envs % workers:
+        problems.append(f'vec.num_workers = {workers} does not divide vec.num_envs = {num_envs}; '
+                        f'valid num_workers: {short_list(divisors(num_envs), near=workers)}')
+        return
+    if not is_count(batch, 'vec', 'batch_size'):
+        return
+    per_worker = num_envs // workers
+    valid = [per_worker * d for d in divisors(workers)]
+    if batch in valid:
+        return
+    if per_worker == 1:
         problems.append(f'vec.batch_size = {batch} does not divide vec.num_envs = {num_envs}; '
-                        f'valid: {short_list(divisors(num_envs))}')
+                        f'valid: {short_list(valid, near=batch)}')
+    else:
+        chosen = '' if vec.get('num_workers') != 'auto' else ' (auto on this machine)'
+        problems.append(
+            f'vec.batch_size = {batch} must divide vec.num_envs = {num_envs} and be a multiple of the envs '
+            f'per worker ({num_envs} / {workers} workers{chosen} = {per_worker}); '
+            f'valid: {short_list(valid, near=batch)}')
+
+
+def check_agent_rows(config, problems, num_agents):
+    if isinstance(num_agents, int) and num_agents > MAX_AGENT_ROWS:
+        problems.append(f'vec.num_envs = {config["vec"]["num_envs"]} env objects make {num_agents} agent rows, above '
+                        f'the maximum {MAX_AGENT_ROWS}; lower vec.num_envs or the env\'s [env] num_envs')
+
+
+def valid_minibatches(batch, horizon, max_minibatch):
+    """Minibatch sizes that fit `batch` (whole segments, dividing it) and the chunking by `max_minibatch`."""
+    chunk_ok = is_count(max_minibatch, 'train', 'max_minibatch_size') and max_minibatch % horizon == 0
+    return [d for d in divisors(batch) if d % horizon == 0 and
+            (not chunk_ok or d <= max_minibatch or d % max_minibatch == 0)]
 
 
 def check_train(config, problems, num_agents=None):
+    """The train sizes, on the values training will use: `auto` is resolved with `num_agents` when known.
+
+    Each rule is reported on one key, with suggestions that pass given the other keys; following the suggestions one
+    problem after another ends in a valid config (tests/test_config.py checks that)."""
     train = config.get('train', {})
     batch, horizon = train.get('batch_size'), train.get('bptt_horizon')
     minibatch, max_minibatch = train.get('minibatch_size'), train.get('max_minibatch_size')
@@ -663,38 +913,92 @@ def check_train(config, problems, num_agents=None):
         problems.append('train.batch_size and train.bptt_horizon are both auto; set one of them '
                         '(e.g. train.bptt_horizon = 64) so the other can be derived from the number of agents')
         return
-    ints = all(isinstance(v, int) and v >= 1 for v in (batch, horizon, minibatch, max_minibatch))
-    if isinstance(horizon, int) and horizon >= 1:
-        if isinstance(minibatch, int) and minibatch >= 1 and minibatch % horizon:
-            problems.append(f'train.minibatch_size = {minibatch} must be a multiple of train.bptt_horizon = '
-                            f'{horizon} (whole segments); e.g. {max(horizon, minibatch // horizon * horizon)}')
-        if (isinstance(max_minibatch, int) and max_minibatch >= 1 and isinstance(minibatch, int)
-                and minibatch > max_minibatch and max_minibatch % horizon):
-            problems.append(f'train.max_minibatch_size = {max_minibatch} must be a multiple of '
-                            f'train.bptt_horizon = {horizon}; e.g. {max(horizon, max_minibatch // horizon * horizon)}')
-    if (isinstance(minibatch, int) and isinstance(max_minibatch, int) and minibatch >= 1 and max_minibatch >= 1
-            and minibatch > max_minibatch and minibatch % max_minibatch):
-        valid = [d for d in divisors(minibatch) if d <= max_minibatch and
-                 (not isinstance(horizon, int) or horizon < 1 or d % horizon == 0)]
-        problems.append(f'train.minibatch_size = {minibatch} is above train.max_minibatch_size = {max_minibatch} '
-                        f'so gradients are accumulated over chunks, but {max_minibatch} does not divide {minibatch}; '
-                        f'valid max_minibatch_size: {short_list(valid) or "a divisor of minibatch_size"}')
-    if ints:
-        if batch % horizon:
-            problems.append(f'train.batch_size = {batch} must be a multiple of train.bptt_horizon = {horizon} '
-                            f'(segments of {horizon} steps); e.g. {max(horizon, batch // horizon * horizon)}')
-        elif minibatch > batch:
-            problems.append(f'train.minibatch_size = {minibatch} exceeds train.batch_size = {batch}; '
-                            f'use at most {batch}')
-        elif batch % minibatch:
-            valid = [d for d in divisors(batch) if d % horizon == 0]
-            problems.append(f'train.minibatch_size = {minibatch} does not divide train.batch_size = {batch}; '
-                            f'valid: {short_list(valid)}')
-        if num_agents is not None and batch % horizon == 0 and (batch // horizon) % num_agents:
-            problems.append(
-                f'train.batch_size = {batch} gives {batch // horizon} segments of train.bptt_horizon = {horizon}, '
-                f'not a multiple of the {num_agents} agents; use a multiple of {num_agents * horizon}, '
-                f'e.g. {num_agents * horizon}')
+    agents = num_agents if isinstance(num_agents, int) and 1 <= num_agents <= MAX_AGENT_ROWS else None
+    max_batch = MAXIMA[('train', 'batch_size')]
+
+    # The segment length: 2+ steps, since a segment's last step only bootstraps the value of the one before it.
+    steps = None
+    if horizon == 'auto':
+        if agents is not None and is_count(batch, 'train', 'batch_size'):
+            if batch % agents or batch // agents < 2:
+                example = nearest_multiple(max(batch, 2 * agents), agents, max_batch)
+                problems.append(f'train.batch_size = {batch} with train.bptt_horizon = auto must be a multiple of the '
+                                f'{agents} agent rows, at least {2 * agents} (segments of 2+ steps)'
+                                + (f'; e.g. {example}' if example else ''))
+            else:
+                steps = batch // agents
+    elif is_count(horizon, 'train', 'bptt_horizon'):
+        if horizon < 2:
+            problems.append(f'train.bptt_horizon = {horizon} must be at least 2: the last step of a segment has no '
+                            'successor to bootstrap from, so a 1-step segment teaches nothing; e.g. 16')
+        else:
+            steps = horizon
+
+    # The batch: whole segments, and the same number of them for every agent row.
+    rows = None  # batch_size once it is known to be valid
+    if batch == 'auto':
+        if agents is not None and steps is not None:
+            if agents * steps > max_batch:
+                problems.append(f'train.batch_size = auto is {agents} agent rows x train.bptt_horizon = {steps} = '
+                                f'{agents * steps}, above its maximum {max_batch}; lower bptt_horizon or the agents')
+            else:
+                rows = agents * steps
+    elif is_count(batch, 'train', 'batch_size') and steps is not None:
+        if horizon == 'auto':
+            rows = batch
+        else:
+            unit = steps * (agents or 1)
+            fitting = unit
+            if is_count(minibatch, 'train', 'minibatch_size') and minibatch % steps == 0:
+                fitting = math.lcm(unit, minibatch)  # keep minibatch_size valid as well, where the maximum allows
+                fitting = fitting if fitting <= max_batch else unit
+            example = nearest_multiple(batch, fitting, max_batch)
+            if batch % steps:
+                per_agent = f', for each of the {agents} agent rows' if agents and agents > 1 else ''
+                problems.append(f'train.batch_size = {batch} must be a multiple of train.bptt_horizon = {steps} '
+                                f'(segments of {steps} steps{per_agent})' + (f'; e.g. {example}' if example else ''))
+            elif agents and (batch // steps) % agents:
+                problems.append(
+                    f'train.batch_size = {batch} gives {batch // steps} segments of train.bptt_horizon = {steps}, '
+                    f'not a multiple of the {agents} agents; use a multiple of {unit}'
+                    + (f', e.g. {example}' if example else ''))
+            else:
+                rows = batch
+
+    # Minibatches: whole segments that split the batch evenly.
+    if not is_count(minibatch, 'train', 'minibatch_size') or steps is None:
+        pass
+    elif minibatch % steps:
+        if rows is not None:
+            example = nearest(valid_minibatches(rows, steps, max_minibatch), minibatch)
+        else:
+            example = nearest_multiple(minibatch, steps, MAXIMA[('train', 'minibatch_size')])
+        problems.append(f'train.minibatch_size = {minibatch} must be a multiple of train.bptt_horizon = {steps} '
+                        f'(whole segments); e.g. {example}')
+    elif rows is not None and (minibatch > rows or rows % minibatch):
+        valid = valid_minibatches(rows, steps, max_minibatch)
+        if minibatch > rows:
+            example = nearest(valid, minibatch)
+            problems.append(f'train.minibatch_size = {minibatch} exceeds train.batch_size = {rows}; use at most '
+                            f'{rows}' + (f', e.g. {example}' if example != rows else ''))
+        else:
+            problems.append(f'train.minibatch_size = {minibatch} does not divide train.batch_size = {rows}; '
+                            f'valid: {short_list(valid, near=minibatch)}')
+
+    # Gradient accumulation: above max_minibatch_size a minibatch is processed in chunks of whole segments.
+    if (is_count(max_minibatch, 'train', 'max_minibatch_size') and is_count(minibatch, 'train', 'minibatch_size')
+            and minibatch > max_minibatch):
+        if steps is not None and max_minibatch % steps:
+            valid = [d for d in divisors(minibatch) if d % steps == 0 and d <= max_minibatch] or [
+                nearest_multiple(max_minibatch, steps, MAXIMA[('train', 'max_minibatch_size')])]
+            problems.append(f'train.max_minibatch_size = {max_minibatch} must be a multiple of train.bptt_horizon = '
+                            f'{steps}; e.g. {nearest(valid, max_minibatch)}')
+        elif minibatch % max_minibatch and (steps is None or minibatch % steps == 0):
+            valid = [d for d in divisors(minibatch) if d <= max_minibatch and (steps is None or d % steps == 0)]
+            problems.append(f'train.minibatch_size = {minibatch} is above train.max_minibatch_size = {max_minibatch} '
+                            f'so gradients are accumulated over chunks, but {max_minibatch} does not divide '
+                            f'{minibatch}; valid max_minibatch_size: '
+                            f'{short_list(valid, near=max_minibatch) if valid else f"{minibatch} or more"}')
 
 
 def check_sweep_spaces(config, problems):
@@ -703,12 +1007,13 @@ def check_sweep_spaces(config, problems):
             continue
         target = section[len(SWEEP_PREFIX):]
         if '.' not in target:
-            problems.append(f'[{section}] must name a key as [sweep.<section>.<key>], e.g. [sweep.train.gamma]')
+            problems.append(f'[{cut(section)}] must name a key as [sweep.<section>.<key>], e.g. [sweep.train.gamma]')
             continue
         target_section, target_key = target.rsplit('.', 1)
         if target_key not in config.get(target_section, {}):
-            problems.append(f'[{section}] searches {target}, which is not a config key'
-                            f'{did_you_mean(target, all_keys({s: i for s, i in config.items() if not s.startswith(SWEEP_PREFIX)}))}')
+            keys = all_keys({s: i for s, i in config.items() if not s.startswith(SWEEP_PREFIX)})
+            problems.append(f'[{cut(section)}] searches {cut(target)}, which is not a config key'
+                            f'{did_you_mean(target, keys)}')
             continue
         missing = [k for k in ('distribution', 'min', 'max') if k not in space]
         if missing:
@@ -716,6 +1021,8 @@ def check_sweep_spaces(config, problems):
             continue
         dist, low, high = space['distribution'], space['min'], space['max']
         mean = space.get('mean')
+        if INVALID in (dist, low, high, mean, space.get('scale')):
+            continue
         if low > high:
             problems.append(f'{section}.min = {low} is greater than {section}.max = {high}; swap them')
             continue
@@ -725,37 +1032,121 @@ def check_sweep_spaces(config, problems):
             problems.append(f'{section}.min = {low} must be > 0 for distribution {dist}')
         if dist == 'logit_normal' and not (0 < low and high < 1):
             problems.append(f'{section}: distribution logit_normal needs 0 < min and max < 1, got [{low}, {high}]')
+        maximum = MAXIMA.get((target_section, target_key))
+        if maximum is not None and high > maximum:
+            problems.append(f'{section}.max = {high} is above the maximum of {target}, {maximum}')
         scale = space.get('scale', 'auto')
         if isinstance(scale, (int, float)) and scale <= 0:
             problems.append(f'{section}.scale = {scale} must be > 0 (or auto, or time)')
 
 
+def check_data_dir(config, problems):
+    """train.data_dir must be a folder, or one that can be created: run folders are made in it when training starts."""
+    path = config.get('train', {}).get('data_dir')
+    if not isinstance(path, str):
+        return
+    name = f'train.data_dir = {shown(path)}'
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeError:
+        problems.append(f'{name} is not a valid file name here')
+        return
+    if b'\0' in encoded:
+        problems.append(f'{name} holds a NUL character; choose a folder, e.g. experiments')
+        return
+    if len(encoded) > 4000 or any(len(part) > 255 for part in encoded.split(os.fsencode(os.sep))):
+        problems.append(f'{name} is too long for a path (at most 255 bytes per folder name)')
+        return
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        what = ('is not a folder' if probe == os.path.abspath(path) else
+                f'is under {shown(probe)}, which is not a folder')
+        problems.append(f'{name} {what}; choose a folder (existing or to be created), e.g. experiments')
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        problems.append(f'{name}: cannot create run folders in {shown(probe)} (permission denied); choose a writable '
+                        'folder')
+
+
 def check_open_sections(config, problems, env_declared):
-    """Keys of [env] must be ones the environment accepts; [policy] / [rnn] ones the policy classes accept."""
+    """Keys of [env] must be ones the environment accepts, with values in its ranges; [policy] / [rnn] ones the
+    policy classes accept, with sizes >= 1. Returns whether [base] and [env] are fine (the agent count can be asked)."""
     from pufferlib import environments
     base = config['base']
+    before = len(problems)
+    if not isinstance(base.get('package'), str) or not isinstance(base.get('env_name'), str):
+        return False  # reported as a type problem
     try:
         environments.load_package(base['package'])
         package_available = True
     except EnvironmentSetupError as error:
         if base['package'] not in environments.PACKAGES:
             problems.append(str(error))
-            return
+            return False
         package_available = False  # optional dependency missing here: trust the env's own config file
-    accepted = set(env_declared)
+    accepted = set(env_declared) if env_declared is not None else None
+    parameters = None
     if package_available:
         try:
             parameters = environments.env_parameters(base['package'], base['env_name'])
         except (EnvironmentSetupError, KeyError, ValueError, TypeError) as error:
-            problems.append(f'base.env_name = {base["env_name"]!r}: {error}')
-            return
+            problems.append(f'base.env_name = {shown(base["env_name"])}: {error}')
+            return False
         accepted = None if parameters is None else set(parameters)
     if accepted is not None:
         for key in config['env']:
             if key not in accepted:
-                problems.append(f'unknown key env.{key} for {base["env_name"]}'
+                problems.append(f'unknown key env.{cut(key)} for {base["env_name"]}'
                                 f'{did_you_mean(f"env.{key}", [f"env.{k}" for k in accepted])} '
                                 f'(valid: {short_list(sorted(accepted), 12) or "none"})')
+    if package_available and len(problems) == before:
+        check_env_values(config, problems, parameters)
+    env_ok = len(problems) == before
+    check_model_sections(config, problems)
+    return env_ok
+
+
+def check_env_values(config, problems, parameters):
+    """[env] values: Ocean's are C ints and floats; env objects hold 1..MAX_ENV_OBJECT_ENVS envs; then whatever the
+    package itself checks (an Ocean env's parameter ranges, a Gymnasium id) before anything is built."""
+    from pufferlib import environments
+    base, env = config['base'], config['env']
+    for key, value in env.items():
+        name = f'env.{key} = {shown(value)}'
+        if value is INVALID:
+            continue
+        if key == 'num_envs' and parameters is not None and 'num_envs' in parameters:
+            if not is_int(value) or not 1 <= value <= MAX_ENV_OBJECT_ENVS:
+                problems.append(f'{name} must be an int in [1, {MAX_ENV_OBJECT_ENVS}]: envs run by one env object')
+            continue
+        if base['package'] != 'ocean' or parameters is None or key not in parameters:
+            continue
+        default = parameters[key]
+        if is_int(default):
+            if not is_int(value):
+                problems.append(f'{name} must be an int like its default {default}')
+            elif not C_INT[0] <= value <= C_INT[1] or (key == 'log_interval' and value < 1):
+                low = 1 if key == 'log_interval' else C_INT[0]
+                problems.append(f'{name} is out of range; valid: [{low}, {C_INT[1]}]')
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                problems.append(f'{name} must be a finite number like its default {default}')
+    if problems:
+        return
+    try:
+        given = {key: value for key, value in env.items() if value is not INVALID}
+        problems += [str(p) for p in environments.check_params(base['package'], base['env_name'], given)]
+    except (ConfigError, EnvironmentSetupError) as error:
+        problems += getattr(error, 'problems', [str(error)])
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_model_sections(config, problems):
+    base = config['base']
     for section, class_key in (('policy', 'policy_name'), ('rnn', 'rnn_name')):
         class_name = base.get(class_key)
         if class_name is None:
@@ -766,11 +1157,39 @@ def check_open_sections(config, problems, env_declared):
         valid = model_parameters(class_name, problems, class_key)
         if valid is None:
             continue
-        for key in config[section]:
+        for key, value in config[section].items():
             if key not in valid:
-                problems.append(f'unknown key {section}.{key} for {class_name}'
+                problems.append(f'unknown key {section}.{cut(key)} for {class_name}'
                                 f'{did_you_mean(f"{section}.{key}", [f"{section}.{k}" for k in valid])} '
                                 f'(valid: {short_list(sorted(valid), 12) or "none"})')
+            elif key in MODEL_SIZES and value is not INVALID and not (value is None and section == 'rnn'):
+                low, high = MODEL_SIZES[key]
+                if not is_int(value) or not low <= value <= high:
+                    problems.append(f'{section}.{key} = {shown(value)} must be an int in [{low}, {high}]')
+    check_rnn_width(config, problems)
+
+
+def check_rnn_width(config, problems):
+    """The LSTM reads the policy's encoder output and feeds its decoder, so its sizes are the policy's hidden_size."""
+    import inspect
+    base = config['base']
+    if base.get('rnn_name') is None:
+        return
+    classes = model_classes('policy_name')
+    policy_class = classes.get(str(base.get('policy_name')))
+    if policy_class is None:
+        return
+    hidden = config['policy'].get('hidden_size',
+                                  inspect.signature(policy_class.__init__).parameters.get('hidden_size'))
+    if isinstance(hidden, inspect.Parameter):
+        hidden = hidden.default
+    if not is_int(hidden):
+        return
+    for key in ('input_size', 'hidden_size'):
+        value = config['rnn'].get(key)
+        if is_int(value) and value != hidden:
+            problems.append(f'rnn.{key} = {value} must equal policy.hidden_size = {hidden} (the LSTM sits between '
+                            f'the encoder and the decoder); set it to {hidden} or None')
 
 
 def model_classes(kind):
@@ -829,50 +1248,48 @@ def physical_cores():
 
 
 def resolve_auto(config):
-    """Fill the `auto` values that need only the config: vec.num_workers, vec.batch_size, and the train sizes
-    when the environment package can tell its agent count without being built."""
+    """Fill the `auto` values that need only the config (a validated one): vec.num_workers, vec.batch_size, and the
+    train sizes when the environment package can tell its agent count without being built."""
     vec = config['vec']
     if vec.get('num_workers') == 'auto':
-        if vec.get('backend') == 'Serial':
-            vec['num_workers'] = vec['num_envs']  # in process: each env is its own worker, any batch of envs works
-        else:
-            limit = 1 if vec.get('backend') == 'PufferEnv' else physical_cores()
-            vec['num_workers'] = max(d for d in divisors(vec['num_envs']) if d <= max(1, limit))
+        vec['num_workers'] = resolved_workers(vec)
     if vec.get('batch_size') == 'auto':
         vec['batch_size'] = vec['num_envs']
     if 'auto' in (config['train'].get('batch_size'), config['train'].get('bptt_horizon')):
         agents = known_num_agents(config)
         if agents is not None:
-            resolve_train_auto(config, agents)
+            fill_train_auto(config, agents)
     return config
 
 
 def known_num_agents(config):
+    """Agent rows of the whole vector if the env package can tell without building the env, else None."""
     try:
         from pufferlib import environments
         per_object = environments.num_agents(config['base']['package'], config['base']['env_name'], config['env'])
+        num_envs = config['vec']['num_envs']
     except Exception:  # an env package that cannot say; resolved when the env is built
         return None
-    return None if per_object is None else per_object * config['vec']['num_envs']
+    if not (is_int(per_object) and per_object >= 1 and is_count(num_envs, 'vec', 'num_envs')):
+        return None
+    return per_object * num_envs
+
+
+def fill_train_auto(config, num_agents):
+    train = config['train']
+    if train['batch_size'] == 'auto' and is_int(train['bptt_horizon']):
+        train['batch_size'] = num_agents * train['bptt_horizon']
+    elif train['bptt_horizon'] == 'auto' and is_int(train['batch_size']):
+        train['bptt_horizon'] = train['batch_size'] // num_agents
 
 
 def resolve_train_auto(config, num_agents):
-    """Fill train.batch_size / train.bptt_horizon from the number of agent rows and check what depends on them."""
-    train = config['train']
-    problems = []
-    if train['batch_size'] == 'auto' and train['bptt_horizon'] == 'auto':
-        check_train(config, problems)
-        raise ConfigError(problems)
-    if train['batch_size'] == 'auto':
-        train['batch_size'] = num_agents * train['bptt_horizon']
-    elif train['bptt_horizon'] == 'auto':
-        if train['batch_size'] % num_agents:
-            raise ConfigError(f'train.bptt_horizon = auto needs train.batch_size = {train["batch_size"]} to be a '
-                              f'multiple of the {num_agents} agents; e.g. {num_agents * 64}')
-        train['bptt_horizon'] = train['batch_size'] // num_agents
-    check_train(config, problems, num_agents=num_agents)
+    """Fill train.batch_size / train.bptt_horizon from the number of agent rows, then validate the whole config with
+    that count (what the trainer needs of the sizes included). Raises ConfigError listing every problem."""
+    problems = config_problems(config, num_agents=num_agents)
     if problems:
-        raise ConfigError(problems)
+        raise config_error(problems)
+    fill_train_auto(config, num_agents)
     return config
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.environment import PufferEnv
+from pufferlib.environment import EnvOutputError, PufferEnv
 from pufferlib.exceptions import APIUsageError
 
 DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -50,6 +50,36 @@ class Layout:
             part = row[leaf.start:leaf.stop]
             views.append((leaf.path, (part.view(leaf.dtype) if self.packed else part).reshape(leaf.shape)))
         return views
+
+    def stored_dtype(self, leaf):
+        """The dtype a leaf's values are stored in: the row's dtype, or the leaf's own when packed."""
+        return leaf.dtype if self.packed else self.box.dtype
+
+    def stored_parts(self, flat):
+        """(leaf, values, low, high) per part of a batch of flat rows [..., row] (numpy): the values as stored
+        (views shaped [..., *leaf.shape]) and the bounds that the part's space allows, for checking what an env
+        wrote. A Box that is not flattened is one part: the whole row."""
+        if self.box is self.space:
+            yield self.leaves[0], flat, self.box.low, self.box.high
+            return
+        batch_shape = flat.shape[:-1]
+        for leaf in self.leaves:
+            part = flat[..., leaf.start:leaf.stop]
+            if self.packed:
+                part = part.view(leaf.dtype)
+                low, high = (np.broadcast_to(bound, leaf.shape) for bound in _value_range(leaf.space))
+            else:
+                low, high = (bound[leaf.start:leaf.stop].reshape(leaf.shape) for bound in (self.box.low, self.box.high))
+            yield leaf, part.reshape(*batch_shape, *leaf.shape), low, high
+
+
+def part_name(path, index=()):
+    """How an error names a part of an observation: "key 'image' at [3, 2, 1]", "key 1/'position'", "element
+    [4]" (a plain Box has no keys)."""
+    where = f' at {list(map(int, index))}' if len(index) else ''
+    if not path:
+        return f'element {list(map(int, index))}' if len(index) else 'the observation'
+    return 'key ' + '/'.join(repr(key) for key in path) + where
 
 
 def _leaves(space, path=()):
@@ -268,6 +298,15 @@ def _leaf_action(space, part):
     return part.reshape(space.shape).astype(space.dtype)
 
 
+def env_name(env):
+    """The wrapped env's registered id (or its class name), for error messages."""
+    inner = getattr(env, 'env', env)
+    spec = getattr(inner, 'spec', None)
+    metadata = getattr(inner, 'metadata', None)
+    return (getattr(spec, 'id', None) or (metadata.get('name') if isinstance(metadata, dict) else None)
+            or type(inner).__name__)
+
+
 def _numeric_stats(info):
     """The scalar numbers of an env's final info dict, reported with the episode statistics."""
     return {key: float(value) for key, value in info.items()
@@ -275,7 +314,37 @@ def _numeric_stats(info):
 
 
 class WrappedEnv(PufferEnv):
-    """What both wrappers share: rendering and closing go to the wrapped env (`self.env`)."""
+    """What both wrappers share: rendering and closing go to the wrapped env (`self.env`), and the check of the
+    first observations the wrapped env returns (`check_spaces` of them per agent row; vector.make sets it from
+    `[vec] check_spaces`, 0 turns it off)."""
+
+    check_spaces = 100
+
+    def _check_values(self, observation, agent=None):
+        """Raise EnvOutputError for a part of the wrapped env's `observation` that writing into the flat row would
+        silently change: a wrong shape, floats (or objects) for an integer part, integers that wrap around in the
+        stored dtype. Bounds and NaN are checked on the flat rows by the vector, for every backend."""
+        layout = self.observation_layout
+        for leaf in layout.leaves:
+            value = np.asarray(_get(observation, leaf.path))
+            stored = np.dtype(layout.stored_dtype(leaf))
+            problem = None
+            if value.shape != tuple(leaf.shape):
+                problem = f'has shape {value.shape}, but its space {leaf.space} has shape {tuple(leaf.shape)}'
+            elif value.dtype.kind not in 'biuf':
+                problem = f'has dtype {value.dtype}, not a number ({leaf.space})'
+            elif stored.kind in 'biu' and value.dtype.kind == 'f':
+                problem = f'holds floats (dtype {value.dtype}) for the integer space {leaf.space}'
+            elif stored.kind in 'iu' and value.size and value.dtype.kind in 'iu':
+                low, high = value.min(), value.max()
+                if low < np.iinfo(stored).min or high > np.iinfo(stored).max:
+                    bad = low if low < np.iinfo(stored).min else high
+                    problem = (f'holds {bad}, which does not fit its stored dtype {stored} (its space is '
+                               f'{leaf.space}) and would wrap around')
+            if problem is not None:
+                who = '' if agent is None else f'agent {agent!r}: '
+                raise EnvOutputError(f'{env_name(self)} returned a bad observation: {who}{part_name(leaf.path)} '
+                                     f'{problem}. Fix the env, or set vec.check_spaces = 0 to skip this check.')
 
     def render(self):
         return self.env.render() if self.render_mode == 'rgb_array' else None
@@ -307,8 +376,12 @@ class GymnasiumPufferEnv(WrappedEnv):
         self._views = self.observation_layout.row_views(self.observations[0])
         self._first_seed = seed
         self._started = False
+        self._checked = 0
 
     def _write(self, observation):
+        if self.check_spaces and self._checked <= self.check_spaces:  # the reset's observation, then N steps
+            self._checked += 1
+            self._check_values(observation)
         for path, view in self._views:
             view[...] = _get(observation, path)
 
@@ -376,9 +449,14 @@ class PettingZooPufferEnv(WrappedEnv):
         self._views = [self.observation_layout.row_views(self.observations[row]) for row in range(self.num_agents)]
         self._first_seed = seed
         self._started = False
+        self._checked = 0
 
     def _write(self, observations):
         self.observations[:] = 0
+        if self.check_spaces and self._checked <= self.check_spaces:
+            self._checked += 1
+            for agent, observation in observations.items():
+                self._check_values(observation, agent)
         for agent, observation in observations.items():
             for path, view in self._views[self._rows[agent]]:
                 view[...] = _get(observation, path)

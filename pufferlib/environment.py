@@ -9,9 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.exceptions import APIUsageError
+from pufferlib.exceptions import APIUsageError, PufferError
 
 ACTION_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.Box)
+
+
+class EnvOutputError(PufferError, ValueError):
+    """An env returned what its spaces do not allow: an observation out of bounds, of the wrong shape or dtype,
+    NaN, or a non-finite reward. Raised by the checks that `[vec] check_spaces` turns on."""
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 from pufferlib.video import VideoWriter, Window, check_video_path
 
 RENDER_MODES = ('human', 'rgb_array', 'ansi', 'none')
-OPTION_DEFAULTS = dict(load_model_path=None, render_mode='human', save_video=None, episodes=10, fps=30,
+OPTION_DEFAULTS = dict(load_model_path=None, render_mode='human', save_video=None, episodes=None, fps=30,
                        deterministic=False)
 # Shown first in the statistics table, in this order; the env's own statistics follow alphabetically.
 LEADING_STATS = ('episode_return', 'episode_length', 'score')
@@ -93,6 +93,8 @@ def note(result, message):
 def check_options(options):
     if options.render_mode is None:  # not chosen: record without a window when a video is asked for
         options.render_mode = 'rgb_array' if options.save_video else 'human'
+    if options.episodes is None:  # not chosen: a video of one episode, a table over ten
+        options.episodes = 1 if options.save_video else 10
     problems = []
     if options.render_mode not in RENDER_MODES:
         problems.append(f'--render-mode {options.render_mode!r} is not a render mode; valid: '

@@ -27,5 +27,18 @@ class APIUsageError(PufferError, RuntimeError):
     """An API called in a way that cannot work (step before reset, wrong action shape, ...)."""
 
 
+class SnapshotError(APIUsageError):
+    """Saved env state (from a checkpoint) that fails the env's own checks: malformed, tampered, or of other
+    parameters. Restoring it is refused before any of it reaches the env."""
+
+
 class EnvironmentSetupError(PufferError, RuntimeError):
     """An environment could not be created (missing optional dependency, unknown name, ...)."""
+
+
+class TrainingInterrupted(PufferError):
+    """Training stopped on Ctrl-C or SIGTERM after saving a checkpoint; `exit_code` is 130 or 143."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code

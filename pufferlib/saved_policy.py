@@ -2,38 +2,28 @@
 
 A model file is only useful with the policy and env settings it was trained with, so a model that lives in a run
 directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections replace the ones given, and
-the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.load): a file
+the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.read): a file
 that would need the full unpickler, which can run any code stored in it, is refused before anything in it runs.
 """
 import os
-import pickle
-import pickletools
-import re
-import warnings
-
-import torch
 
 from pufferlib import checkpoint, environments, models, runs
 from pufferlib import config as puffer_config
-from pufferlib.exceptions import ConfigError, PufferError
+from pufferlib.exceptions import ConfigError
 
 MODEL_SECTIONS = ('base', 'policy', 'rnn', 'env')
 
 
-class CheckpointError(PufferError, RuntimeError):
-    """A model file that cannot be read as a pufferlib model (corrupt, truncated, not a PyTorch file)."""
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """A model file holding pickled Python objects beyond tensors and plain data: loading it could run code."""
+# Raised by checkpoint.read; named here too for the callers that catch them around loading a policy.
+CheckpointError = checkpoint.CheckpointError
+UnsafeCheckpointError = checkpoint.UnsafeCheckpointError
 
 
 def find_model(load_model_path, config):
     """The model file `--load-model-path` names (a .pt file, a run directory, or latest), or None if not given."""
     if not load_model_path:
         return None
-    data_dir, env_name = config['train']['data_dir'], config['base']['env_name']
-    return checkpoint.resolve_model_path(str(load_model_path), runs.env_dir(data_dir, env_name))
+    return runs.resolve_model_path(str(load_model_path), config)
 
 
 def run_config_path(model_path):
@@ -85,65 +75,7 @@ def make_policy(config, env):
 
 def read_weights(path):
     """The policy state_dict saved at `path` (a model file or a training checkpoint), read weights-only."""
-    try:
-        with warnings.catch_warnings():
-            # torch warns about the pickle protocol of foreign files before failing on them; the error says it all.
-            warnings.simplefilter('ignore', UserWarning)
-            saved = checkpoint.load(path)
-    except PufferError:
-        raise
-    except pickle.UnpicklingError as error:
-        raise refusal(path, error) from None
-    except (RuntimeError, KeyError, EOFError, ValueError, OSError) as error:
-        raise CheckpointError(f'cannot read {path} as a PyTorch model file ({type(error).__name__}: '
-                              f'{first_line(error)}); is it a model.pt / checkpoint.pt written by `puffer train`?') \
-            from None
-    state = checkpoint.model_state(saved)
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise CheckpointError(f'{path} holds no policy weights (expected a state_dict of tensors, or a checkpoint '
-                              f'with a "model" entry; found {type(state).__name__})')
-    return state
-
-
-def refusal(path, error):
-    """The error for a file the weights-only unpickler refused: unsafe when it would import Python objects, else
-    simply not a model file."""
-    message = str(error)
-    imports = re.findall(r'GLOBAL ([\w.]+)', message)
-    if not imports and 'Unsupported operand' in message:  # not torch.save's format: a raw pickle, or no pickle
-        imports = pickled_imports(path)
-        if not imports:
-            what = 'a plain pickle' if imports is not None else 'not a pickle'
-            return CheckpointError(f'cannot read {path}: it is {what}, not a model.pt / checkpoint.pt written by '
-                                   '`puffer train` (torch.save)')
-    reason = f'unpickling it would call {", ".join(imports[:3])}' if imports else first_line(error)
-    return UnsafeCheckpointError(
-        f'refusing to load {path}: it holds pickled Python objects other than tensors and plain data ({reason}), '
-        'and reading those could run code stored in the file. Only weights-only files (the model.pt / '
-        'checkpoint.pt that `puffer train` writes) are loaded.')
-
-
-def pickled_imports(path):
-    """'module.name' of every object a pickle file imports, read from its opcodes without running any of them;
-    None if the file is not a well-formed pickle."""
-    imports, strings = [], []
-    try:
-        with open(path, 'rb') as file:
-            for opcode, argument, _ in pickletools.genops(file):
-                if opcode.name in ('GLOBAL', 'INST'):
-                    imports.append(argument.replace(' ', '.'))
-                elif opcode.name == 'STACK_GLOBAL':  # module and name are the two strings pushed just before
-                    imports.append('.'.join(strings[-2:]) or 'an object named at run time')
-                elif isinstance(argument, str):
-                    strings.append(argument)
-    except (ValueError, EOFError, UnicodeDecodeError):
-        return None
-    return imports
-
-
-def first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return checkpoint.read_weights(path)
 
 
 def load_weights(policy, state, path):

@@ -78,7 +78,8 @@ def sweep_folder(config):
     identity = dict(config)
     identity['sweep'] = {k: v for k, v in config.get('sweep', {}).items() if k not in RESUMABLE_CHANGES}
     digest = hashlib.sha256(puffer_config.to_ini(identity, comments=False).encode()).hexdigest()[:10]
-    return os.path.join(os.path.abspath(runs.env_dir(config['train']['data_dir'], config['base']['env_name'])),
+    return os.path.join(os.path.abspath(runs.env_dir(config['train']['data_dir'],
+                                                     runs.env_folder_name(config['base']['env_name']))),
                         f'sweep_{digest}')
 
 
@@ -314,15 +315,17 @@ class LocalRunner(Runner):
         self.running = {}  # trial id -> (job, Popen, log file)
 
     def start(self, job):
-        env_folder = os.path.join(job.folder, runs.env_folder_name(job.env_name))
-        resumable = runs.resumable_runs(job.folder, job.env_name)
+        env_folder = os.path.join(job.folder, runs.env_identity(job.config))
+        earlier = runs.runs_of(job.config)  # the trial's data_dir is its own folder
+        resumable = [path for path in earlier if os.path.exists(os.path.join(path, runs.CONFIG_FILE))]
         if not resumable and os.path.isdir(env_folder):
-            shutil.rmtree(env_folder)  # a run cut short before its first checkpoint: start it over
+            shutil.rmtree(env_folder)  # a run cut short before it wrote its config: start it over
         log = open(os.path.join(job.folder, LOG_FILE), 'a')
-        if resumable:
-            log.write(f'\n--- resuming run {resumable[-1]} ---\n')
+        resume = os.path.basename(resumable[-1]) if resumable else None
+        if resume:
+            log.write(f'\n--- resuming run {resume} ---\n')
             log.flush()
-        process = subprocess.Popen(train_command(job, resumable[-1] if resumable else None), stdout=log,
+        process = subprocess.Popen(train_command(job, resume), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
                                    preexec_fn=die_with_parent if sys.platform.startswith('linux') else None)
         self.running[job.trial_id] = (job, process, log)
@@ -366,7 +369,7 @@ def run_trial_remotely(env_name, trial_config, flags):
         result = subprocess.run(train_command(job), capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                 env=child_environment(1))
         files = {}
-        env_folder = os.path.join(folder, runs.env_folder_name(env_name))
+        env_folder = os.path.join(folder, runs.env_identity(trial_config))
         for root, _, names in os.walk(env_folder):
             for name in names:
                 path = os.path.join(root, name)
@@ -393,7 +396,7 @@ class RayRunner(Runner):
         self.running = {}  # ObjectRef -> job
 
     def start(self, job):
-        env_folder = os.path.join(job.folder, runs.env_folder_name(job.env_name))
+        env_folder = os.path.join(job.folder, runs.env_identity(job.config))
         if os.path.isdir(env_folder):
             shutil.rmtree(env_folder)
         self.running[self.task.remote(job.env_name, job.config, job.tracker_flags)] = job
@@ -431,9 +434,8 @@ class RayRunner(Runner):
 
 def trial_outcome(job, exit_code, wall_seconds):
     """What a finished trial process left behind: status, score, cost, learning curve, run folder, error."""
-    parent = os.path.join(job.folder, runs.env_folder_name(job.env_name))
-    run_dirs = sorted(os.listdir(parent)) if os.path.isdir(parent) else []
-    run_dir = os.path.join(parent, run_dirs[-1]) if run_dirs else None
+    run_dirs = runs.runs_of(job.config)
+    run_dir = run_dirs[-1] if run_dirs else None
     rows = runs.read_metrics(run_dir) if run_dir else []
     curve = learning_curve(rows, job.metric, job.config['train']['total_timesteps'], job.curve_points)
     outcome = dict(run_dir=run_dir, curve=curve, cost=rows[-1]['uptime'] if rows else wall_seconds)

@@ -1,9 +1,13 @@
-"""PPO trainer (DESIGN §6). `train(config, options)` repeats one epoch, which reads top to bottom:
+"""PPO trainer (DESIGN §6). The Trainer runs one epoch at a time, which reads top to bottom:
 
     1. collect   step every agent through bptt_horizon steps into [segments, bptt_horizon] buffers
     2. advantage V-trace-clipped GAE over each segment (pufferlib.advantage)
     3. update    prioritized segment minibatches, PPO clipped policy and value losses, entropy bonus
-    4. log       metrics row, dashboard, trackers, checkpoint
+    4. log       one metrics row, handed to the run's sinks (metrics.jsonl, TensorBoard, trackers), and the dashboard
+
+Everything around the epochs (the run folder and its lock, resuming, checkpoint files, budgets, signals, seeding
+and the process-wide torch settings) is pufferlib.runs.session's; the Trainer only turns its state into a
+checkpoint dict and back (state_dict / load_state_dict).
 
 Rollout layout: step t of a segment holds observation o_t, the action taken on it, its log-probability and value,
 and the reward / terminal / truncation that arrived together with o_t (the outcome of the action at t - 1). Each
@@ -13,26 +17,17 @@ bootstraps the others (its value); it is acted on as step 0 of the next rollout,
 segments * (bptt_horizon - 1) agent steps and `global_step` counts the steps actually taken.
 """
 import math
-import os
-import random
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, denormals, models, runs
-from pufferlib import config as puffer_config
-from pufferlib.dashboard import Dashboard
-from pufferlib.exceptions import APIUsageError, ConfigError, PufferError
-from pufferlib.loggers import make_loggers
+from pufferlib import advantage, checkpoint
+from pufferlib.exceptions import APIUsageError, ConfigError, PufferError, SnapshotError
 
-OPTION_DEFAULTS = dict(resume=None, load_model_path=None, wandb=False, wandb_project=None, wandb_group=None,
-                       wandb_tag=None, neptune=False, neptune_project=None, neptune_name=None)
 PROFILE_NAMES = ('env', 'inference', 'copy', 'learn')
 LOSS_NAMES = ('policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clipfrac')
 
@@ -41,102 +36,11 @@ class NonFiniteLossError(PufferError, RuntimeError):
     """A loss became NaN or inf. Training stops before the bad gradients touch the weights."""
 
 
-@dataclass
-class TrainResult:
-    run_dir: str
-    global_step: int
-    epoch: int
-    stats: dict       # latest mean of each environment statistic (score, episode_return, ...)
-    losses: dict      # losses of the last epoch
-    model_path: str
-
-
 def train(config, options=None, dashboard=None):
-    """Train `config` (from pufferlib.config.load) and return a TrainResult. See the module docstring.
-
-    options: resume (None, 'latest' or a run id: continue that run of this env with its own saved config),
-    load_model_path (None, 'latest', a run folder or a .pt file: start from those weights), and the --wandb /
-    --neptune flags. `dashboard` defaults to a live view on a terminal and plain lines otherwise."""
-    options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
-    env_name, data_dir = config['base']['env_name'], config['train']['data_dir']
-    run_dir = None
-    if options.resume:
-        run_dir = runs.find_run(data_dir, env_name, options.resume)
-        config = puffer_config.load_file(os.path.join(run_dir, runs.CONFIG_FILE))  # the run's own settings
-
-    was_deterministic, was_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-    was_flushing = denormals.flushing_denormals()
-    seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
-    from pufferlib import vector
-    vecenv = vector.make_from_config(config)
-    trainer, loggers = None, []
-    try:
-        puffer_config.resolve_train_auto(config, vecenv.num_agents)
-        config['train']['device'] = puffer_config.resolve_device(config['train']['device'])
-        if torch.device(config['train']['device']).type == 'cpu':
-            torch.set_num_threads(torch_threads(config['vec']['backend'], puffer_config.physical_cores()))
-        denormals.set_flush_denormals(True)  # a trained policy's GELU underflows into slow denormals
-        check_sizes(config['train'], vecenv.num_agents)
-        policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
-                                    config['policy'], config['rnn'])
-        if options.load_model_path:
-            path = checkpoint.resolve_model_path(options.load_model_path, runs.env_dir(data_dir, env_name))
-            # Weights-only reading, with errors that name unsafe content or each mismatched parameter.
-            from pufferlib import saved_policy
-            saved_policy.load_weights(policy, saved_policy.read_weights(path), path)
-        if run_dir is None:
-            run_dir = runs.new_run(data_dir, env_name)
-            runs.write_config(run_dir, puffer_config.to_ini(config))
-        trainer = Trainer(config, vecenv, policy, run_dir,
-                          dashboard or Dashboard(runs.env_folder_name(env_name)))
-        if options.resume:
-            trainer.load_checkpoint()
-        else:
-            trainer.reset_envs(config['vec']['seed'])
-        loggers = trainer.loggers = make_loggers(options, config, run_dir)
-
-        while trainer.global_step < config['train']['total_timesteps']:
-            trainer.collect()
-            losses = trainer.learn()
-            trainer.log(losses)
-            if trainer.epoch % config['train']['checkpoint_interval'] == 0:
-                envs_saved = trainer.save_checkpoint()
-                if config['train']['torch_deterministic'] and not envs_saved:
-                    trainer.restart_envs()
-
-        trainer.save_checkpoint()
-        model_path = trainer.save_model()
-        for logger in loggers:
-            logger.log_model(model_path)
-        return TrainResult(run_dir, trainer.global_step, trainer.epoch, dict(trainer.latest_stats),
-                           dict(trainer.latest_losses), model_path)
-    finally:
-        vecenv.close()
-        if trainer is not None:
-            trainer.dashboard.close()
-        for logger in loggers:
-            logger.close()
-        torch.use_deterministic_algorithms(was_deterministic)
-        denormals.set_flush_denormals(was_flushing)
-        torch.set_num_threads(was_threads)
-
-
-def seed_everything(seed, deterministic):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if deterministic:
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # cuBLAS needs it for repeatable results
-    torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.deterministic = deterministic
-    torch.backends.cudnn.benchmark = not deterministic
-
-
-def torch_threads(backend, cores):
-    """Torch threads for CPU training. In-process backends step the envs between torch calls, never during them,
-    so torch may use every core. Worker processes step while torch infers and learns: torch gets half the cores,
-    as an oversubscribed thread pool spins instead of working."""
-    return cores if backend in ('PufferEnv', 'Serial') else max(1, cores // 2)
+    """Train `config` in a run folder: see pufferlib.runs.session.train, which owns everything around the epochs
+    (the run folder, its lock, resuming, checkpoints, budgets, signals, loggers)."""
+    from pufferlib.runs import session
+    return session.train(config, options, dashboard)
 
 
 # Compiled code for the CPU gets a C++ wrapper (see compile_options); bench.cpp_wrapper turns it off to compare.
@@ -270,13 +174,14 @@ def check_sizes(t, num_agents):
 
 
 class Trainer:
-    def __init__(self, config, vecenv, policy, run_dir, dashboard):
+    def __init__(self, config, vecenv, policy, run_dir=None, dashboard=None):
         t = self.train_config = config['train']
         self.config = config
         self.vecenv = vecenv
         self.run_dir = run_dir
         self.dashboard = dashboard
-        self.loggers = []
+        self.sinks = []                 # each takes log(row, step): metrics.jsonl, TensorBoard, trackers
+        self.last_checkpoint = None     # path of the newest durable checkpoint, named when training must stop
         self.device = torch.device(t['device'])
         self.num_agents = vecenv.num_agents
 
@@ -313,7 +218,7 @@ class Trainer:
         self.profile = dict.fromkeys(PROFILE_NAMES, 0.0)  # seconds, this epoch
         self.stat_sums, self.stat_counts = defaultdict(float), defaultdict(int)
         self.latest_stats, self.latest_losses = {}, {}
-        self.metrics = runs.MetricsLog(run_dir)
+        self.speed_mark = None  # (time, step) after this session's first epoch: compiling is not counted in ETAs
         self.pending = None  # a received batch not acted on yet (see collect)
 
     # ------------------------------------------------------------------------------------------------------------
@@ -498,7 +403,7 @@ class Trainer:
     def learn(self):
         t = self.train_config
         start = time.perf_counter()
-        progress = self.global_step / self.train_config['total_timesteps']
+        progress = self.progress()
         learning_rate = (cosine_schedule(t['learning_rate'], t['min_lr_ratio'], progress)
                          if t['anneal_lr'] else t['learning_rate'])
         ent_coef = cosine_schedule(t['ent_coef'], t['min_ent_ratio'], progress)
@@ -578,8 +483,7 @@ class Trainer:
         if math.isfinite(loss.item()):  # on the host: a scalar read, against four tensor ops for torch.isfinite
             return
         name = 'loss' if bool(torch.isfinite(advantages).all()) else 'advantages'
-        path = os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE)
-        kept = (f'the last good checkpoint is {path}' if os.path.exists(path) else
+        kept = (f'the last good checkpoint is {self.last_checkpoint}' if self.last_checkpoint else
                 'no checkpoint had been written yet')
         raise NonFiniteLossError(
             f'the {name} became NaN or inf at epoch {self.epoch + 1} (step {self.global_step:,}); training '
@@ -647,7 +551,40 @@ class Trainer:
     # 4. Log, checkpoint
     # ------------------------------------------------------------------------------------------------------------
 
+    def progress(self):
+        """How far through its budget the run is, 0 -> 1: the larger of the steps' and (with train_seconds) the
+        training time's fraction. Schedules follow it, so a run extended with a larger budget stretches them."""
+        t = self.train_config
+        progress = self.global_step / t['total_timesteps']
+        if t.get('train_seconds'):
+            progress = max(progress, self.total_uptime() / t['train_seconds'])
+        return min(progress, 1.0)
+
+    def total_uptime(self):
+        """Training seconds over every session of this run."""
+        return self.uptime + time.perf_counter() - self.session_start
+
+    def budget_spent(self):
+        t = self.train_config
+        return self.global_step >= t['total_timesteps'] or (
+            bool(t.get('train_seconds')) and self.total_uptime() >= t['train_seconds'])
+
+    def remaining_seconds(self, sps):
+        """Time left by the steps budget at the speed since this session's first epoch (which pays for compiling),
+        or by train_seconds when that ends first."""
+        t = self.train_config
+        now = time.perf_counter()
+        if self.speed_mark is None:
+            self.speed_mark = (now, self.global_step)
+        elif now - self.speed_mark[0] > 1e-3:
+            sps = (self.global_step - self.speed_mark[1]) / (now - self.speed_mark[0])
+        remaining = (t['total_timesteps'] - self.global_step) / max(sps, 1e-9)
+        if t.get('train_seconds'):
+            remaining = min(remaining, t['train_seconds'] - self.total_uptime())
+        return max(remaining, 0.0)
+
     def log(self, losses):
+        """The epoch's metrics row, handed to every sink and shown on the dashboard."""
         now = time.perf_counter()
         session_seconds = now - self.session_start
         uptime = self.uptime + session_seconds
@@ -661,67 +598,79 @@ class Trainer:
         row.update({f'loss/{name}': value for name, value in losses.items()})
         row.update({f'env/{key}': value for key, value in stats.items()})
         row.update({f'time/{name}': value for name, value in self.profile.items()})
-        self.metrics.append(row)
-        for logger in self.loggers:
-            logger.log(row, self.global_step)
-        remaining = (self.train_config['total_timesteps'] - self.global_step) / max(sps, 1e-9)
-        self.dashboard.update(dict(
-            epoch=self.epoch, global_step=self.global_step, total_timesteps=self.train_config['total_timesteps'],
-            sps=sps, uptime=uptime, remaining=remaining, profile=dict(self.profile), losses=losses,
-            stats=dict(self.latest_stats)))
+        for sink in self.sinks:
+            sink.log(row, self.global_step)
+        if self.dashboard is not None:
+            self.dashboard.update(dict(
+                epoch=self.epoch, global_step=self.global_step, total_timesteps=self.train_config['total_timesteps'],
+                sps=sps, uptime=uptime, remaining=self.remaining_seconds(sps), profile=dict(self.profile),
+                losses=losses, stats=dict(self.latest_stats)))
         for name in self.profile:
             self.profile[name] = 0.0
         return row
 
-    def save_checkpoint(self):
-        state = dict(
+    def state_dict(self):
+        """Everything a resumed run needs to continue exactly, as weights-only-loadable data."""
+        return dict(
             model=self.policy.state_dict(),
             optimizers=[optimizer.state_dict() for optimizer in self.optimizers],
-            scheduler=dict(progress=self.global_step / self.train_config['total_timesteps'],
-                           learning_rate=self.optimizers[0].param_groups[0]['lr']),
-            counters=dict(epoch=self.epoch, global_step=self.global_step,
-                          uptime=self.uptime + time.perf_counter() - self.session_start),
+            scheduler=dict(progress=self.progress(), learning_rate=self.optimizers[0].param_groups[0]['lr']),
+            counters=dict(epoch=self.epoch, global_step=self.global_step, uptime=self.total_uptime()),
             rng=dict(torch=torch.get_rng_state(),
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
             envs=checkpoint.arrays_to_tensors(self.vecenv.snapshot()),
             recurrent_state=[tensor.cpu() for tensor in self.state] if self.recurrent else None,
         )
-        checkpoint.save_atomic(state, os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE))
-        return state['envs'] is not None
 
-    def load_checkpoint(self):
-        """Continue from the run's checkpoint: weights, optimizer, schedule, counters, RNG and the envs where they
-        were (or, for envs without a snapshot, restarted from the checkpoint's epoch seed); the metrics log is cut
-        back to the checkpoint."""
-        state = checkpoint.load(os.path.join(self.run_dir, checkpoint.CHECKPOINT_FILE), self.device)
-        self.policy.load_state_dict(state['model'])
-        for optimizer, saved in zip(self.optimizers, state['optimizers']):
-            optimizer.load_state_dict(saved)
+    def load_state_dict(self, state, path='the checkpoint'):
+        """Continue from a checkpoint dict (checked by pufferlib.checkpoint.read_checkpoint): weights, optimizer,
+        counters, RNG and the envs where they were (or, for envs without a snapshot, restarted from the
+        checkpoint's epoch seed). Raises CheckpointError when the checkpoint does not fit this trainer."""
+        from pufferlib import saved_policy
+        try:
+            saved_policy.load_weights(self.policy, state['model'], path)
+            if len(state['optimizers']) != len(self.optimizers):
+                raise ValueError(f'{len(state["optimizers"])} optimizer states for {len(self.optimizers)} optimizers')
+            for optimizer, saved in zip(self.optimizers, state['optimizers']):
+                optimizer.load_state_dict(saved)
+            torch.set_rng_state(state['rng']['torch'].cpu())
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+            raise checkpoint.CheckpointError(f'{path} does not fit this run\'s trainer: '
+                                             f'{checkpoint.first_line(error)}') from None
+        if self.flat is not None:
+            self.flat.check_views()
         counters = state['counters']
         self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
         self.session_start_step = self.global_step
         self.session_start = time.perf_counter()
-        torch.set_rng_state(state['rng']['torch'].cpu())
-        if state['rng']['cuda'] and torch.cuda.is_available():
+        if state['rng'].get('cuda') and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
-        self.metrics.truncate_after(self.epoch)
         if state.get('envs') is not None:
             try:
                 self.vecenv.restore(checkpoint.tensors_to_arrays(state['envs']))
+            except SnapshotError as error:  # saved env state that fails the envs' checks: refuse the checkpoint
+                raise checkpoint.CheckpointError(f'{path}: the saved env state is invalid: '
+                                                 f'{checkpoint.first_line(error)}') from None
             except APIUsageError as error:  # e.g. resumed with another backend: episodes restart instead
                 print(f'Resume: {error}; restarting the envs from the checkpoint epoch seed instead', file=sys.stderr)
+            except (ValueError, TypeError, KeyError) as error:  # env state that fails the envs' own checks
+                raise checkpoint.CheckpointError(f'{path}: the saved env state is invalid: '
+                                                 f'{checkpoint.first_line(error)}') from None
             else:
                 self.pending = None
                 if self.recurrent:
-                    for tensor, saved in zip(self.state, state['recurrent_state']):
+                    saved_state = state.get('recurrent_state')
+                    if not isinstance(saved_state, list) or len(saved_state) != len(self.state) or any(
+                            not isinstance(saved, torch.Tensor) or saved.shape != tensor.shape
+                            for tensor, saved in zip(self.state, saved_state)):
+                        raise checkpoint.CheckpointError(f'{path}: its recurrent state does not fit this policy')
+                    for tensor, saved in zip(self.state, saved_state):
                         tensor.copy_(saved)
                 return
         self.reset_envs(self.epoch_seed())
 
-    def save_model(self):
-        path = os.path.join(self.run_dir, checkpoint.MODEL_FILE)
-        checkpoint.save_atomic(self.policy.state_dict(), path)
-        return path
+    def model_weights(self):
+        return self.policy.state_dict()
 
 
 # ----------------------------------------------------------------------------------------------------------------

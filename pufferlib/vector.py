@@ -19,12 +19,15 @@ Backends, chosen by `[vec] backend`:
 All backends give identical results for the same seed in synchronous mode (batch_size == num_envs).
 """
 import ctypes
+import faulthandler
 import mmap
 import os
 import platform
+import re
 import secrets
 import signal
 import sys
+import threading
 import time
 import traceback
 import weakref
@@ -33,15 +36,26 @@ from multiprocessing import get_context, resource_tracker
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.environment import BUFFER_NAMES, Buffers, action_layout, allocate_buffers, batch_action_space
+from pufferlib.environment import (BUFFER_NAMES, Buffers, EnvOutputError, action_layout, allocate_buffers,
+                                   batch_action_space)
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, PufferError
+
+# Terminal escape sequences (colours, cursor moves, hyperlinks): Ray colours the tracebacks of its actors.
+_ANSI_ESCAPE = re.compile(r'\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])')
+
+
+def strip_ansi(text):
+    """`text` without terminal escape sequences, so a log file or a pipe shows plain text."""
+    return _ANSI_ESCAPE.sub('', text)
 
 
 class WorkerError(PufferError, RuntimeError):
-    """An env failed inside a worker (an exception, or the worker process died). Names the worker and carries the
-    worker's traceback. The vecenv is closed when this is raised."""
+    """An env failed inside a worker (an exception, a hang past vec.timeout, or the worker process died). Names the
+    worker and carries the worker's traceback (or, for a hang, its stack). The vecenv is closed when this is
+    raised."""
 
     def __init__(self, worker_index, message, remote_traceback=''):
+        message, remote_traceback = strip_ansi(message), strip_ansi(remote_traceback)
         self.worker_index = worker_index
         self.remote_traceback = remote_traceback
         text = f'worker {worker_index}: {message}'
@@ -57,17 +71,30 @@ def env_seed(seed, env_index):
 
 
 def _reset_envs(envs, seed, first_env):
-    for offset, env in enumerate(envs):
-        env.reset(seed=env_seed(seed, first_env + offset))
-        env.rewards[:] = 0
-        env.terminals[:] = False
-        env.truncations[:] = False
+    try:
+        for offset, env in enumerate(envs):
+            env.reset(seed=env_seed(seed, first_env + offset))
+            env.rewards[:] = 0
+            env.terminals[:] = False
+            env.truncations[:] = False
+    except EnvOutputError as error:  # from an emulated env's own check: say which env of the vector it is
+        raise EnvOutputError(f'env {first_env + offset}: {error}') from None
 
 
-def _step_envs(envs):
-    infos = []
+def _set_check_spaces(envs, steps):
+    """Emulated envs check the raw observations of their first `steps` steps themselves (vec.check_spaces)."""
     for env in envs:
-        infos.extend(env.step(env.actions)[4])
+        if hasattr(env, 'check_spaces'):
+            env.check_spaces = steps
+
+
+def _step_envs(envs, first_env):
+    infos = []
+    try:
+        for env in envs:
+            infos.extend(env.step(env.actions)[4])
+    except EnvOutputError as error:
+        raise EnvOutputError(f'env {first_env + envs.index(env)}: {error}') from None
     return infos
 
 
@@ -118,8 +145,10 @@ class VecEnv:
     _wait(), which returns a batch chosen with _choose from the workers whose results are in, and their infos.
     """
 
-    def __init__(self, driver_env, num_envs, envs_per_worker, batch_size, zero_copy, seed):
+    def __init__(self, driver_env, num_envs, envs_per_worker, batch_size, zero_copy, seed, timeout=None,
+                 check_spaces=0):
         self.driver_env = driver_env
+        self.timeout = timeout or None  # seconds a worker may take to answer; None: no limit
         self.single_observation_space = driver_env.single_observation_space
         self.single_action_space = driver_env.single_action_space
         self.agents_per_env = driver_env.num_agents
@@ -145,6 +174,7 @@ class VecEnv:
         self._batch = self._batch_rows = None
         self._gathered = None
         self._phase = 'reset'  # reset (nothing started) -> recv <-> send; 'closed' at the end
+        self._check_output = _OutputCheck(self, check_spaces) if check_spaces else None
 
     # ---- the protocol ----
     def async_reset(self, seed=None):
@@ -171,16 +201,20 @@ class VecEnv:
         self._phase = 'send'
         buffers = self.buffers
         if isinstance(rows, slice):
-            return (buffers.observations[rows], buffers.rewards[rows], buffers.terminals[rows],
-                    buffers.truncations[rows], infos, self.agent_ids[rows], buffers.masks[rows])
-        if self._gathered is None:
-            self._gathered = allocate_buffers(self.single_observation_space, self.single_action_space,
-                                              self.agents_per_batch)
-        out = self._gathered
-        for name in ('observations', 'rewards', 'terminals', 'truncations', 'masks'):
-            np.take(getattr(buffers, name), rows, axis=0, out=getattr(out, name))
-        return (out.observations, out.rewards, out.terminals, out.truncations, infos, self.agent_ids[rows],
-                out.masks)
+            result = (buffers.observations[rows], buffers.rewards[rows], buffers.terminals[rows],
+                      buffers.truncations[rows], infos, self.agent_ids[rows], buffers.masks[rows])
+        else:
+            if self._gathered is None:
+                self._gathered = allocate_buffers(self.single_observation_space, self.single_action_space,
+                                                  self.agents_per_batch)
+            out = self._gathered
+            for name in ('observations', 'rewards', 'terminals', 'truncations', 'masks'):
+                np.take(getattr(buffers, name), rows, axis=0, out=getattr(out, name))
+            result = (out.observations, out.rewards, out.terminals, out.truncations, infos, self.agent_ids[rows],
+                      out.masks)
+        if self._check_output is not None and not self._check_output(result):
+            self._check_output = None  # every env's first check_spaces steps were fine: no cost from here on
+        return result
 
     def send(self, actions):
         """Actions [agents_per_batch, *action_shape] for the batch the last recv() returned."""
@@ -200,14 +234,15 @@ class VecEnv:
         return observations, infos
 
     def step(self, actions):
-        """Synchronous step of every env: (observations, rewards, terminals, truncations, infos)."""
+        """Synchronous step of every env: (observations, rewards, terminals, truncations, infos, masks); the rows
+        are all agents in order (recv's agent_ids would be arange(num_agents))."""
         if self.batch_size != self.num_envs:
             raise APIUsageError(f'step() steps every env, but batch_size={self.batch_size} < num_envs='
                                 f'{self.num_envs}; use send()/recv() (recv says which agents each batch holds) '
                                 f'or make the vecenv with batch_size={self.num_envs}')
         self.send(actions)
-        observations, rewards, terminals, truncations, infos, _, _ = self.recv()
-        return observations, rewards, terminals, truncations, infos
+        observations, rewards, terminals, truncations, infos, _, masks = self.recv()
+        return observations, rewards, terminals, truncations, infos, masks
 
     def snapshot(self):
         """The state of every env, taken between recv() and send(), so that restore() in a new vecenv continues
@@ -263,12 +298,161 @@ class VecEnv:
         raise WorkerError(worker, message, remote_traceback)
 
 
+def _observation_layout(env):
+    from pufferlib.emulation import observation_layout
+    return getattr(env, 'observation_layout', None) or observation_layout(env.single_observation_space)
+
+
+class _OutputCheck:
+    """vec.check_spaces: checks what every env returns in its first `steps` steps (recv / step / reset) against
+    its spaces, on any backend: each observation part within its bounds and free of NaN (for agents that are
+    present), each reward finite. Emulated envs also check the wrapped env's raw values (shape, dtype) themselves.
+    Called with recv's result; returns False once the checking is over."""
+
+    def __init__(self, vecenv, steps):
+        self.vecenv = vecenv
+        self.steps = steps
+        self.receives_left = (steps + 1) * (vecenv.num_envs // vecenv.batch_size)  # the reset, then `steps`
+        self.layout = _observation_layout(vecenv.driver_env)
+        # Per part: whether to look for NaN, whether to compare with the bounds, and the bounds as two scalars
+        # when every element shares them (then one minimum and one maximum test the whole batch; else None).
+        self.parts = []
+        for leaf, values, low, high in self.layout.stored_parts(vecenv.driver_env.observations[:1]):
+            if values.dtype.kind == 'f':
+                bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
+            else:
+                info = np.iinfo(values.dtype) if values.dtype.kind in 'iu' else None
+                bounded = info is not None and bool((low > info.min).any() or (high < info.max).any())
+            uniform = bool(np.all(low == np.min(low)) and np.all(high == np.max(high)))
+            self.parts.append((values.dtype.kind == 'f', bounded, (np.min(low), np.max(high)) if uniform else None))
+
+    @staticmethod
+    def _suspect(values, low, high, has_nan, bounded, scalar_bounds):
+        """The quick test (reductions, no temporary arrays where possible): may `values` hold a bad element?"""
+        if not values.size:
+            return False
+        smallest, largest = values.min(), values.max()  # NaN shows in both
+        if has_nan and (np.isnan(smallest) or np.isnan(largest)):
+            return True
+        if not bounded:
+            return False
+        if scalar_bounds is not None:
+            return bool(smallest < scalar_bounds[0] or largest > scalar_bounds[1])
+        return bool((values < low).any() or (values > high).any())
+
+    def __call__(self, result):
+        observations, rewards, _, _, _, agent_ids, masks = result
+        present = None if masks.all() else masks  # absent agents' rows hold zeros, whatever the bounds
+        for (leaf, values, low, high), (has_nan, bounded, scalar_bounds) in zip(
+                self.layout.stored_parts(observations), self.parts):
+            if not (has_nan or bounded) or not self._suspect(values if present is None else values[present], low,
+                                                             high, has_nan, bounded, scalar_bounds):
+                continue
+            bad = np.isnan(values) if has_nan else np.zeros(values.shape, bool)
+            if bounded:
+                bad |= (values < low) | (values > high)
+            if present is not None:
+                bad[~present] = False
+            if bad.any():
+                row, *index = np.argwhere(bad)[0]
+                value = values[(row, *index)]
+                low, high = (np.broadcast_to(bound, leaf.shape)[tuple(index)] for bound in (low, high))
+                problem = ('is NaN' if np.isnan(value) else f'is {_shown(value, leaf)!r}, outside '
+                           f'[{_shown(low, leaf)!r}, {_shown(high, leaf)!r}]')
+                self._raise(agent_ids[row], f'{self._part(leaf, index)} {problem} (its space: {leaf.space})')
+        if not np.isfinite(rewards).all():
+            row = int(np.flatnonzero(~np.isfinite(rewards))[0])
+            self._raise(agent_ids[row], f'the reward is {rewards[row].item()!r}')
+        self.receives_left -= 1
+        return self.receives_left > 0
+
+    def _part(self, leaf, index):
+        from pufferlib.emulation import part_name
+        return 'observation ' + part_name(leaf.path, index)
+
+    def _raise(self, agent_row, problem):
+        from pufferlib.emulation import env_name
+        vecenv = self.vecenv
+        env, agent = divmod(int(agent_row), vecenv.agents_per_env)
+        who = f'env {env}'
+        if vecenv.envs_per_worker > 1 or isinstance(vecenv, (Multiprocessing, Ray)):
+            who += f' (worker {env // vecenv.envs_per_worker})'
+        who += f', agent row {int(agent_row)}'
+        names = getattr(vecenv.driver_env, 'possible_agents', None)
+        if names is not None and vecenv.agents_per_env > 1:
+            who += f' (agent {names[agent]!r})'
+        raise EnvOutputError(f'{env_name(vecenv.driver_env)} {who}: {problem}. Checked in the first '
+                             f'{self.steps} steps of every env (vec.check_spaces = {self.steps}; 0 turns the check '
+                             'off).')
+
+
+def _shown(number, leaf):
+    """A stored number as the part's own dtype would show it (a Discrete 9 stored in a float32 row: 9, not 9.0)."""
+    number = np.asarray(number)
+    if leaf.dtype.kind in 'biu' and np.isfinite(number) and number == np.round(number):
+        return int(number)
+    return number.item()
+
+
+def describe_nonfinite(observations, rewards, values=None, env=None, index_names=None):
+    """Which input is NaN or inf, for an error message: "the rewards hold nan at [segment 3, step 17]", "the
+    observations hold inf at [segment 0, step 5], key 'position' at [1]", ...; None when all are finite.
+
+    observations [..., *obs_shape], rewards [...] and values [...] are numpy arrays or torch tensors (any device)
+    with the same leading dimensions, named by `index_names` (e.g. ('segment', 'step')). `env` (e.g.
+    vecenv.driver_env) lets flattened observations be named by their original keys. Rewards and observations
+    come first: when they hold NaN, the values (the policy's output) follow from them."""
+    rewards = _as_numpy(rewards)
+    observations = _as_numpy(observations)
+    leading = rewards.ndim
+
+    def where(index):
+        index = [int(i) for i in index]
+        names = index_names or [''] * len(index)
+        return '[' + ', '.join(f'{name} {i}'.strip() for name, i in zip(names, index)) + ']'
+
+    bad = ~np.isfinite(rewards)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        return f'the rewards hold {rewards[tuple(index)].item()} at {where(index)}'
+    parts = [(None, observations, None, None)] if env is None else _observation_layout(env).stored_parts(observations)
+    for leaf, part, _, _ in parts:
+        if part.dtype.kind != 'f':
+            continue
+        bad = ~np.isfinite(part)
+        if bad.any():
+            index = np.argwhere(bad)[0]
+            text = f'the observations hold {part[tuple(index)].item()} at {where(index[:leading])}'
+            if leaf is not None:
+                from pufferlib.emulation import part_name
+                text += ', ' + part_name(leaf.path, index[leading:])
+            return text
+    if values is not None:
+        values = _as_numpy(values)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            index = np.argwhere(bad)[0]
+            return (f'the values (the policy\'s output) hold {values[tuple(index)].item()} at {where(index)}, '
+                    'while the rewards and observations are finite')
+    return None
+
+
+def _as_numpy(array):
+    if hasattr(array, 'detach'):  # a torch tensor, maybe on a GPU, maybe bfloat16 (which numpy lacks)
+        array = array.detach()
+        if array.is_floating_point() and array.element_size() < 4:
+            array = array.float()
+        return array.cpu().numpy()
+    return np.asarray(array)
+
+
 class Serial(VecEnv):
     """Every env in this process, each its own worker; send() steps the batch at once. env 0 is the driver env.
     Also the PufferEnv backend: then `envs` is just the one env, used directly on its own buffers."""
 
-    def __init__(self, envs, buffers, driver_env, batch_size, zero_copy, seed):
-        super().__init__(driver_env, len(envs), 1, batch_size, zero_copy, seed)
+    def __init__(self, envs, buffers, driver_env, batch_size, zero_copy, seed, check_spaces=0):
+        super().__init__(driver_env, len(envs), 1, batch_size, zero_copy, seed, None, check_spaces)
+        _set_check_spaces(envs, check_spaces)
         self.envs = envs
         self.buffers = buffers
         self._infos = [[] for _ in envs]
@@ -280,7 +464,7 @@ class Serial(VecEnv):
 
     def _step_workers(self, workers):
         for worker in workers:
-            self._infos[worker] = _step_envs([self.envs[worker]])
+            self._infos[worker] = _step_envs([self.envs[worker]], worker)
 
     def _wait(self):
         batch = self._choose(self._all_ready)
@@ -368,10 +552,31 @@ def _wait_for_command(flags, slot, bell, spin, parent_pid):
                 return CLOSE, False
 
 
+# A worker dumps the stack of its threads into its pipe on this signal: how the parent shows where an env hangs.
+STACK_SIGNAL = signal.SIGUSR1
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid):
+    """Have the kernel SIGKILL this process when its parent dies (Linux), so a worker stuck in an env's step
+    cannot outlive a parent killed by SIGKILL (idle workers also notice in _wait_for_command). Exits at once if
+    the parent died before this was set."""
+    if sys.platform == 'linux':
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
 def _worker_main(index, creator, env_kwargs, envs_per_worker, rows_per_env, shm_path, layout, connection,
-                 parent_pid):
+                 parent_pid, die_with_parent=True, check_spaces=0):
     # Ctrl-C goes to the whole process group; only the parent handles it, then closes the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.register(STACK_SIGNAL, file=connection.fileno(), all_threads=True)
+    if parent_pid is None:  # forkserver: the parent process is the fork server, which exits with the real parent
+        parent_pid = os.getppid()
+    if die_with_parent:
+        _die_with_parent(parent_pid)
     arrays = _map_shared(shm_path, layout)
     flags, seeds = arrays.pop('flags'), arrays.pop('seeds')
     buffers = Buffers(**arrays)
@@ -389,6 +594,7 @@ def _worker_main(index, creator, env_kwargs, envs_per_worker, rows_per_env, shm_
         for env_index in range(first_env, first_env + envs_per_worker):
             envs.append(creator(buf=buffers.rows(env_index * rows_per_env, (env_index + 1) * rows_per_env),
                                 seed=env_seed(int(seeds[index]), env_index), **env_kwargs))
+        _set_check_spaces(envs, check_spaces)
         answer(DONE)
         spin = True
         while True:
@@ -399,7 +605,7 @@ def _worker_main(index, creator, env_kwargs, envs_per_worker, rows_per_env, shm_
                 _reset_envs(envs, int(seeds[index]), first_env)
                 infos = []
             else:
-                infos = _step_envs(envs)
+                infos = _step_envs(envs, first_env)
             # Flag first, then send: the parent reads the pipe only after seeing the flag, so a message larger
             # than the pipe's buffer would otherwise block both sides.
             answer(DONE_WITH_INFOS if infos else DONE)
@@ -409,6 +615,7 @@ def _worker_main(index, creator, env_kwargs, envs_per_worker, rows_per_env, shm_
         answer(FAILED)
         connection.send(traceback.format_exc())
     finally:
+        faulthandler.unregister(STACK_SIGNAL)
         for env in envs:
             env.close()
         connection.close()
@@ -479,6 +686,24 @@ def _stop_workers(processes, flags, shared_file, connections):
     shared_file.unlink()
 
 
+def _read_stack(process, connection, wait=1.0):
+    """The stack of every thread of a hung worker: it dumps them into its pipe (faulthandler, in C, so even an env
+    stuck in C code holding the GIL answers). '' if the worker cannot say."""
+    try:
+        os.kill(process.pid, STACK_SIGNAL)
+        if not connection.poll(wait):
+            return ''
+        chunks = []
+        while connection.poll(0.1) and len(chunks) < 64:
+            chunk = os.read(connection.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (OSError, ValueError):
+        return ''
+    return b''.join(chunks).decode(errors='replace')
+
+
 def _describe_exit(exitcode):
     if exitcode is not None and exitcode < 0:
         return f'was killed by signal {signal.Signals(-exitcode).name}'
@@ -491,8 +716,9 @@ class Multiprocessing(VecEnv):
     answers are shared flags (no pipe traffic per step); infos and tracebacks go over a pipe when there are any."""
 
     def __init__(self, creator, env_kwargs, driver_env, num_envs, num_workers, batch_size, zero_copy, seed,
-                 start_method=None):
-        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed)
+                 start_method=None, timeout=None, check_spaces=0):
+        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed, timeout,
+                         check_spaces)
         if not os.path.isdir(SHM_DIR):
             raise EnvironmentSetupError(f'the Multiprocessing backend needs {SHM_DIR} (Linux); use Serial or Ray')
         context = get_context(start_method)
@@ -516,6 +742,11 @@ class Multiprocessing(VecEnv):
         self.processes, self._connections = [], []
         self._finalizer = weakref.finalize(self, _stop_workers, self.processes, flags, shared_file,
                                            self._connections)
+        # The kernel's parent-death signal follows the thread that started a worker, not the process: from any
+        # other thread, it would kill the workers when that thread ends. There, idle workers still notice.
+        die_with_parent = threading.current_thread() is threading.main_thread()
+        parent_pid = None if context.get_start_method() == 'forkserver' else os.getpid()
+        self._sent_at = np.full(self.num_workers, time.monotonic())  # when each worker got its last command
         try:
             for worker in range(self.num_workers):
                 receiver, sender = context.Pipe(duplex=False)
@@ -523,11 +754,13 @@ class Multiprocessing(VecEnv):
                 process = context.Process(
                     target=_worker_main, daemon=True, name=f'puffer-worker-{worker}',
                     args=(worker, creator, env_kwargs, self.envs_per_worker, self.agents_per_env, shared_file.path,
-                          shared_file.layout, sender, os.getpid()))
+                          shared_file.layout, sender, parent_pid, die_with_parent, check_spaces))
                 self.processes.append(process)
                 process.start()
                 sender.close()  # the worker holds the only writing end, so its death reads as EOF here
+            self._started = False
             self._poll(lambda status: True if (status <= DONE).all() else None)
+            self._started = True
         except BaseException:
             self._finalizer()
             raise
@@ -545,6 +778,7 @@ class Multiprocessing(VecEnv):
         self._command(workers, STEP)
 
     def _command(self, workers, command):
+        self._sent_at[workers] = time.monotonic()
         self._answers[workers] = command
         for worker in workers:
             self._worker_bells[worker].ring()
@@ -587,11 +821,25 @@ class Multiprocessing(VecEnv):
             if self._spin and time.perf_counter() - start < SPIN_SECONDS:
                 continue
             self._parent_bell.wait(0)
-            if time.monotonic() > next_health_check:
-                next_health_check = time.monotonic() + SLEEP_SECONDS
+            now = time.monotonic()
+            if now > next_health_check:
+                next_health_check = now + SLEEP_SECONDS
                 for worker, process in enumerate(self.processes):
                     if status[worker] > DONE and process.exitcode is not None:
                         self._fail(worker, f'process {process.pid} {_describe_exit(process.exitcode)}')
+                if self.timeout is not None:
+                    late = np.flatnonzero((status > DONE) & (now - self._sent_at > self.timeout))
+                    if len(late):
+                        self._fail_hung(int(late[0]))
+
+    def _fail_hung(self, worker):
+        process = self.processes[worker]
+        stack = _read_stack(process, self._connections[worker])
+        process.kill()  # it would not answer close() either
+        what = 'its envs did not start' if not self._started else 'its envs did not finish a step or reset'
+        self._fail(worker, f'no answer from process {process.pid} within vec.timeout = {self.timeout:g} s: {what}. '
+                           'The stack below shows where it was; raise vec.timeout if the env is just slow (0: no '
+                           'limit).', f'(stack of the worker when it was stopped)\n{stack}' if stack else '')
 
     def _close(self):
         self._finalizer()
@@ -603,15 +851,27 @@ class _RayWorker:
     """The envs of one Ray worker on buffers of its own; results travel back through Ray's object store."""
 
     def __init__(self, creator, env_kwargs, first_env, envs_per_worker, observation_space, action_space,
-                 agents_per_env, seed):
+                 agents_per_env, seed, check_spaces=0):
         self.first_env = first_env
         self.buffers = allocate_buffers(observation_space, action_space, envs_per_worker * agents_per_env)
         self.envs = [creator(buf=self.buffers.rows(offset * agents_per_env, (offset + 1) * agents_per_env),
                              seed=env_seed(seed, first_env + offset), **env_kwargs)
                      for offset in range(envs_per_worker)]
+        _set_check_spaces(self.envs, check_spaces)
 
     def ready(self):
         return True
+
+    def stack(self):
+        """The stack of the thread running this actor's envs (stuck in a step): runs in a concurrency group of its
+        own, so it answers while step() hangs, as long as the env lets go of the GIL. Ray's own idle threads are
+        left out unless no thread is in the envs."""
+        me = threading.get_ident()
+        stacks = {ident: traceback.extract_stack(frame) for ident, frame in sys._current_frames().items()
+                  if ident != me}
+        ours = {ident: stack for ident, stack in stacks.items() if any(f.filename == __file__ for f in stack)}
+        return '\n'.join(f'Thread {ident:#x} (most recent call last):\n' + ''.join(stack.format())
+                         for ident, stack in (ours or stacks).items())
 
     def reset(self, seed):
         _reset_envs(self.envs, seed, self.first_env)
@@ -619,7 +879,7 @@ class _RayWorker:
 
     def step(self, actions):
         self.buffers.actions[:] = actions
-        return self._results(_step_envs(self.envs))
+        return self._results(_step_envs(self.envs, self.first_env))
 
     def _results(self, infos):
         buffers = self.buffers
@@ -640,36 +900,48 @@ class Ray(VecEnv):
     Joins the Ray runtime already started in this process, else starts one (local, or `address` of a cluster)."""
 
     def __init__(self, creator, env_kwargs, driver_env, num_envs, num_workers, batch_size, zero_copy, seed,
-                 address=None):
-        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed)
+                 address=None, timeout=None, check_spaces=0):
+        super().__init__(driver_env, num_envs, num_envs // num_workers, batch_size, zero_copy, seed, timeout,
+                         check_spaces)
         ray = self._ray = _import_ray()
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False)
         self.buffers = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents)
-        actor = ray.remote(_RayWorker)
+        # step / reset run one at a time (the default group); stack() has a thread of its own to answer a hang
+        actor = ray.remote(concurrency_groups={'inspect': 1})(_RayWorker)
         self._actors = [actor.remote(creator, env_kwargs, worker * self.envs_per_worker, self.envs_per_worker,
                                      self.single_observation_space, self.single_action_space, self.agents_per_env,
-                                     seed)
+                                     seed, check_spaces)
                         for worker in range(self.num_workers)]
+        self._sent_at = np.full(self.num_workers, time.monotonic())
+        self._started = False
         for worker, handle in enumerate(self._actors):
-            self._get(worker, handle.ready.remote())
+            self._get(worker, handle.ready.remote(), self._sent_at[worker])
+        self._started = True
         self._futures = [None] * self.num_workers
         self._answered = np.zeros(self.num_workers, bool)
         self._worker_rows = [self._rows(np.array([worker])) for worker in range(self.num_workers)]
 
     def _reset_workers(self, seed):
         self._futures = [handle.reset.remote(seed) for handle in self._actors]
+        self._sent_at[:] = time.monotonic()
         self._answered[:] = False
 
     def _step_workers(self, workers):
         for worker in workers:
             self._futures[worker] = self._actors[worker].step.remote(self.buffers.actions[self._worker_rows[worker]])
+        self._sent_at[workers] = time.monotonic()
         self._answered[workers] = False
 
     def _wait(self):
         while (batch := self._choose(self._answered)) is None:
             waiting = {self._futures[worker]: worker for worker in np.flatnonzero(~self._answered & ~self._returned)}
-            finished, _ = self._ray.wait(list(waiting), num_returns=1)
+            oldest = min(waiting.values(), key=lambda worker: self._sent_at[worker])
+            timeout = None if self.timeout is None else max(0.0, self._sent_at[oldest] + self.timeout
+                                                            - time.monotonic())
+            finished, _ = self._ray.wait(list(waiting), num_returns=1, timeout=timeout)
+            if not finished:
+                self._fail_hung(oldest)
             self._answered[[waiting[future] for future in finished]] = True
         infos = []
         for worker in batch:
@@ -679,13 +951,29 @@ class Ray(VecEnv):
             infos.extend(worker_infos)
         return batch, infos
 
-    def _get(self, worker, future):
+    def _get(self, worker, future, sent_at=None):
+        """The result of `future`; with `sent_at`, waiting at most until vec.timeout after it."""
+        timeout = None if sent_at is None or self.timeout is None else max(0.0, sent_at + self.timeout
+                                                                            - time.monotonic())
         try:
-            return self._ray.get(future)
+            return self._ray.get(future, timeout=timeout)
+        except self._ray.exceptions.GetTimeoutError:
+            self._fail_hung(worker)
         except self._ray.exceptions.RayTaskError as error:
             self._fail(worker, 'an env raised an exception', str(error))
         except self._ray.exceptions.RayActorError as error:
             self._fail(worker, f'the Ray actor died: {error}')
+
+    def _fail_hung(self, worker):
+        try:
+            stack = self._ray.get(self._actors[worker].stack.options(concurrency_group='inspect').remote(),
+                                  timeout=5)
+        except Exception:  # an env holding the GIL, or a dead actor: report without the stack
+            stack = ''
+        what = 'its envs did not start' if not self._started else 'its envs did not finish a step or reset'
+        self._fail(worker, f'no answer from Ray actor {worker} within vec.timeout = {self.timeout:g} s: {what}. '
+                           'The stack below shows where it was; raise vec.timeout if the env is just slow (0: no '
+                           'limit).', f'(stack of the actor when it was stopped)\n{stack}' if stack else '')
 
     def _close(self):
         for handle in self._actors:
@@ -740,15 +1028,24 @@ def check_sizes(backend, num_envs, num_workers=None, batch_size=None):
     return num_workers, int(batch_size)
 
 
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_CHECK_SPACES = 100
+
+
 def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size=None, zero_copy=True, seed=0,
-         env_kwargs=None, start_method=None, ray_address=None):
+         env_kwargs=None, start_method=None, ray_address=None, timeout=DEFAULT_TIMEOUT,
+         check_spaces=DEFAULT_CHECK_SPACES):
     """A vecenv of `num_envs` env objects built by `env_creator(buf=None, seed=0, **env_kwargs)` (a PufferEnv).
 
     backend: Serial, Multiprocessing, Ray or PufferEnv. num_workers: worker processes / actors (None: fit the
     CPUs). batch_size: envs per recv (None: num_envs, synchronous). zero_copy: batches are fixed blocks of
     consecutive workers handed over as views; False: any workers that are ready first (copied when not
     consecutive). seed: env j is seeded with seed + j. start_method: fork, spawn or forkserver (None: Python's
-    default) for Multiprocessing. ray_address: an existing Ray cluster (None: local) for Ray.
+    default) for Multiprocessing. ray_address: an existing Ray cluster (None: local) for Ray. timeout: seconds a
+    worker may take to start its envs or to answer a step / reset before recv() raises WorkerError with its
+    stack (Multiprocessing and Ray; 0 or None: no limit). check_spaces: check every env's first this many steps
+    against its spaces (bounds, NaN, dtype, finite rewards) and raise EnvOutputError naming the env, agent row
+    and observation key (0: no check).
     """
     from pufferlib.environment import PufferEnv
     num_workers, batch_size = check_sizes(backend, num_envs, num_workers, batch_size)
@@ -757,6 +1054,12 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
                             f'got {env_creator!r}')
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise APIUsageError(f'seed must be an int >= 0, got {seed!r}')
+    if timeout is not None and (not isinstance(timeout, (int, float, np.number)) or isinstance(timeout, bool)
+                                or not timeout >= 0):
+        raise APIUsageError(f'timeout must be a number of seconds >= 0 (0 or None: no limit), got {timeout!r}')
+    if not isinstance(check_spaces, (int, np.integer)) or isinstance(check_spaces, bool) or check_spaces < 0:
+        raise APIUsageError(f'check_spaces must be an int >= 0 (steps to check; 0: off), got {check_spaces!r}')
+    timeout = float(timeout) if timeout else None
     env_kwargs = dict(env_kwargs or {})
     driver = env_creator(buf=None, seed=env_seed(seed, 0), **env_kwargs)
     if not isinstance(driver, PufferEnv):
@@ -764,7 +1067,7 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
                             'PettingZoo envs with pufferlib.emulation (GymnasiumPufferEnv, PettingZooPufferEnv)')
     try:
         if backend == 'PufferEnv':
-            return Serial([driver], driver.buffers, driver, 1, zero_copy, seed)
+            return Serial([driver], driver.buffers, driver, 1, zero_copy, seed, check_spaces)
         if backend == 'Serial':
             rows = driver.num_agents
             buffers = allocate_buffers(driver.single_observation_space, driver.single_action_space,
@@ -772,12 +1075,12 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
             envs = [env_creator(buf=buffers.rows(j * rows, (j + 1) * rows), seed=env_seed(seed, j), **env_kwargs)
                     for j in range(num_envs)]
             driver.close()  # env 0 takes its place, so driver_env.render() shows an env that is being stepped
-            return Serial(envs, buffers, envs[0], batch_size, zero_copy, seed)
+            return Serial(envs, buffers, envs[0], batch_size, zero_copy, seed, check_spaces)
         if backend == 'Multiprocessing':
             return Multiprocessing(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy,
-                                   seed, start_method)
+                                   seed, start_method, timeout, check_spaces)
         return Ray(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy, seed,
-                   ray_address)
+                   ray_address, timeout, check_spaces)
     except BaseException:
         driver.close()
         raise
@@ -796,4 +1099,6 @@ def make_from_config(config, **kwargs):
 
     return make(creator, backend=vec['backend'], num_envs=vec['num_envs'], num_workers=given('num_workers'),
                 batch_size=given('batch_size'), zero_copy=vec.get('zero_copy', True), seed=vec.get('seed', 0),
-                env_kwargs=config.get('env') or {}, ray_address=given('ray_address'), **kwargs)
+                env_kwargs=config.get('env') or {}, ray_address=given('ray_address'),
+                timeout=vec.get('timeout', DEFAULT_TIMEOUT), check_spaces=vec.get('check_spaces', DEFAULT_CHECK_SPACES),
+                **kwargs)

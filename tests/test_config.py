@@ -209,18 +209,18 @@ def test_auto_device_resolves_to_an_available_device():
     ({'vec.backend': 'Multiprocessing', 'vec.num_envs': 8, 'vec.num_workers': 2, 'vec.batch_size': 2},
      'valid: 4, 8'),
     ({'vec.backend': 'PufferEnv', 'vec.num_envs': 2}, 'vec.num_envs = 2 with vec.backend = PufferEnv'),
-    ({'train.batch_size': 1000, 'train.bptt_horizon': 64, 'train.minibatch_size': 64},
+    ({'env.num_envs': 1, 'train.batch_size': 1000, 'train.bptt_horizon': 64, 'train.minibatch_size': 64},
      'train.batch_size = 1000 must be a multiple of train.bptt_horizon = 64'),
-    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 100},
+    ({'env.num_envs': 1, 'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 100},
      'train.minibatch_size = 100 must be a multiple of train.bptt_horizon = 64'),
-    ({'train.batch_size': 1024, 'train.bptt_horizon': 64, 'train.minibatch_size': 2048,
+    ({'env.num_envs': 1, 'train.batch_size': 1024, 'train.bptt_horizon': 64, 'train.minibatch_size': 2048,
       'train.max_minibatch_size': 2048}, 'train.minibatch_size = 2048 exceeds train.batch_size = 1024'),
-    ({'train.batch_size': 64 * 6, 'train.bptt_horizon': 64, 'train.minibatch_size': 256,
+    ({'env.num_envs': 1, 'train.batch_size': 64 * 6, 'train.bptt_horizon': 64, 'train.minibatch_size': 256,
       'train.max_minibatch_size': 256}, 'train.minibatch_size = 256 does not divide train.batch_size = 384'),
-    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
+    ({'env.num_envs': 1, 'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
       'train.max_minibatch_size': 384},
      'but 384 does not divide 1024; valid max_minibatch_size: 64, 128, 256'),
-    ({'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
+    ({'env.num_envs': 1, 'train.batch_size': 4096, 'train.bptt_horizon': 64, 'train.minibatch_size': 1024,
       'train.max_minibatch_size': 100}, 'train.max_minibatch_size = 100 must be a multiple of train.bptt_horizon'),
     ({'train.optimizer': 'sgd'}, "train.optimizer = 'sgd' is not valid; choose one of: adam, muon"),
     ({'vec.backend': 'Multiprocesing'}, 'did you mean Multiprocessing?'),
@@ -461,3 +461,285 @@ def _dump(folder, config):
     with open(path, 'w', encoding='utf-8') as f:
         f.write(puffer_config.to_ini(config))
     return path
+
+
+# ------------------------------------------------------------------------------------------------ hardening
+
+def one_env(**overrides):
+    """Overrides for cartpole with one C env (one agent row), so the train sizes are easy to reason about."""
+    return {'env.num_envs': 1, **overrides}
+
+
+@given(st.integers(1, 5000))
+def test_divisors_are_found_in_sqrt_time(n):
+    assert puffer_config.divisors(n) == [d for d in range(1, n + 1) if n % d == 0]
+
+
+@pytest.mark.parametrize('overrides, expected', [
+    ({'train.minibatch_size': 10**12}, 'train.minibatch_size = 1000000000000 is above its maximum 1073741824'),
+    ({'vec.num_envs': 10**11, 'vec.backend': 'Multiprocessing'}, 'vec.num_envs = 100000000000 is above its maximum'),
+    ({'vec.num_envs': 2**31 - 1, 'vec.batch_size': 2**31}, 'vec.batch_size = 2147483648 is above its maximum 65536'),
+    ({'train.seed': 2**32}, 'train.seed = 4294967296 is above its maximum'),
+    ({'env.num_envs': 2**24}, 'env.num_envs = 16777216 must be an int in [1, 1048576]'),
+    ({'vec.num_envs': 2**15, 'env.num_envs': 2**10}, 'make 33554432 agent rows, above the maximum 16777216'),
+])
+def test_sizes_are_bounded_and_checked_instantly(overrides, expected):
+    import time
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides=overrides)
+    assert expected in problems_of(excinfo)
+    assert time.perf_counter() - start < 2
+
+
+def test_special_and_oversized_files_are_refused_without_reading_them(tmp_path):
+    fifo = tmp_path / 'fifo.ini'
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    big = tmp_path / 'big.ini'
+    big.write_text('[train]\n' + 'gamma = 0.9\n' * 100_000)
+    for path, message in (('/dev/zero', 'is not a regular file'), (str(fifo), 'is not a regular file'),
+                          (str(tmp_path), 'is a directory'), (str(big), 'config files are limited to 1048576 bytes')):
+        with pytest.raises(ConfigError, match=message):
+            puffer_config.load(ENV, config_files=[path])
+
+
+def test_a_file_full_of_mistakes_gives_a_short_error(tmp_path):
+    path = write(tmp_path, 'many.ini', '[train]\n' + 'gamma = 0.9\n' * 50_000)
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, config_files=[path])
+    assert len(str(excinfo.value)) < 5000
+    assert len(excinfo.value.problems) <= puffer_config.MAX_PROBLEMS + 1
+
+
+def test_long_values_are_cut_in_messages():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'train.gamma': 'x' * 100_000, 'train.optimizer': 'y' * 100_000})
+    assert len(str(excinfo.value)) < 1000
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / 'bom.ini'
+    path.write_bytes(b'\xef\xbb\xbf[train]\ngamma = 0.9\n')
+    assert puffer_config.load(ENV, config_files=[str(path)])['train']['gamma'] == 0.9
+
+
+@pytest.mark.parametrize('overrides, expected', [
+    # each of these was a traceback (or passed `puffer config` and failed at `puffer train`)
+    ({'env.num_envs': 0, 'train.bptt_horizon': 'auto', 'train.batch_size': 1024},
+     'env.num_envs = 0 must be an int in [1, 1048576]'),
+    ({'env.num_envs': -4}, 'env.num_envs = -4 must be an int in [1, 1048576]'),
+    ({'policy.hidden_size': 0}, 'policy.hidden_size = 0 must be an int in [1, 65536]'),
+    ({'train.data_dir': '/dev/null'}, "train.data_dir = '/dev/null' is not a folder"),
+    ({'train.data_dir': '/dev/null/runs'}, "is under '/dev/null', which is not a folder"),
+    ({'train.bptt_horizon': 1}, 'train.bptt_horizon = 1 must be at least 2'),
+    ({'train.batch_size': 2048, 'train.bptt_horizon': 16, 'train.minibatch_size': 2048},
+     'train.batch_size = 2048 gives 128 segments of train.bptt_horizon = 16, not a multiple of the 1024 agents'),
+    ({'env.num_envs': 3, 'train.batch_size': 1024, 'train.bptt_horizon': 'auto'},
+     'with train.bptt_horizon = auto must be a multiple of the 3 agent rows'),
+    ({'train.precision': 'float16'}, "train.precision = 'float16' is not valid"),
+])
+def test_what_training_would_reject_is_rejected_up_front(overrides, expected):
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides=overrides)
+    assert expected in problems_of(excinfo)
+
+
+def test_ocean_parameters_must_fit_a_c_int():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load('puffer_snake', overrides={'env.width': 2**63})
+    assert 'env.width = 9223372036854775808 is out of range; valid: [-2147483648, 2147483647]' in problems_of(excinfo)
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load('puffer_snake', overrides={'env.width': '1.5'})
+    assert excinfo.value.problems == ["command line: env.width = '1.5': expected an integer, e.g. 1024 or 1_000_000"]
+
+
+def test_vectorization_is_checked_as_pufferlib_vector_builds_it(monkeypatch):
+    from pufferlib import vector
+    from pufferlib.exceptions import APIUsageError
+    monkeypatch.setattr(puffer_config, 'physical_cores', lambda: 2)
+    for num_envs in range(1, 13):
+        for backend in ('Serial', 'Multiprocessing', 'PufferEnv'):
+            for workers in ('auto', 1, 2, 3, 4):
+                for batch in ('auto', 1, 2, 3, 4, 6, 12):
+                    overrides = {'vec.num_envs': num_envs, 'vec.backend': backend, 'vec.num_workers': workers,
+                                 'vec.batch_size': batch}
+                    try:
+                        config = puffer_config.load(ENV, overrides=overrides)
+                    except ConfigError:
+                        accepted = False
+                    else:
+                        accepted = True
+                        vec = config['vec']
+                        workers_used = {'Serial': num_envs, 'PufferEnv': 1}.get(backend, vec['num_workers'])
+                        assert vector.check_sizes(backend, num_envs, vec['num_workers'], vec['batch_size']) == (
+                            workers_used, vec['batch_size'])
+                    if not accepted and backend != 'PufferEnv':
+                        given = None if workers == 'auto' else workers
+                        if workers == 'auto' and backend == 'Multiprocessing':
+                            given = max(d for d in range(1, 3) if num_envs % d == 0)
+                        with pytest.raises(APIUsageError):
+                            vector.check_sizes(backend, num_envs, given, None if batch == 'auto' else batch)
+
+
+def test_every_problem_is_reported_at_once_even_after_a_type_error():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides=one_env(**{'train.batch_size': 'garbage', 'train.gamma': 2.0,
+                                                     'train.bptt_horizon': 1, 'policy.hidden_size': 0}))
+    text = problems_of(excinfo)
+    for expected in ("train.batch_size = 'garbage': expected an integer", 'train.gamma = 2.0 is out of range',
+                     'train.bptt_horizon = 1 must be at least 2', 'policy.hidden_size = 0 must be an int'):
+        assert expected in text
+    assert 'minibatch' not in text  # no second-hand complaints about a batch size that was not understood
+
+
+TRAIN_KEYS = ('batch_size', 'bptt_horizon', 'minibatch_size', 'max_minibatch_size')
+
+
+def train_sizes_pass(batch, horizon, minibatch, max_minibatch, agents):
+    """The trainer's own requirements, written out independently of pufferlib.config."""
+    return (horizon >= 2 and batch % horizon == 0 and (batch // horizon) % agents == 0 and
+            batch // horizon >= agents and minibatch % horizon == 0 and minibatch <= batch and
+            batch % minibatch == 0 and (minibatch <= max_minibatch or
+                                        (minibatch % max_minibatch == 0 and max_minibatch % horizon == 0)))
+
+
+def suggested_value(problem):
+    """The first value a problem suggests for its own key: after 'e.g. ', 'valid ...: ' or 'use at most '."""
+    import re
+    match = re.search(r'(?:e\.g\. |valid(?: \w+)?: (?:\.\.\., )?|use at most )(\d+)', problem)
+    return int(match.group(1)) if match else None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=st.one_of(st.just('auto'), st.integers(1, 2**16)), horizon=st.one_of(st.just('auto'), st.integers(1, 512)),
+       minibatch=st.integers(1, 2**16), max_minibatch=st.integers(1, 2**16), agents=st.integers(1, 64))
+def test_following_the_suggestions_ends_in_a_config_training_accepts(batch, horizon, minibatch, max_minibatch,
+                                                                    agents):
+    config = {'train': dict(batch_size=batch, bptt_horizon=horizon, minibatch_size=minibatch,
+                            max_minibatch_size=max_minibatch)}
+    if batch == 'auto' and horizon == 'auto':
+        return
+    for _ in range(6):
+        problems = []
+        puffer_config.check_train(config, problems, num_agents=agents)
+        if not problems:
+            break
+        key = next(k for k in TRAIN_KEYS if problems[0].startswith(f'train.{k} = '))
+        value = suggested_value(problems[0])
+        assert value is not None, problems[0]
+        assert 1 <= value <= puffer_config.MAXIMA[('train', key)]
+        config['train'][key] = value
+    assert not problems, problems
+    train = dict(config['train'])
+    if train['batch_size'] == 'auto':
+        train['batch_size'] = agents * train['bptt_horizon']
+    if train['bptt_horizon'] == 'auto':
+        train['bptt_horizon'] = train['batch_size'] // agents
+    assert train_sizes_pass(*(train[k] for k in TRAIN_KEYS), agents)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.tuples(st.integers(1, 4096), st.integers(1, 64), st.integers(1, 4096), st.integers(1, 4096)),
+       agents=st.integers(1, 16))
+def test_validate_accepts_exactly_the_sizes_training_accepts(sizes, agents):
+    config = puffer_config.load(ENV, overrides={'env.num_envs': 1, 'train.minibatch_size': 16})
+    config['train'].update(dict(zip(TRAIN_KEYS, sizes)))
+    try:
+        puffer_config.validate(config, num_agents=agents)
+        accepted = True
+    except ConfigError:
+        accepted = False
+    assert accepted == train_sizes_pass(*sizes, agents)
+
+
+def test_minibatch_suggestion_divides_the_batch():
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load(ENV, overrides={'train.minibatch_size': 1000})
+    problem = problems_of(excinfo)
+    assert 'e.g. 1024' in problem and 'e.g. 992' not in problem
+
+
+def test_resolve_train_auto_validates_what_the_trainer_needs():
+    config = puffer_config.load(ENV, overrides={'env.num_envs': 1, 'train.minibatch_size': 16}, resolve=False)
+    config['train'].update(batch_size='auto', bptt_horizon=1, minibatch_size=8, max_minibatch_size=8)
+    with pytest.raises(ConfigError, match='bptt_horizon = 1 must be at least 2'):
+        puffer_config.resolve_train_auto(config, num_agents=8)
+    config['train'].update(batch_size=64, bptt_horizon=16)
+    with pytest.raises(ConfigError, match='4 segments of train.bptt_horizon = 16, not a multiple of the 8 agents'):
+        puffer_config.resolve_train_auto(config, num_agents=8)
+
+
+# ------------------------------------------------------------------------------------------------ users' own envs
+
+CHASE = '''
+import gymnasium
+import numpy as np
+
+
+class Chase(gymnasium.Env):
+    def __init__(self, size=5, render_mode=None):
+        self.size = size
+        self.observation_space = gymnasium.spaces.Box(0, size, (2,), np.float32)
+        self.action_space = gymnasium.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position = 0
+        return np.array([self.position, self.size], np.float32), {}
+
+    def step(self, action):
+        self.position += int(action)
+        done = self.position >= self.size
+        return np.array([self.position, self.size], np.float32), float(done), done, False, {}
+
+
+if 'Chase-v0' not in gymnasium.envs.registry:
+    gymnasium.register('Chase-v0', entry_point=Chase)
+'''
+
+
+@pytest.fixture
+def chase_folder(tmp_path, monkeypatch):
+    """A folder holding a user's env module, as the current directory, and not on the import path (as when the
+    `puffer` console script runs)."""
+    import sys
+    (tmp_path / 'chase_env.py').write_text(CHASE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, 'path', [p for p in sys.path if p not in ('', str(tmp_path))])
+    monkeypatch.delitem(sys.modules, 'chase_env', raising=False)
+    return tmp_path
+
+
+def test_custom_file_inherits_its_package_config(chase_folder):
+    path = write(chase_folder, 'chase.ini', '''
+        [base]
+        package = gymnasium
+        env_name = chase
+
+        [env]
+        name = chase_env:Chase
+    ''')
+    config = puffer_config.load(config_files=[path])
+    gymnasium_ini = puffer_config.load('gymnasium')
+    assert config['base']['env_name'] == 'chase'  # its runs go to their own folder
+    assert config['train']['learning_rate'] == gymnasium_ini['train']['learning_rate'] == 0.005
+    assert config['train']['minibatch_size'] == 512 and config['vec']['backend'] == 'Multiprocessing'
+    assert config['env'] == {'name': 'chase_env:Chase'}
+    flags = puffer_config.load(config_files=[path], overrides={'train.learning_rate': 0.001})
+    assert flags['train']['learning_rate'] == 0.001
+
+
+@pytest.mark.parametrize('name', ['chase_env:Chase', 'chase_env:Chase-v0'])
+def test_own_env_module_is_found_in_the_current_folder(chase_folder, name):
+    from pufferlib.environments import gymnasium as gym_package
+    env = gym_package.make(name=name, size=3)
+    env.reset(seed=0)
+    env.close()
+    assert puffer_config.load('gymnasium', overrides={'env.name': name})['env']['name'] == name
+
+
+def test_missing_env_module_is_a_config_problem(chase_folder):
+    with pytest.raises(ConfigError, match="cannot import 'no_such_module'"):
+        puffer_config.load('gymnasium', overrides={'env.name': 'no_such_module:Env'})
+    with pytest.raises(ConfigError, match="env.name = 'NoSuchEnv-v0'"):
+        puffer_config.load('gymnasium', overrides={'env.name': 'NoSuchEnv-v0'})

@@ -248,9 +248,10 @@ def test_pettingzoo_package_runs_knights_archers_zombies_vectorized():
         vecenv.reset(0)
         rng = np.random.default_rng(0)
         for _ in range(50):
-            observations, rewards, terminals, truncations, infos = vecenv.step(
+            observations, rewards, terminals, truncations, infos, masks = vecenv.step(
                 rng.integers(0, 6, 8, dtype=np.int32))
-            assert np.all(observations[~vecenv.buffers.masks] == 0)
+            assert np.array_equal(masks, vecenv.buffers.masks)
+            assert np.all(observations[~masks] == 0)
 
 
 def test_pettingzoo_classic_discrete_observations():

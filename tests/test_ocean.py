@@ -374,3 +374,116 @@ def test_sanitizer_build_reports_nothing():
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'all envs clean' in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parameter ranges as data, allocation failures, use before reset.
+
+def test_float_range_errors_print_the_bounds():
+    """PyErr_Format has no %g: the binding formats float bounds itself."""
+    with pytest.raises(ValueError, match=r"continuous: env parameter 'tolerance' = 3.0 is out of range \[0, 2\]$"):
+        ocean.make('puffer_continuous', tolerance=3.0)
+    with pytest.raises(ValueError, match=r"'reward_food' = 1000.5 is out of range \[-100, 100\]$"):
+        ocean.make('puffer_snake', reward_food=1000.5)
+    with pytest.raises(ValueError, match=r"'p' = nan is out of range \[0, 1\]"):
+        ocean.make('puffer_stochastic', p=float('nan'))
+    with pytest.raises(ValueError, match=r"'max_steps' = 100000000000000000000 is out of range \[1, 1000000\]"):
+        ocean.make('puffer_squared', max_steps=10**20)
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_param_bounds_come_from_c_and_match_what_it_accepts(name):
+    """Every C parameter has a range in param_bounds(), read from the compiled binding; its ends are accepted and
+    the values just outside them refused (by make() and by check_params() alike)."""
+    spec = lookup(name)
+    bounds = spec.param_bounds()
+    assert set(bounds) == set(spec.params) | {'num_envs', 'log_interval'}
+    assert spec.check_params({}) == []
+    for key, (kind, low, high) in bounds.items():
+        if key in ('num_envs', 'log_interval'):
+            continue
+        assert kind == ('int' if isinstance(spec.params[key], int) else 'float') and low <= spec.params[key] <= high
+        step = 1 if kind == 'int' else max(1e-3, 1e-3 * abs(high - low))
+        for value, valid in ((low, True), (high, True), (low - step, False), (high + step, False)):
+            value = int(value) if kind == 'int' else float(value)
+            problems = spec.check_params({key: value})
+            own = [problem for problem in problems if problem.startswith(f'env.{key} = {value!r} is outside [')]
+            if valid:
+                assert not own, problems
+                if not problems:  # else another parameter's default is now out of its range (bandit's best_arm)
+                    ocean.make(name, **{key: value}).close()
+            else:
+                assert own, problems
+                with pytest.raises(ValueError, match=f"'{key}' = .* is out of range"):
+                    ocean.make(name, **{key: value})
+
+
+def test_check_params_reports_every_problem_in_one_line_each_without_raising():
+    problems = lookup('puffer_squared').check_params({'size': 100, 'sise': 5, 'max_steps': 2.5, 'num_envs': 0,
+                                                      'log_interval': 'often'})
+    assert problems == [
+        "env.sise is not a parameter of puffer_squared (did you mean env.size?); valid: max_steps, size, "
+        "log_interval, num_envs",
+        "env.max_steps = 2.5 must be an int like its default 21 for puffer_squared",
+        "env.num_envs = 0 is outside [1, 1048576] for puffer_squared",
+        "env.log_interval = 'often' must be an int like its default 128 for puffer_squared",
+        "env.size = 100 is outside [2, 63] for puffer_squared",
+    ]
+    # A bound that depends on another parameter: best_arm < num_arms, with best_arm left at its default 2.
+    assert ocean.check_params('puffer_bandit', {'num_arms': 2}) == ['env.best_arm = 2 is outside [0, 1] for puffer_bandit']
+    assert ocean.check_params('puffer_continuous', {'tolerance': 2.5}) == [
+        'env.tolerance = 2.5 is outside [0, 2] for puffer_continuous']
+    assert ocean.check_params('puffer_squared', {'num_envs': 2**21, 'log_interval': 10**10}) == [
+        'env.num_envs = 2097152 is outside [1, 1048576] for puffer_squared',
+        'env.log_interval = 10000000000 is outside [1, 1000000000] for puffer_squared']
+
+
+def test_num_envs_and_log_interval_are_bounded():
+    with pytest.raises(APIUsageError, match=r'num_envs must be an int in \[1, 1048576\], got 2097152'):
+        ocean.make('puffer_squared', num_envs=2**21)
+    with pytest.raises(APIUsageError, match='log_interval'):
+        ocean.make('puffer_squared', log_interval=0)
+    module = importlib.import_module('pufferlib.ocean._squared')
+    assert module.MAX_ENVS == ocean.registry.MAX_NUM_ENVS
+    buffers = allocate_buffers(spaces.Box(0, 1, (98,), np.uint8), spaces.Discrete(5), 1)
+    args = [buffers.observations, buffers.actions, buffers.rewards, buffers.terminals, buffers.truncations]
+    with pytest.raises(ValueError, match=r'num_envs must be in \[1, 1048576\]'):
+        module.Vector(*args, 2**21, {'size': 7, 'max_steps': 21}, [0], [4])
+
+
+@pytest.mark.parametrize('name', ENVS)
+def test_stepping_rendering_or_saving_before_reset_is_an_error(name):
+    env = ocean.make(name, num_envs=2)
+    for call in (lambda: env.step(np.zeros_like(env.actions)), env.render, env.render_text, env.snapshot):
+        with pytest.raises(APIUsageError, match=r'called before reset\(\); call reset\(seed\) first'):
+            call()
+    with pytest.raises(RuntimeError, match=r'step\(\) called before reset\(\)'):
+        env.vector.step()
+    with pytest.raises(RuntimeError, match=r'render\(\) called before reset\(\)'):
+        env.vector.render(0, np.zeros(env.spec.frame_shape, np.uint8))
+    env.reset(0)
+    env.step(np.zeros_like(env.actions))
+    env.render()
+    env.close()
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs RLIMIT_AS (POSIX)')
+def test_a_failed_c_allocation_is_a_memory_error():
+    """Under a memory limit, snake's c_init (3 arena arrays per env, ~200 KB at 256 x 256) runs out of memory while
+    the Python buffers (9 observation bytes per snake) still fit: MemoryError, not a segfault."""
+    script = '''
+import resource
+import pufferlib.ocean as ocean
+ocean.make('puffer_snake').close()
+with open('/proc/self/status') as status:
+    used = next(int(line.split()[1]) for line in status if line.startswith('VmSize:')) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (used + 200 * 2**20, resource.RLIM_INFINITY))
+try:
+    ocean.make('puffer_snake', num_envs=4000, width=256, height=256, vision=1)
+except MemoryError:
+    print('MemoryError')
+'''
+    if not os.path.exists('/proc/self/status'):
+        pytest.skip('needs /proc to size the memory limit')
+    result = subprocess.run([os.sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == 'MemoryError', result.stdout + result.stderr

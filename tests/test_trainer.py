@@ -14,6 +14,7 @@ import pufferlib
 import torch
 
 from pufferlib import checkpoint, models, runs, trainer
+from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError
@@ -54,6 +55,7 @@ def test_run_folder_holds_config_metrics_checkpoint_and_model(tmp_path):
     result = run(config)
     assert result.global_step == 32 * 7 * 6 and result.epoch == 6
     assert os.path.dirname(result.run_dir) == str(tmp_path / 'experiments' / 'puffer_squared')
+    assert os.path.basename(result.run_dir).startswith('puffer_squared_')
 
     # The resolved config reloads to the same values (train.batch_size was auto and is now a number).
     saved = puffer_config.load_file(os.path.join(result.run_dir, 'config.ini'))
@@ -70,10 +72,14 @@ def test_run_folder_holds_config_metrics_checkpoint_and_model(tmp_path):
         assert key in rows[-1], key
     assert any('env/score' in row for row in rows)
 
-    # Checkpoint and model load weights-only; the model fits a freshly built policy.
-    state = torch.load(os.path.join(result.run_dir, 'checkpoint.pt'), weights_only=True)
+    # Checkpoints (every 2 epochs, the newest 3 kept) and the model load weights-only; the model fits a freshly
+    # built policy.
+    assert [step for step, _ in history.checkpoints(result.run_dir)] == [224 * 2, 224 * 4, 224 * 6]
+    state = torch.load(history.newest_checkpoint(result.run_dir), weights_only=True)
     assert state['counters']['epoch'] == 6 and state['counters']['global_step'] == 1344
-    assert set(state) == {'model', 'optimizers', 'scheduler', 'counters', 'rng', 'envs', 'recurrent_state'}
+    assert set(state) == {'model', 'optimizers', 'scheduler', 'counters', 'rng', 'envs', 'recurrent_state', 'run'}
+    info = runs.read_info(result.run_dir)
+    assert info['status'] == 'finished' and info['global_step'] == 1344 and info['env'] == 'puffer_squared'
     policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
                                            single_action_space=_squared_actions()), hidden_size=64)
     policy.load_state_dict(torch.load(result.model_path, weights_only=True))
@@ -293,9 +299,10 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
                                            'update_epochs': 1, 'checkpoint_interval': 1})
     with pytest.raises(trainer.NonFiniteLossError, match='epoch 2') as error:
         run(config)
-    run_dir = runs.find_run(config['train']['data_dir'], 'puffer_squared', 'latest')
+    run_dir, _ = runs.find_run(config, 'latest')
     assert 'last good checkpoint' in str(error.value) and run_dir in str(error.value)
-    state = checkpoint.load(os.path.join(run_dir, 'checkpoint.pt'))
+    assert runs.read_info(run_dir)['status'] == 'crashed'
+    state = checkpoint.read(history.newest_checkpoint(run_dir))
     assert state['counters']['epoch'] == 1
     assert all(torch.isfinite(value).all() for value in state['model'].values())
     assert not os.path.exists(os.path.join(run_dir, 'model.pt'))
@@ -307,10 +314,12 @@ def test_trainer_specific_config_errors(tmp_path):
 
 
 def test_resume_errors(tmp_path):
-    with pytest.raises(ConfigError, match='no run with a checkpoint'):
+    with pytest.raises(ConfigError, match='there is no run of puffer_squared'):
         run(small_config(tmp_path), resume='latest')
-    run(small_config(tmp_path))
-    with pytest.raises(ConfigError, match='runs with a checkpoint'):
+    first = run(small_config(tmp_path))
+    with pytest.raises(ConfigError, match=f'recent runs: {os.path.basename(first.run_dir)}'):
+        run(small_config(tmp_path), resume='no_such_run')
+    with pytest.raises(ConfigError, match='has no checkpoint at step 19990101000000; saved steps: 448, 896, 1344'):
         run(small_config(tmp_path), resume='19990101_000000')
 
 
@@ -339,6 +348,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, envs):
                    cwd=tmp_path)
     [uninterrupted] = [os.path.join(root, d) for root, dirs, _ in os.walk(tmp_path / 'a') for d in dirs
                        if os.path.exists(os.path.join(root, d, 'model.pt'))]
+    assert runs.read_info(uninterrupted)['status'] == 'finished'
 
     process = subprocess.Popen(cli(tmp_path / 'b', *settings), env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, cwd=tmp_path)
@@ -354,6 +364,9 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, envs):
     [killed] = list(env_dir.glob('*'))
     killed_at = len(runs.read_metrics(str(killed)))
     assert 10 <= killed_at < 24 and not (killed / 'model.pt').exists()
+    assert runs.read_info(str(killed))['status'] == 'running'  # a kill -9 leaves no word: `puffer runs` says crashed
+    from pufferlib.runs import listing
+    assert listing.describe(str(killed)).status == 'crashed'
 
     subprocess.run(cli(tmp_path / 'b', *settings, '--resume', 'latest'), check=True, env=environment,
                    capture_output=True, timeout=300, cwd=tmp_path)
@@ -373,7 +386,7 @@ def test_checkpoints_do_not_cut_episodes_short(tmp_path):
     result = run(config)
     lengths = [row['env/episode_length'] for row in runs.read_metrics(result.run_dir) if 'env/episode_length' in row]
     assert lengths and max(lengths) > 50, lengths
-    saved = checkpoint.load(os.path.join(result.run_dir, checkpoint.CHECKPOINT_FILE))
+    saved = checkpoint.read(history.newest_checkpoint(result.run_dir))
     [env_state] = saved['envs']
     assert env_state['env'] == 'puffer_breakout' and env_state['num_envs'] == 32
 

@@ -22,16 +22,19 @@ OCEAN_ENV = 'puffer_cartpole' if 'puffer_cartpole' in pufferlib.ocean.list_envs(
 
 class CounterEnv(PufferEnv):
     """Rows that say who they are: observation = (env seed, agent row, steps since reset), reward = action.
-    Options slow steps down (by seed and step, so workers finish in changing order) or make one env fail."""
+    Options slow steps down (by seed and step, so workers finish in changing order) or make one env fail: raise,
+    or with `hang`, never return (step 0: never finish starting)."""
 
-    def __init__(self, buf=None, seed=0, agents=2, delay=0.0, fail_seed=None, fail_at=None):
+    def __init__(self, buf=None, seed=0, agents=2, delay=0.0, fail_seed=None, fail_at=None, hang=False):
         self.single_observation_space = spaces.Box(0, 1e9, (3,), np.float32)
         self.single_action_space = spaces.Discrete(3)
         self.num_agents = agents
         if fail_seed == seed and fail_at == 0:
+            if hang:
+                hang_forever()
             raise ValueError(f'env with seed {seed} refuses to start')
         super().__init__(buf)
-        self.delay, self.fail_seed, self.fail_at = delay, fail_seed, fail_at
+        self.delay, self.fail_seed, self.fail_at, self.hang = delay, fail_seed, fail_at, hang
         self.seed, self.steps = seed, 0
 
     def reset(self, seed=None):
@@ -42,6 +45,8 @@ class CounterEnv(PufferEnv):
     def step(self, actions):
         self.steps += 1
         if self.seed == self.fail_seed and self.steps == self.fail_at:
+            if self.hang:
+                hang_forever()
             raise ValueError(f'env with seed {self.seed} fails at step {self.steps}')
         if self.delay:
             time.sleep(self.delay * ((self.seed + self.steps) % 3))
@@ -51,8 +56,15 @@ class CounterEnv(PufferEnv):
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
 
+def hang_forever():
+    while True:
+        time.sleep(3600)
+
+
 @pytest.fixture(scope='module')
 def ray_runtime():
+    # Ray gives its node 30 s to start (read when ray is imported); a 2-core machine busy with other jobs needs more.
+    os.environ.setdefault('RAY_raylet_start_wait_time_s', '120')
     ray = pytest.importorskip('ray')
     # Actors import CounterEnv from this file, so they need this folder on their path.
     path = os.pathsep.join([os.path.dirname(__file__), os.environ.get('PYTHONPATH', '')])
@@ -75,7 +87,7 @@ def rollout(vecenv, steps, seed=0):
     observations, _ = vecenv.reset(seed)
     record = [observations.copy()]
     for _ in range(steps):
-        observations, rewards, terminals, truncations, infos = vecenv.step(_random_actions(rng, vecenv))
+        observations, rewards, terminals, truncations, infos, _ = vecenv.step(_random_actions(rng, vecenv))
         record.append((observations.copy(), rewards.copy(), terminals.copy(), truncations.copy(), infos))
     return record
 
@@ -189,8 +201,35 @@ def test_ray_async_rounds_then_worker_exception(ray_runtime):
         for _ in range(4):  # within two rounds the env with seed 3 (worker 1) takes its 6th step
             v.send(np.zeros(len(v.recv()[5]), np.int32))
     assert error.value.worker_index == 1
+    assert '\x1b' not in str(error.value)  # Ray colours its tracebacks; a log file must not get the escapes
     with pytest.raises(APIUsageError, match='closed'):
         v.recv()
+
+
+def test_ray_hung_worker_times_out_with_its_stack(ray_runtime):
+    v = vector.make(CounterEnv, backend='Ray', num_envs=2, num_workers=2,
+                    env_kwargs={'fail_seed': 1, 'fail_at': 2, 'hang': True})
+    v.timeout = 1.0  # after start-up, which takes Ray seconds on a busy machine
+    actions = np.zeros(v.num_agents, np.int32)
+    v.reset(0)
+    v.step(actions)
+    start = time.monotonic()
+    with pytest.raises(vector.WorkerError) as error:
+        v.step(actions)
+    assert 1.0 <= time.monotonic() - start < 8
+    assert error.value.worker_index == 1
+    message = str(error.value)
+    assert 'worker 1: no answer from Ray actor 1 within vec.timeout = 1 s' in message
+    assert 'hang_forever' in message and 'in step' in message  # the actor's stack, down to the hanging line
+    with pytest.raises(APIUsageError, match='closed'):
+        v.recv()
+
+
+def test_worker_error_strips_terminal_colours():
+    error = vector.WorkerError(2, '\x1b[1mbold\x1b[0m', '\x1b[36mTraceback\x1b[39m\n\x1b[31mValueError\x1b[0m: '
+                                                          'boom \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\')
+    assert str(error) == ('worker 2: bold\n\n--- traceback in worker 2 ---\nTraceback\nValueError: boom link')
+    assert error.remote_traceback == 'Traceback\nValueError: boom link'
 
 
 def test_reset_and_close_while_workers_are_busy():
@@ -324,10 +363,11 @@ def test_envs_in_worker_processes_or_without_snapshots_cannot_be_snapshotted():
 def test_make_from_config():
     config = {'base': {'package': 'gymnasium', 'env_name': 'gymnasium'},
               'vec': {'backend': 'Multiprocessing', 'num_envs': 4, 'num_workers': 'auto', 'batch_size': 2,
-                      'zero_copy': True, 'seed': 5, 'ray_address': None},
+                      'zero_copy': True, 'seed': 5, 'ray_address': None, 'timeout': 7.5, 'check_spaces': 3},
               'env': {'name': 'Pendulum-v1'}}
     with vector.make_from_config(config) as v:
         assert (v.num_envs, v.batch_size, v.agents_per_batch) == (4, 2, 2)
+        assert v.timeout == 7.5 and v._check_output.steps == 3
         assert isinstance(v.single_action_space, spaces.Box)
         v.async_reset()
         observations, rewards, terminals, truncations, infos, agent_ids, masks = v.recv()

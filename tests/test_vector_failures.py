@@ -92,6 +92,44 @@ def test_killed_worker_is_reported(start_method, clean_shm):
     assert wait_gone([process.pid for process in v.processes], 5) == []
 
 
+@pytest.mark.parametrize('start_method', START_METHODS)
+def test_hung_worker_times_out_with_its_stack(start_method, clean_shm):
+    v = vector.make(CounterEnv, backend='Multiprocessing', num_envs=4, num_workers=2, start_method=start_method,
+                    env_kwargs={'fail_seed': 3, 'fail_at': 2, 'hang': True})
+    v.timeout = 1  # after start-up: spawned workers take a while to import on a busy machine
+    pids = [process.pid for process in v.processes]
+    actions = np.zeros(v.num_agents, np.int32)
+    v.reset(0)
+    v.step(actions)
+    start = time.monotonic()
+    with pytest.raises(vector.WorkerError) as error:
+        v.step(actions)  # env 3 (worker 1) sleeps forever in its second step
+    assert 1 <= time.monotonic() - start < 4
+    assert error.value.worker_index == 1
+    message = str(error.value)
+    assert f'worker 1: no answer from process {pids[1]} within vec.timeout = 1 s' in message
+    assert 'did not finish a step or reset' in message
+    assert 'in hang_forever' in message and 'in step' in message  # the worker's stack, down to the hanging line
+    assert wait_gone(pids, 5) == []
+    with pytest.raises(vector.APIUsageError, match='closed'):
+        v.step(actions)
+
+
+def test_env_hanging_at_start_times_out_in_make(clean_shm):
+    start = time.monotonic()
+    with pytest.raises(vector.WorkerError, match=r'(?s)worker 1: no answer .*did not start.*in __init__'):
+        vector.make(CounterEnv, backend='Multiprocessing', num_envs=2, num_workers=2, timeout=0.5,
+                    env_kwargs={'fail_seed': 1, 'fail_at': 0, 'hang': True})
+    assert time.monotonic() - start < 4
+
+
+def test_no_timeout_when_zero():
+    with vector.make(CounterEnv, backend='Multiprocessing', num_envs=2, num_workers=2, timeout=0) as v:
+        assert v.timeout is None
+    with pytest.raises(vector.APIUsageError, match='timeout must be a number of seconds >= 0'):
+        vector.make(CounterEnv, backend='Multiprocessing', num_envs=2, timeout=-1)
+
+
 def test_close_is_idempotent_and_frees_everything(clean_shm):
     v = vector.make(CounterEnv, backend='Multiprocessing', num_envs=2, num_workers=2)
     pids = [process.pid for process in v.processes]
@@ -103,40 +141,63 @@ def test_close_is_idempotent_and_frees_everything(clean_shm):
 
 
 SCRIPT = textwrap.dedent('''
-    import signal, sys, numpy as np
+    import signal, sys, time, numpy as np
+    from multiprocessing import resource_tracker
     # As in a terminal: a process started with SIGINT ignored (a background job, nohup) inherits that, and Python
     # then installs no KeyboardInterrupt handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import pufferlib.vector as vector
     from pufferlib.environments import gymnasium
-    v = vector.make(gymnasium.make, backend='Multiprocessing', num_envs=4, num_workers=2, start_method=sys.argv[1])
+    from test_vector import CounterEnv
+    if sys.argv[2] == 'stepping':
+        v = vector.make(gymnasium.make, backend='Multiprocessing', num_envs=4, num_workers=2,
+                        start_method=sys.argv[1])
+    else:  # the env of worker 1 never returns from its first step
+        v = vector.make(CounterEnv, backend='Multiprocessing', num_envs=2, num_workers=2, start_method=sys.argv[1],
+                        env_kwargs={'fail_seed': 1, 'fail_at': 1, 'hang': True})
     v.reset(0)
-    print(' '.join(str(p.pid) for p in v.processes), flush=True)
-    actions = np.zeros(4, np.int32)
+    actions = np.zeros(v.num_agents, np.int32)
+    if sys.argv[2] == 'hung':
+        v.send(actions)
+    print(' '.join(str(p.pid) for p in v.processes), resource_tracker._resource_tracker._pid, flush=True)
     while True:
-        v.step(actions)
+        if sys.argv[2] == 'stepping':
+            v.step(actions)
+        else:
+            time.sleep(1)
 ''')
 
 
-def start_script(start_method):
-    process = subprocess.Popen([sys.executable, '-c', SCRIPT, start_method], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    workers = [int(pid) for pid in process.stdout.readline().split()]
+def start_script(start_method, mode='stepping'):
+    """The script above in a process of its own, its worker pids and the pid of its resource tracker."""
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([os.path.dirname(__file__), os.environ.get('PYTHONPATH', '')])}
+    process = subprocess.Popen([sys.executable, '-c', SCRIPT, start_method, mode], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    *workers, tracker = [int(pid) for pid in process.stdout.readline().split()]
     assert len(workers) == 2, process.stderr.read()
-    return process, workers
+    return process, workers, tracker
 
 
+@pytest.mark.parametrize('mode', ['stepping', 'hung'])
 @pytest.mark.parametrize('start_method', START_METHODS)
-def test_workers_exit_when_the_parent_is_killed(start_method):
-    parent, workers = start_script(start_method)
+def test_workers_exit_when_the_parent_is_killed(start_method, mode):
+    # 'hung': one worker is stuck in an env's step and never looks at its parent: the kernel's parent-death
+    # signal ends it. The resource tracker ends once no worker holds its pipe.
+    parent, workers, tracker = start_script(start_method, mode)
     parent.kill()
     parent.wait()
-    assert wait_gone(workers, 5) == []
-    assert shm_files(parent.pid) == []
+    try:
+        assert wait_gone(workers, 5) == []
+        assert wait_gone([tracker], 5) == []
+        assert shm_files(parent.pid) == []
+    finally:  # a failed test must not leave workers behind
+        for pid in workers:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_ctrl_c_ends_cleanly():
-    parent, workers = start_script('fork')
+    parent, workers, _ = start_script('fork')
     time.sleep(0.3)
     os.killpg(parent.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     try:

@@ -29,7 +29,7 @@ typedef struct {
     float last_reward;
 } Bandit;
 
-void c_init(Bandit* env) {}
+int c_init(Bandit* env) { return 0; }
 
 void c_reset(Bandit* env) {
     env->observations[0] = 1.0f;

@@ -6,6 +6,8 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 1
 #define ACT_SIZE 1
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->last_arm, -1, (env)->num_arms - 1) FIELD((env)->last_reward, 0, 1)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

@@ -7,7 +7,33 @@
 #define OBS_SIZE(env) BREAKOUT_OBS_SIZE
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_ball)
+// Saved and checked by snapshot()/restore(): the ball inside the field at most SPEED_MAX fast, the paddle inside
+// it, counters within their limits; breakout_check_state: bricks_left counts the standing bricks.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->bricks, 0, 1) FIELD((env)->bricks_left, 0, BREAKOUT_BRICKS) FIELD((env)->wall, 0, 1) \
+    FIELD((env)->rebuild_pending, 0, 1) FIELD((env)->balls_left, 1, (env)->balls) FIELD((env)->in_play, 0, 1) \
+    FIELD((env)->serve_timer, 0, BREAKOUT_SERVE_DELAY - 1) FIELD((env)->paddle_hits, 0, 1000000000) \
+    FIELD((env)->hit_orange, 0, 1) FIELD((env)->hit_red, 0, 1) \
+    FIELD((env)->speed, BREAKOUT_SPEED_START, BREAKOUT_SPEED_MAX) FIELD((env)->paddle_bonus, -FLT_MAX, FLT_MAX) \
+    FIELD((env)->paddle_w, 0.5f * BREAKOUT_PADDLE_W, BREAKOUT_PADDLE_W) \
+    FIELD((env)->paddle_x, 0, BREAKOUT_FIELD_W - (env)->paddle_w) \
+    FIELD((env)->ball_x, 0, BREAKOUT_FIELD_W - BREAKOUT_BALL) FIELD((env)->ball_y, 0, BREAKOUT_FIELD_H - BREAKOUT_BALL) \
+    FIELD((env)->ball_vx, -BREAKOUT_SPEED_MAX, BREAKOUT_SPEED_MAX) \
+    FIELD((env)->ball_vy, -BREAKOUT_SPEED_MAX, BREAKOUT_SPEED_MAX) \
+    FIELD((env)->score, 0, 2 * BREAKOUT_WALL_POINTS) FIELD((env)->steps, 0, (env)->max_steps - 1) \
+    FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
+#define STATE_CHECK breakout_check_state
 #include "vecenv.h"
+
+static int breakout_check_state(const Env* env, char* error, int size) {
+    int standing = 0;
+    for (int i = 0; i < BREAKOUT_BRICKS; i++) standing += env->bricks[i];
+    if (standing != env->bricks_left) {
+        snprintf(error, size, "bricks_left = %d but %d bricks stand", env->bricks_left, standing);
+        return -1;
+    }
+    return 0;
+}
 
 static int my_init(Env* env, PyObject* kwargs) {
     return unpack_int(kwargs, "frameskip", &env->frameskip, 1, 16)

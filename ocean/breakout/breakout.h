@@ -260,8 +260,9 @@ static int breakout_frame(Breakout* env, int action, int* points) {
     return 0;
 }
 
-void c_init(Breakout* env) {
+int c_init(Breakout* env) {
     (void)env;   // fixed geometry: nothing to allocate
+    return 0;
 }
 
 void c_reset(Breakout* env) {

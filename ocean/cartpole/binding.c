@@ -7,6 +7,12 @@
 #define OBS_SIZE(env) 4
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(get_state) X(set_state)
+// Between steps the pole is inside the termination thresholds (else the episode ended and reset); velocities are
+// bounded far above any reachable value so that no loaded one overflows. action_scale/offset come from c_init.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->x, -CARTPOLE_X_THRESHOLD, CARTPOLE_X_THRESHOLD) FIELD((env)->x_dot, -1e6, 1e6) \
+    FIELD((env)->theta, -CARTPOLE_THETA_THRESHOLD, CARTPOLE_THETA_THRESHOLD) FIELD((env)->theta_dot, -1e6, 1e6) \
+    FIELD((env)->tick, 0, (env)->max_steps - 1)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

@@ -41,9 +41,10 @@ typedef struct {
     int tick;
 } CartPole;
 
-void c_init(CartPole* env) {
+int c_init(CartPole* env) {
     env->action_scale = env->continuous ? 1.0 : 2.0;
     env->action_offset = env->continuous ? 0.0 : -1.0;
+    return 0;
 }
 
 static inline void cartpole_observe(CartPole* env) {

@@ -7,7 +7,38 @@
 #define OBS_SIZE(env) C4_OBS_SIZE
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_board)
+// Saved and checked by snapshot()/restore(); c4_check_state: the bitboards are a stack of stones the heights and
+// move count agree with.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->agent, 0, 0) FIELD((env)->opponent, 0, 0) FIELD((env)->height, 0, C4_COLS * C4_COLS) \
+    FIELD((env)->moves, 0, C4_CELLS) FIELD((env)->steps, 0, C4_CELLS)
+#define STATE_CHECK c4_check_state
 #include "vecenv.h"
+
+// The two bitboards are disjoint stacks of stones on the 7x6 board, and height and moves count them.
+static int c4_check_state(const Env* env, char* error, int size) {
+    uint64_t stones = env->agent | env->opponent;
+    if ((env->agent & env->opponent) || (stones >> (C4_COLS * C4_COLS))) {
+        snprintf(error, size, "agent and opponent stones overlap or lie off the board");
+        return -1;
+    }
+    int moves = 0;
+    for (int col = 0; col < C4_COLS; col++) {
+        uint64_t column = (stones >> (C4_COLS * col)) & 0x7F;
+        int count = __builtin_popcountll(column);
+        if ((column >> C4_ROWS) || (column & (column + 1)) || env->height[col] != C4_COLS * col + count) {
+            snprintf(error, size, "column %d: its stones do not stack from the bottom up to height[%d] = %d", col,
+                     col, env->height[col]);
+            return -1;
+        }
+        moves += count;
+    }
+    if (moves != env->moves) {
+        snprintf(error, size, "moves = %d but %d stones are on the board", env->moves, moves);
+        return -1;
+    }
+    return 0;
+}
 
 static int my_init(Env* env, PyObject* kwargs) { return 0; }
 

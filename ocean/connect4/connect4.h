@@ -93,8 +93,9 @@ static void c4_new_game(Connect4* env) {
     if (rng_int(&env->rng, 2)) c4_play(env, &env->opponent, 1, c4_opponent_column(env));
 }
 
-void c_init(Connect4* env) {
+int c_init(Connect4* env) {
     (void)env;
+    return 0;
 }
 
 void c_reset(Connect4* env) {

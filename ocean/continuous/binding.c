@@ -6,6 +6,7 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) CONTINUOUS_DIMS
 #define ACT_SIZE CONTINUOUS_DIMS
+#define STATE(env, FIELD, ARRAY) FIELD((env)->target, -1, 1) FIELD((env)->last_action, -1, 1)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

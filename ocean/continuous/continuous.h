@@ -27,7 +27,7 @@ typedef struct {
     float last_action[CONTINUOUS_DIMS];
 } Continuous;
 
-void c_init(Continuous* env) {}
+int c_init(Continuous* env) { return 0; }
 
 void c_reset(Continuous* env) {
     for (int d = 0; d < CONTINUOUS_DIMS; d++)

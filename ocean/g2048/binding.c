@@ -7,6 +7,9 @@
 #define OBS_SIZE(env) G2048_OBS_SIZE
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_board)
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->board, 0, G2048_VALUES - 1) FIELD((env)->score, 0, 1000000000) \
+    FIELD((env)->steps, 0, (env)->max_steps - 1) FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

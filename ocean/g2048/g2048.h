@@ -51,7 +51,9 @@ static const unsigned char G2048_LINES[G2048_NUM_ACTIONS][4][4] = {
     {{3, 2, 1, 0}, {7, 6, 5, 4}, {11, 10, 9, 8}, {15, 14, 13, 12}},   // right
 };
 
-// Slides and merges one line toward its first cell; each tile merges at most once per move.
+// Slides and merges one line toward its first cell; each tile merges at most once per move. Two tiles of the
+// largest exponent never merge: no reachable board has two, but a board set by hand may, and their sum has no
+// observation slot.
 // Returns 1 if the line changed; adds merged values to *score and their exponents to *exponents.
 static int g2048_slide_line(unsigned char* board, const unsigned char* line, int* score, int* exponents) {
     unsigned char out[4] = {0, 0, 0, 0};
@@ -59,7 +61,7 @@ static int g2048_slide_line(unsigned char* board, const unsigned char* line, int
     for (int i = 0; i < 4; i++) {
         unsigned char e = board[line[i]];
         if (e == 0) continue;
-        if (can_merge && out[count - 1] == e) {
+        if (can_merge && out[count - 1] == e && e < G2048_VALUES - 1) {
             out[count - 1] = (unsigned char)(e + 1);
             *score += 1 << (e + 1);
             *exponents += e + 1;
@@ -111,8 +113,9 @@ static void g2048_new_game(G2048* env) {
     g2048_spawn_tile(env);
 }
 
-void c_init(G2048* env) {
+int c_init(G2048* env) {
     (void)env;   // nothing to allocate
+    return 0;
 }
 
 void c_reset(G2048* env) {

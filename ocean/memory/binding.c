@@ -6,6 +6,7 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 2
 #define ACT_SIZE 1
+#define STATE(env, FIELD, ARRAY) FIELD((env)->bit, 0, 1) FIELD((env)->tick, 0, (env)->delay)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

@@ -27,7 +27,7 @@ typedef struct {
     int tick;  // steps taken this episode; the action of step delay + 1 is the answer
 } Memory;
 
-void c_init(Memory* env) {}
+int c_init(Memory* env) { return 0; }
 
 void c_reset(Memory* env) {
     env->bit = rng_int(&env->rng, 2);

@@ -27,7 +27,7 @@ typedef struct {
     int last_actions[2];
 } Multiagent;
 
-void c_init(Multiagent* env) {}
+int c_init(Multiagent* env) { return 0; }
 
 void c_reset(Multiagent* env) {
     static const float ids[4] = {1, 0, 0, 1};

@@ -6,6 +6,8 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) ((env)->length)
 #define ACT_SIZE 1
+// The password itself is not state: c_init draws it from password_seed.
+#define STATE(env, FIELD, ARRAY) FIELD((env)->position, 0, (env)->length - 1)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

@@ -29,9 +29,10 @@ typedef struct {
     unsigned char password[PASSWORD_MAX];
 } Password;
 
-void c_init(Password* env) {
+int c_init(Password* env) {
     uint64_t stream = rng_seed((uint64_t)env->password_seed, 0);
     for (int i = 0; i < env->length; i++) env->password[i] = (unsigned char)rng_int(&stream, 2);
+    return 0;
 }
 
 void c_reset(Password* env) {

@@ -7,6 +7,15 @@
 #define OBS_SIZE(env) PONG_OBS_SIZE
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_ball)
+// Saved and checked by snapshot()/restore(): paddles and ball inside the field (the ball may be past a paddle, not
+// yet out), speeds within their maxima, points below points_to_win, steps below max_steps.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->agent_y, 0, PONG_H - PONG_PADDLE_H) FIELD((env)->opponent_y, 0, PONG_H - PONG_PADDLE_H) \
+    FIELD((env)->ball_x, -PONG_BALL, PONG_W) FIELD((env)->ball_y, 0, PONG_H - PONG_BALL) \
+    FIELD((env)->ball_vx, -PONG_MAX_VX, PONG_MAX_VX) FIELD((env)->ball_vy, -PONG_MAX_VY, PONG_MAX_VY) \
+    FIELD((env)->agent_points, 0, (env)->points_to_win - 1) \
+    FIELD((env)->opponent_points, 0, (env)->points_to_win - 1) FIELD((env)->steps, 0, (env)->max_steps - 1) \
+    FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

@@ -133,8 +133,9 @@ static int pong_frame(Pong* env, int action) {
     return 0;
 }
 
-void c_init(Pong* env) {
+int c_init(Pong* env) {
     (void)env;   // nothing to allocate
+    return 0;
 }
 
 void c_reset(Pong* env) {

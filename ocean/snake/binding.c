@@ -8,9 +8,64 @@
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(clear_arena) X(set_snake) X(set_cell)
 #define TEXT_SIZE 66000   // the whole arena, up to 256 x 256 cells
-#define HEAP_ARRAYS(env, X) \
-    X((env)->cells, (env)->padded_cells) X((env)->claims, (env)->padded_cells) X((env)->exit_dir, (env)->padded_cells)
+// Saved and checked by snapshot()/restore(): the three arrays (cells a valid code, no claims left between steps,
+// exit directions 0-3) and the snakes, which snake_check_state walks body by body.
+#define STATE(env, FIELD, ARRAY) \
+    ARRAY((env)->cells, (env)->padded_cells, 0, SNAKE_NUM_CELLS - 1) ARRAY((env)->claims, (env)->padded_cells, 0, 0) \
+    ARRAY((env)->exit_dir, (env)->padded_cells, 0, SNAKE_NUM_ACTIONS - 1) FIELD((env)->snakes, 0, 0)
+#define STATE_CHECK snake_check_state
 #include "vecenv.h"
+
+// The wall border is whole and the arena holds no wall; every live snake's body, followed from its tail along
+// exit_dir, is a path of body cells inside the arena ending at its head; no two bodies share a cell and no body or
+// head cell belongs to no snake. (c_step and the observation crop rely on all of it to stay inside the arrays.)
+static int snake_check_state(const Env* env, char* error, int size) {
+    static unsigned char owned[(256 + 30) * (256 + 30)];  // the largest padded arena; the GIL or one thread
+    int arena = env->width * env->height;
+    memset(owned, 0, (size_t)env->padded_cells);
+    for (int cell = 0; cell < env->padded_cells; cell++) {
+        int x = cell % env->stride - env->vision, y = cell / env->stride - env->vision;
+        int inside = x >= 0 && x < env->width && y >= 0 && y < env->height;
+        if (inside == (env->cells[cell] == SNAKE_WALL)) {
+            snprintf(error, size, "cell (%d, %d) %s a wall", x, y, inside ? "is" : "is not");
+            return -1;
+        }
+    }
+    for (int i = 0; i < SNAKE_AGENTS; i++) {
+        const SnakeBody* s = &env->snakes[i];
+        int alive_ok = s->alive == 0 || s->alive == 1, moving_ok = s->moving == 0 || s->moving == 1;
+        if (!alive_ok || !moving_ok || s->heading < 0 || s->heading >= SNAKE_NUM_ACTIONS || s->length < s->alive
+                || s->length > arena || s->head < 0 || s->head >= env->padded_cells || s->tail < 0
+                || s->tail >= env->padded_cells || s->target < 0 || s->target >= env->padded_cells || s->steps < 0
+                || s->steps >= env->max_steps || s->food_eaten < 0 || s->food_eaten > arena
+                || !isfinite(s->episode_return)) {
+            snprintf(error, size, "snake %d has a field out of range (alive %d, length %d, head %d, tail %d, heading "
+                     "%d, steps %d)", i, s->alive, s->length, s->head, s->tail, s->heading, s->steps);
+            return -1;
+        }
+        if (!s->alive) continue;
+        int cell = s->tail;
+        for (int k = 1; k <= s->length; k++) {
+            int x = cell % env->stride - env->vision, y = cell / env->stride - env->vision;
+            int code = k == s->length ? SNAKE_HEAD : SNAKE_BODY;
+            if (x < 0 || x >= env->width || y < 0 || y >= env->height || env->cells[cell] != code || owned[cell]
+                    || (k == s->length && cell != s->head)) {
+                snprintf(error, size, "snake %d: body cell %d of %d, from the tail, is not its own %s", i, k,
+                         s->length, k == s->length ? "head" : "body");
+                return -1;
+            }
+            owned[cell] = 1;
+            if (k < s->length) cell += env->offsets[env->exit_dir[cell]];
+        }
+    }
+    for (int cell = 0; cell < env->padded_cells; cell++) {
+        if ((env->cells[cell] == SNAKE_BODY || env->cells[cell] == SNAKE_HEAD) && !owned[cell]) {
+            snprintf(error, size, "cell %d holds a snake part that belongs to no snake", cell);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int my_init(Env* env, PyObject* kwargs) {
     return unpack_int(kwargs, "width", &env->width, 4, 256)

@@ -133,7 +133,8 @@ static void snake_end_life(Snake* env, SnakeBody* s) {
     env->log.n += 1.0f;
 }
 
-void c_init(Snake* env) {
+// 0, or -1 when out of memory (c_close frees whatever was allocated).
+int c_init(Snake* env) {
     env->stride = env->width + 2 * env->vision;
     env->padded_cells = env->stride * (env->height + 2 * env->vision);
     env->cells = (unsigned char*)calloc(env->padded_cells, 1);
@@ -143,6 +144,7 @@ void c_init(Snake* env) {
     env->offsets[1] = env->stride;
     env->offsets[2] = -1;
     env->offsets[3] = 1;
+    return env->cells && env->claims && env->exit_dir ? 0 : -1;
 }
 
 void c_reset(Snake* env) {

@@ -31,7 +31,7 @@ typedef struct {
     int last_actions[2];
 } Spaces;
 
-void c_init(Spaces* env) {}
+int c_init(Spaces* env) { return 0; }
 
 void c_reset(Spaces* env) {
     int ones = 0;

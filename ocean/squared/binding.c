@@ -6,6 +6,11 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) (2 * (env)->size * (env)->size)
 #define ACT_SIZE 1
+// Saved and checked by snapshot()/restore(): every position on the grid, the tick before its limit.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->agent_row, 0, (env)->size - 1) FIELD((env)->agent_col, 0, (env)->size - 1) \
+    FIELD((env)->target_row, 0, (env)->size - 1) FIELD((env)->target_col, 0, (env)->size - 1) \
+    FIELD((env)->tick, 0, (env)->max_steps - 1) FIELD((env)->episode_return, 0, 1)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

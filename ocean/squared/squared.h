@@ -27,7 +27,7 @@ typedef struct {
     float episode_return;
 } Squared;
 
-void c_init(Squared* env) {}
+int c_init(Squared* env) { return 0; }
 
 static void squared_observe(Squared* env) {
     int cells = env->size * env->size;

@@ -6,6 +6,9 @@
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 1
 #define ACT_SIZE 1
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->tick, 0, (env)->horizon - 1) FIELD((env)->count0, 0, (env)->tick) \
+    FIELD((env)->potential, -1, 0) FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
 
 static int my_init(Env* env, PyObject* kwargs) {

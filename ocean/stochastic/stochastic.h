@@ -33,7 +33,7 @@ typedef struct {
     float episode_return;
 } Stochastic;
 
-void c_init(Stochastic* env) {}
+int c_init(Stochastic* env) { return 0; }
 
 void c_reset(Stochastic* env) {
     env->observations[0] = 1.0f;

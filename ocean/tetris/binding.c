@@ -7,7 +7,41 @@
 #define OBS_SIZE(env) (TETRIS_OBS_SIZE + ((env)->features ? TETRIS_FEATURE_SIZE : 0))
 #define ACT_SIZE 1
 #define MY_METHODS(X) X(set_state)
+// Saved and checked by snapshot()/restore(); tetris_check_state: walls and floor intact, the falling piece fits
+// where it is, holes counted right.
+#define STATE(env, FIELD, ARRAY) \
+    FIELD((env)->rows, 0, TETRIS_FULL_ROW) FIELD((env)->piece, 0, TETRIS_PIECES - 1) FIELD((env)->rotation, 0, 3) \
+    FIELD((env)->x, -TETRIS_PAD, TETRIS_W) FIELD((env)->y, 0, TETRIS_H - 1) \
+    FIELD((env)->next_piece, 0, TETRIS_PIECES - 1) FIELD((env)->bag, 0, TETRIS_PIECES - 1) \
+    FIELD((env)->bag_used, 0, TETRIS_PIECES) FIELD((env)->fall_timer, 0, (env)->fall_interval - 1) \
+    FIELD((env)->steps, 0, (env)->max_steps - 1) FIELD((env)->pieces, 0, (env)->steps) \
+    FIELD((env)->lines, 0, 4 * (env)->pieces) FIELD((env)->holes, 0, TETRIS_CELLS) \
+    FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
+#define STATE_CHECK tetris_check_state
 #include "vecenv.h"
+
+// Every board row keeps its wall bits, the floor rows are full, the falling piece fits where it is, and holes
+// counts the board's holes.
+static int tetris_check_state(const Env* env, char* error, int size) {
+    const uint32_t board = ((1u << TETRIS_W) - 1u) << TETRIS_PAD;
+    for (int row = 0; row < TETRIS_H + TETRIS_FLOOR_ROWS; row++) {
+        uint32_t walls = row < TETRIS_H ? env->rows[row] & ~board : env->rows[row];
+        if (walls != (row < TETRIS_H ? TETRIS_EMPTY_ROW : TETRIS_FULL_ROW)) {
+            snprintf(error, size, "rows[%d] = %#x has broken walls or floor", row, env->rows[row]);
+            return -1;
+        }
+    }
+    if (!tetris_fits(env, env->piece, env->rotation, env->x, env->y)) {
+        snprintf(error, size, "the falling piece %d (rotation %d) does not fit at x = %d, y = %d", env->piece,
+                 env->rotation, env->x, env->y);
+        return -1;
+    }
+    if (env->holes != tetris_count_holes(env)) {
+        snprintf(error, size, "holes = %d but the board has %d", env->holes, tetris_count_holes(env));
+        return -1;
+    }
+    return 0;
+}
 
 static int my_init(Env* env, PyObject* kwargs) {
     return unpack_int(kwargs, "placement", &env->placement, 0, 1)

@@ -5,9 +5,9 @@
 Every other [env] key goes to that env. Each possible agent gets a row; `masks` marks the agents present.
 """
 import functools
-import importlib
 
 from pufferlib.emulation import PettingZooPufferEnv
+from pufferlib.environments import import_user_module
 from pufferlib.exceptions import EnvironmentSetupError
 
 DEFAULT_NAME = 'butterfly/knights_archers_zombies-v11'
@@ -18,9 +18,10 @@ def load_factory(name):
     if ':' in name:
         module_name, _, attribute = name.partition(':')
         try:
-            return getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
-            raise EnvironmentSetupError(f'cannot load PettingZoo env {name!r}: {error}') from error
+            return getattr(import_user_module(module_name), attribute)
+        except Exception as error:  # ImportError, AttributeError, or the module's own failure at import
+            raise EnvironmentSetupError(f'cannot load PettingZoo env {name!r}: {type(error).__name__}: {error}; '
+                                        'run from the folder that holds the module or install it') from error
     import pettingzoo
     try:
         pettingzoo.spec('parallel', name)
@@ -44,6 +45,15 @@ def env_creator(env_name):
 def env_parameters(env_name):
     """None: any keyword of the chosen env is accepted."""
     return None
+
+
+def check_params(env_name, env_kwargs):
+    """The env must be one that can be found (a registry id, or a module's function)."""
+    try:
+        load_factory(env_kwargs.get('name', DEFAULT_NAME))
+    except EnvironmentSetupError as error:
+        return [str(error)]
+    return []
 
 
 def num_agents(env_name, env_kwargs):

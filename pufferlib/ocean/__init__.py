@@ -2,7 +2,8 @@
 
     env = pufferlib.ocean.make('puffer_cartpole', num_envs=1024, seed=0)
 
-Implements the package contract of pufferlib.environments: env_creator, env_parameters, num_agents.
+Implements the package contract of pufferlib.environments: env_creator, env_parameters, num_agents; and
+check_params for config validation.
 """
 import functools
 import importlib.util
@@ -35,6 +36,12 @@ def env_creator(env_name):
 def env_parameters(env_name):
     """Accepted [env] keys and their defaults: num_envs, log_interval and the env's C parameters."""
     return {**COMMON_PARAMS, **lookup(env_name).params}
+
+
+def check_params(env_name, env_kwargs):
+    """One-line problems with the [env] values `env_kwargs` of `env_name` (unknown keys, wrong types, values out
+    of the ranges the C binding accepts), [] when valid; never raises for bad values. See OceanSpec.check_params."""
+    return lookup(env_name).check_params(env_kwargs)
 
 
 def num_agents(env_name, env_kwargs):

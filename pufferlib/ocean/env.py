@@ -6,7 +6,8 @@ import numpy as np
 from gymnasium import spaces
 
 from pufferlib.environment import PufferEnv
-from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, SnapshotError
+from pufferlib.ocean.registry import COMMON_PARAM_BOUNDS
 
 _checked_modules = set()
 
@@ -20,7 +21,8 @@ def load_module(spec):
             f'{spec.name}: C extension {spec.module} is not built ({error}). Build it with '
             '`python setup.py build_ext --inplace` (or reinstall pufferlib).') from error
     if spec.module not in _checked_modules:
-        declared = {'NUM_AGENTS': spec.agents_per_env, 'FRAME_H': spec.frame_shape[0], 'FRAME_W': spec.frame_shape[1]}
+        declared = {'NUM_AGENTS': spec.agents_per_env, 'FRAME_H': spec.frame_shape[0], 'FRAME_W': spec.frame_shape[1],
+                    'MAX_ENVS': COMMON_PARAM_BOUNDS['num_envs'][2]}
         compiled = {key: getattr(module, key) for key in declared}
         if compiled != declared or spec.frame_shape[2:] != (3,):
             raise EnvironmentSetupError(f'{spec.name}: registry entry {declared} (frame {spec.frame_shape}) disagrees '
@@ -49,13 +51,14 @@ class OceanEnv(PufferEnv):
     [low, high], NaN to low), so every value is accepted; int32/int64 (float32/float64 for Box) arrays are read in
     place without a copy. Episode stats are read from C every `log_interval` steps
     and returned as `infos = [means]` on that step (empty list on other steps or when no episode finished).
+    step(), render() and snapshot() need a reset() first (or a restore()): APIUsageError otherwise.
     """
 
     def __init__(self, spec, num_envs=1, buf=None, seed=0, log_interval=128, **params):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise APIUsageError(f'{spec.name}: num_envs must be an int >= 1, got {num_envs!r}')
-        if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
-            raise APIUsageError(f'{spec.name}: log_interval must be an int >= 1, got {log_interval!r}')
+        for key, value in (('num_envs', num_envs), ('log_interval', log_interval)):
+            _, low, high = COMMON_PARAM_BOUNDS[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise APIUsageError(f'{spec.name}: {key} must be an int in [{low}, {high}], got {value!r}')
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
             raise APIUsageError(f'{spec.name}: seed must be an int in [0, 2**63), got {seed!r}')
         self.spec = spec
@@ -71,15 +74,23 @@ class OceanEnv(PufferEnv):
                                     num_envs, self.params, low, high, int(seed))
         self.masks[:] = True
         self.tick = 0
+        self.started = False  # reset() or restore() has run: episodes are under way
 
     def reset(self, seed=None):
         """Reset every C env; with a seed, env i is reseeded from (seed, i). Returns (observations, [])."""
         self.vector.reset(seed)
         self.masks[:] = True
         self.tick = 0
+        self.started = True
         return self.observations, []
 
+    def _check_started(self, what):
+        if not self.started:
+            raise APIUsageError(f'{self.spec.name}: {what}() called before reset(); call reset(seed) first')
+
     def step(self, actions):
+        if not self.started:
+            self._check_started('step')
         try:
             self.vector.step(actions)  # C reads int32/float32 rows in place: no copy
         except (TypeError, ValueError, BufferError):
@@ -107,6 +118,7 @@ class OceanEnv(PufferEnv):
     def snapshot(self):
         """The state of every C env, this env's buffers and its log counter, as numpy arrays and ints: restore()
         on an env made with the same name, num_envs and parameters continues exactly from here."""
+        self._check_started('snapshot')
         state = dict(env=self.spec.name, num_envs=self.num_envs, params=dict(self.params), tick=self.tick,
                      c_state=np.frombuffer(self.vector.snapshot(), np.uint8).copy())
         for name in SNAPSHOT_BUFFERS:
@@ -114,22 +126,53 @@ class OceanEnv(PufferEnv):
         return state
 
     def restore(self, state):
+        """Continue from a snapshot(), which may come from a file: everything is checked before anything changes.
+        APIUsageError (one line naming the env and what is wrong) for a snapshot of another env, num_envs or
+        parameters, or one whose buffers, counter or C state are malformed or out of range (the C binding checks
+        every field of every env against this env's parameters); the env is then left as it was."""
+        name = self.spec.name
+        keys = {'env', 'num_envs', 'params', 'tick', 'c_state', *SNAPSHOT_BUFFERS}
+        if not isinstance(state, dict) or not keys <= set(state):
+            missing = sorted(keys - set(state)) if isinstance(state, dict) else 'not a dict'
+            raise SnapshotError(f'{name}: cannot restore a malformed snapshot (missing: {missing})')
         saved = (state['env'], state['num_envs'], state['params'])
-        if saved != (self.spec.name, self.num_envs, self.params):
-            raise APIUsageError(f'{self.spec.name}: cannot restore a snapshot of {saved[0]} with num_envs={saved[1]} '
+        if saved != (name, self.num_envs, self.params):
+            raise SnapshotError(f'{name}: cannot restore a snapshot of {saved[0]} with num_envs={saved[1]} '
                                 f'and parameters {saved[2]} into num_envs={self.num_envs}, parameters {self.params}')
-        self.vector.restore(np.ascontiguousarray(state['c_state'], np.uint8))
-        for name in SNAPSHOT_BUFFERS:
-            getattr(self, name)[...] = state[name]
-        self.tick = int(state['tick'])
+        tick = state['tick']
+        if isinstance(tick, (bool, np.bool_)) or not isinstance(tick, numbers.Integral) or tick < 0:
+            raise SnapshotError(f'{name}: cannot restore a snapshot whose tick is {tick!r}; expected an int >= 0')
+        for key in SNAPSHOT_BUFFERS:
+            own, saved_buffer = getattr(self, key), state[key]
+            if (not isinstance(saved_buffer, np.ndarray) or saved_buffer.shape != own.shape
+                    or saved_buffer.dtype != own.dtype):
+                got = (f'{saved_buffer.dtype}{list(saved_buffer.shape)}' if isinstance(saved_buffer, np.ndarray)
+                       else type(saved_buffer).__name__)
+                raise SnapshotError(f'{name}: cannot restore a snapshot whose {key} are {got}; expected '
+                                    f'{own.dtype}{list(own.shape)}')
+        c_state = state['c_state']
+        if isinstance(c_state, bytes):
+            c_state = np.frombuffer(c_state, np.uint8)
+        if not isinstance(c_state, np.ndarray) or c_state.dtype != np.uint8:
+            raise SnapshotError(f'{name}: cannot restore a snapshot whose c_state is not uint8 bytes')
+        try:
+            self.vector.restore(np.ascontiguousarray(c_state).reshape(-1))
+        except ValueError as error:
+            raise SnapshotError(f'{name}: cannot restore this snapshot: {error}') from None
+        for key in SNAPSHOT_BUFFERS:
+            getattr(self, key)[...] = state[key]
+        self.tick = int(tick)
+        self.started = True
 
     def render(self, env_index=0):
         """RGB uint8 frame [H, W, 3] of C env `env_index` (a new array each call)."""
+        self._check_started('render')
         frame = np.zeros(self.spec.frame_shape, np.uint8)
         self.vector.render(env_index, frame)
         return frame
 
     def render_text(self, env_index=0):
+        self._check_started('render_text')
         return self.vector.render_text(env_index)
 
     def close(self):

@@ -17,6 +17,12 @@ COMMON_PARAMS = {
     'num_envs': 1,        # C envs held by one env object (its num_agents = num_envs * agents_per_env)
     'log_interval': 128,  # steps between reads of the C episode stats (reading every step costs time)
 }
+MAX_NUM_ENVS = 2**20  # PUFFER_MAX_ENVS of ocean/vecenv.h: caps what a config can make C allocate
+COMMON_PARAM_BOUNDS = {'num_envs': ('int', 1, MAX_NUM_ENVS), 'log_interval': ('int', 1, 10**9)}
+
+
+def _format_bound(kind, value):
+    return str(int(value)) if kind == 'int' else f'{value:g}'
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,60 @@ class OceanSpec:
         if problems:
             raise ConfigError(problems)
         return resolved
+
+    def param_bounds(self, params=None):
+        """{key: (kind, low, high)} for every [env] key: num_envs and log_interval, then each C parameter with the
+        inclusive range its C binding accepts (kind 'int' or 'float'), read from the compiled module, the single
+        source of truth. A bound may depend on another parameter (puffer_bandit's best_arm < num_arms): it is
+        worked out for `params` (resolved parameters; the defaults when None). EnvironmentSetupError if the C
+        extension is not built."""
+        from pufferlib.ocean.env import load_module  # env.py imports this module
+        module = load_module(self)
+        bounds = dict(COMMON_PARAM_BOUNDS)
+        for key, kind, low, high in module.param_bounds(dict(self.params if params is None else params)):
+            bounds[key] = (kind, low, high)
+        return bounds
+
+    def check_params(self, overrides):
+        """Problems with the [env] values `overrides` (keys of this env's params and of COMMON_PARAMS), as one-line
+        strings, [] when they are all valid; never raises. Each problem names the key, the value and what is valid:
+        an unknown key (with the closest valid one), a value of the wrong type, or a value outside its range, e.g.
+        'env.size = 100 is outside [2, 63] for puffer_squared'. Ranges come from the C binding (param_bounds), and
+        are checked for every parameter after the overrides are applied, so a default that a changed parameter
+        makes invalid (bandit's best_arm after num_arms = 2) is reported too. A config validator calls this before
+        building the env; building it with values that pass cannot fail on a parameter range."""
+        problems, resolved = [], dict(self.params)
+        for key, value in overrides.items():
+            if key not in self.params and key not in COMMON_PARAMS:
+                valid = sorted(self.params) + sorted(COMMON_PARAMS)
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f' (did you mean env.{close[0]}?)' if close else ''
+                problems.append(f'env.{key} is not a parameter of {self.name}{hint}; valid: {", ".join(valid)}')
+                continue
+            default = self.params.get(key, COMMON_PARAMS.get(key))
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                    isinstance(default, int) and not isinstance(value, int)):
+                kind = 'an int' if isinstance(default, int) else 'a number'
+                problems.append(f'env.{key} = {value!r} must be {kind} like its default {default!r} for {self.name}')
+            elif key in self.params:
+                resolved[key] = type(default)(value)
+            else:
+                kind, low, high = COMMON_PARAM_BOUNDS[key]
+                if not low <= value <= high:
+                    problems.append(f'env.{key} = {value!r} is outside [{low}, {high}] for {self.name}')
+        try:
+            bounds = self.param_bounds(resolved)
+        except (EnvironmentSetupError, ImportError, TypeError, ValueError) as error:
+            return problems + [f'{self.name}: cannot read the parameter ranges from its C binding: {error}']
+        for key, value in resolved.items():
+            if key not in bounds:
+                problems.append(f'env.{key} of {self.name} is not read by its C binding')
+                continue
+            kind, low, high = bounds[key]
+            if not low <= value <= high:  # NaN is never inside
+                problems.append(f'env.{key} = {value!r} is outside [{_format_bound(kind, low)}, '
+                                f'{_format_bound(kind, high)}] for {self.name}')
+        return problems
 
     def spaces(self, params):
         """(observation_space, action_space) for resolved params."""
