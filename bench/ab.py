@@ -20,6 +20,7 @@ import torch
 from pufferlib import denormals, models, runs, trainer, vector
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
+from pufferlib.runs import session
 
 WARMUP_EPOCHS = 3
 
@@ -28,7 +29,7 @@ def make_trainer(env_name, overrides, scratch_dir, cpp_wrapper=True):
     """A Trainer as `puffer train` builds it (envs reset with the vec seed), in a scratch run folder."""
     config = puffer_config.load(env_name, overrides={**overrides, 'train.device': 'cpu',
                                                      'train.checkpoint_interval': 10**9})
-    trainer.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
+    session.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
     vecenv = vector.make_from_config(config)
     puffer_config.resolve_train_auto(config, vecenv.num_agents)
     policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],

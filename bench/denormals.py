@@ -20,6 +20,7 @@ import torch
 from pufferlib import checkpoint, denormals, models, runs, saved_policy, trainer, vector
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
+from pufferlib.runs import session
 
 ENV = 'puffer_breakout'
 
@@ -27,17 +28,17 @@ ENV = 'puffer_breakout'
 def make_trainer(model, data_dir, scratch_dir):
     config = puffer_config.load(ENV, overrides={'train': {'device': 'cpu', 'data_dir': data_dir,
                                                           'checkpoint_interval': 10**9}})
-    path = checkpoint.resolve_model_path(model, runs.env_dir(data_dir, ENV)) if model else None
+    path = runs.resolve_model_path(model, config) if model else None
     # A model from a run directory brings its run's policy settings (e.g. a GELU model of the config before SiLU).
     config, _ = saved_policy.config_for_model(config, path)
-    torch.set_num_threads(trainer.torch_threads(config['vec']['backend'], puffer_config.physical_cores()))
-    trainer.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
+    session.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
     vecenv = vector.make_from_config(config)
     puffer_config.resolve_train_auto(config, vecenv.num_agents)
+    torch.set_num_threads(session.training_threads(config, vecenv.num_agents))
     policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], None, config['policy'],
                                 config['rnn'])
     if path:
-        checkpoint.load_policy_weights(policy, path)
+        saved_policy.load_weights(policy, checkpoint.read_weights(path), path)
         print(f'policy: {path} ({config["policy"].get("activation", "gelu")})')
     else:
         print('policy: freshly initialized (pass --model to time a trained one)')

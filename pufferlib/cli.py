@@ -146,6 +146,7 @@ def run(argv):
         print(puffer_config.to_ini(config), end='')
         return 0
     parsed.options.overrides = dict(parsed.overrides)  # `--resume` applies the safe ones to the run's own config
+    parsed.options.config_files = list(parsed.config_files)  # named again in the commands a run prints
     entry = load_entry(command)
     result = entry(config, parsed.options)
     return result if isinstance(result, int) else 0

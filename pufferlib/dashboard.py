@@ -39,6 +39,7 @@ class Dashboard:
         self.interval = redraw_interval if self.live else line_interval
         self.last_shown = None
         self.snapshot = None
+        self.run_dir = None   # shown in the live view once the run folder is known
         self.view = None
         if self.live:
             self.view = Live(console=Console(file=self.file), auto_refresh=False, transient=False)
@@ -84,6 +85,8 @@ class Dashboard:
         summary.add_row('env', self.env_name, 'epoch', f'{s["epoch"]:,}')
         summary.add_row('steps', f'{s["global_step"]:,} / {s["total_timesteps"]:,}', 'SPS', f'{s["sps"]:,.0f}')
         summary.add_row('uptime', duration(s['uptime']), 'remaining', duration(s['remaining']))
+        if self.run_dir:
+            summary.add_row('run', self.run_dir, '', '')
 
         profile = s['profile']
         total = sum(profile.values()) or 1.0

@@ -28,7 +28,10 @@ def find_model(load_model_path, config):
 
 def run_config_path(model_path):
     """config.ini of the run the model belongs to, or None for a model file outside a run directory."""
-    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), runs.CONFIG_FILE)
+    folder = os.path.dirname(os.path.abspath(model_path))
+    if os.path.basename(folder) == 'checkpoints':  # a checkpoint of the run's history
+        folder = os.path.dirname(folder)
+    path = os.path.join(folder, runs.CONFIG_FILE)
     return path if os.path.exists(path) else None
 
 
@@ -42,11 +45,11 @@ def config_for_model(config, model_path):
     if path is None:
         return config, None
     saved = puffer_config.load_file(path)
-    wanted = (config['base']['package'], runs.env_folder_name(config['base']['env_name']))
-    trained = (saved['base']['package'], runs.env_folder_name(saved['base']['env_name']))
+    wanted, trained = runs.env_identity(config), runs.env_identity(saved)
     if wanted != trained:
-        raise ConfigError(f'the model at {model_path} was trained on {trained[1]} (package {trained[0]}, see {path}),'
-                          f' not {wanted[1]}; pass {trained[1]} as the environment')
+        raise ConfigError(f'the model at {model_path} was trained on {trained} (package {saved["base"]["package"]}, '
+                          f'see {path}), not {wanted}; pass {runs.env_folder_name(saved["base"]["env_name"])} '
+                          'and its [env] settings as the environment')
     for section in MODEL_SECTIONS:
         config[section] = dict(saved[section])
     return config, path

@@ -316,7 +316,7 @@ class LocalRunner(Runner):
 
     def start(self, job):
         env_folder = os.path.join(job.folder, runs.env_identity(job.config))
-        earlier = runs.runs_of(job.config)  # the trial's data_dir is its own folder
+        earlier = runs.runs_of(trial_data_config(job))
         resumable = [path for path in earlier if os.path.exists(os.path.join(path, runs.CONFIG_FILE))]
         if not resumable and os.path.isdir(env_folder):
             shutil.rmtree(env_folder)  # a run cut short before it wrote its config: start it over
@@ -432,9 +432,14 @@ class RayRunner(Runner):
 # Reading a finished trial
 # ----------------------------------------------------------------------------------------------------------------
 
+def trial_data_config(job):
+    """The trial's config with its own folder as data_dir, where its run lives."""
+    return {**job.config, 'train': {**job.config['train'], 'data_dir': job.folder}}
+
+
 def trial_outcome(job, exit_code, wall_seconds):
     """What a finished trial process left behind: status, score, cost, learning curve, run folder, error."""
-    run_dirs = runs.runs_of(job.config)
+    run_dirs = runs.runs_of(trial_data_config(job))
     run_dir = run_dirs[-1] if run_dirs else None
     rows = runs.read_metrics(run_dir) if run_dir else []
     curve = learning_curve(rows, job.metric, job.config['train']['total_timesteps'], job.curve_points)

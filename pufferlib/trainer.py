@@ -156,23 +156,6 @@ class FlatParameters:
                                     'buffer (was zero_grad(set_to_none=True) or .to() called on the policy?)')
 
 
-def check_sizes(t, num_agents):
-    """Shapes the trainer itself needs, beyond what pufferlib.config checks."""
-    problems = []
-    if t['bptt_horizon'] < 2:
-        problems.append(f'train.bptt_horizon = {t["bptt_horizon"]} must be at least 2: the last step of a segment '
-                        'has no successor to bootstrap from, so a 1-step segment teaches nothing')
-    segments = t['batch_size'] // t['bptt_horizon']
-    if segments < num_agents:
-        problems.append(f'train.batch_size = {t["batch_size"]} holds {segments} segments of train.bptt_horizon = '
-                        f'{t["bptt_horizon"]} steps, fewer than the {num_agents} agent rows; use at least '
-                        f'{num_agents * t["bptt_horizon"]}')
-    if t['precision'] not in ('float32', 'bfloat16'):
-        problems.append(f'train.precision = {t["precision"]!r}; valid: float32, bfloat16')
-    if problems:
-        raise ConfigError(problems)
-
-
 class Trainer:
     def __init__(self, config, vecenv, policy, run_dir=None, dashboard=None):
         t = self.train_config = config['train']
@@ -485,10 +468,16 @@ class Trainer:
         name = 'loss' if bool(torch.isfinite(advantages).all()) else 'advantages'
         kept = (f'the last good checkpoint is {self.last_checkpoint}' if self.last_checkpoint else
                 'no checkpoint had been written yet')
+        from pufferlib.vector import describe_nonfinite
+        source = describe_nonfinite(self.observations, self.rewards, self.values, env=self.vecenv.driver_env,
+                                    index_names=('segment', 'step'))
+        from_env = source is not None and not source.startswith('the values')  # values are the policy's output
+        cause = (f'; {source}: check the environment' if from_env else
+                 (f'; {source}' if source else '') + '. Lower train.learning_rate or train.max_grad_norm, or check '
+                 'the environment for NaN/inf rewards and observations')
         raise NonFiniteLossError(
             f'the {name} became NaN or inf at epoch {self.epoch + 1} (step {self.global_step:,}); training '
-            f'stopped before updating the weights and {kept}. Lower train.learning_rate or '
-            'train.max_grad_norm, or check the environment for NaN/inf rewards and observations.')
+            f'stopped before updating the weights and {kept}{cause}.')
 
     def minibatch_targets(self, advantages, noise, valid, beta):
         """Sample a minibatch of segments; return their indices, advantages (normalized, importance-weighted),

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from pufferlib import checkpoint, models
-from pufferlib.exceptions import ConfigError
 
 def write_forever(path, version):
     """Rewrite one checkpoint over and over; each version is a payload filled with its own version number, so a
@@ -55,46 +54,47 @@ def test_kill_while_writing_leaves_a_complete_checkpoint(tmp_path):
 def test_checkpoint_loading_refuses_pickled_code(tmp_path):
     path = str(tmp_path / 'evil.pt')
     torch.save({'model': {}, 'hook': print}, path)  # a function is not data
-    with pytest.raises(Exception, match='[Ww]eights only'):
-        checkpoint.load(path)
+    with pytest.raises(checkpoint.UnsafeCheckpointError, match='unpickling it would call print'):
+        checkpoint.read(path)
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'', 'cannot read'),
+    (b'PK\x03\x04 torn zip', 'cannot read'),
+    (None, 'no such model or checkpoint file'),
+])
+def test_every_unreadable_file_is_a_checkpoint_error(tmp_path, content, message):
+    """One reading path: a missing, empty or torn file is a CheckpointError naming it, never a raw traceback."""
+    path = tmp_path / 'model.pt'
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(checkpoint.CheckpointError, match=message) as error:
+        checkpoint.read(str(path))
+    assert str(path) in str(error.value)
+
+
+def test_training_checkpoints_are_checked_before_use(tmp_path):
+    path = str(tmp_path / 'checkpoint.pt')
+    weights = make_policy().state_dict()
+    torch.save(weights, path)
+    with pytest.raises(checkpoint.CheckpointError, match='looks like a model file: use --train.init-path'):
+        checkpoint.read_checkpoint(path)
+    good = dict(model=weights, optimizers=[], counters=dict(epoch=1, global_step=10, uptime=1.0),
+                rng=dict(torch=torch.get_rng_state()))
+    torch.save(good, path)
+    assert checkpoint.read_checkpoint(path)['counters']['global_step'] == 10
+    for broken, problem in ((dict(good, counters=dict(epoch=1, global_step=-5, uptime=0.0)), 'negative'),
+                            (dict(good, counters=dict(epoch=True, global_step=1, uptime=0.0)), 'counters.epoch'),
+                            (dict(good, rng={'torch': torch.zeros(3)}), 'rng.torch'),
+                            ({k: v for k, v in good.items() if k != 'optimizers'}, '"optimizers" is missing')):
+        torch.save(broken, path)
+        with pytest.raises(checkpoint.CheckpointError, match=problem):
+            checkpoint.read_checkpoint(path)
 
 
 def make_policy():
     from types import SimpleNamespace
-    import numpy as np
     from gymnasium import spaces
     env = SimpleNamespace(single_observation_space=spaces.Box(0, 1, (3,), np.float32),
                           single_action_space=spaces.Discrete(2))
     return models.Policy(env, hidden_size=8)
-
-
-def test_model_paths(tmp_path):
-    env_dir = tmp_path / 'puffer_squared'
-    older, newer = env_dir / '20250101_000000', env_dir / '20250102_000000'
-    older.mkdir(parents=True)
-    newer.mkdir()
-    policy = make_policy()
-    checkpoint.save_atomic(policy.state_dict(), str(older / 'model.pt'))
-    checkpoint.save_atomic({'model': policy.state_dict(), 'counters': {}}, str(newer / 'checkpoint.pt'))
-    os.utime(older / 'model.pt', (1, 1))
-    assert checkpoint.resolve_model_path('latest', str(env_dir)) == str(newer / 'checkpoint.pt')
-    assert checkpoint.resolve_model_path(str(older), str(env_dir)) == str(older / 'model.pt')
-    # A checkpoint and a bare model both load into a policy.
-    for path in (older / 'model.pt', newer / 'checkpoint.pt'):
-        checkpoint.load_policy_weights(make_policy(), str(path))
-    with pytest.raises(ConfigError, match='no trained model'):
-        checkpoint.resolve_model_path('latest', str(tmp_path / 'puffer_bandit'))
-    with pytest.raises(ConfigError, match='no such file'):
-        checkpoint.resolve_model_path(str(tmp_path / 'missing.pt'), str(env_dir))
-
-
-def test_model_of_another_shape_is_a_config_error(tmp_path):
-    path = str(tmp_path / 'model.pt')
-    checkpoint.save_atomic(make_policy().state_dict(), path)
-    from types import SimpleNamespace
-    import numpy as np
-    from gymnasium import spaces
-    other = models.Policy(SimpleNamespace(single_observation_space=spaces.Box(0, 1, (5,), np.float32),
-                                          single_action_space=spaces.Discrete(2)), hidden_size=8)
-    with pytest.raises(ConfigError, match='does not fit this policy'):
-        checkpoint.load_policy_weights(other, path)

@@ -723,7 +723,7 @@ def test_custom_file_inherits_its_package_config(chase_folder):
     gymnasium_ini = puffer_config.load('gymnasium')
     assert config['base']['env_name'] == 'chase'  # its runs go to their own folder
     assert config['train']['learning_rate'] == gymnasium_ini['train']['learning_rate'] == 0.005
-    assert config['train']['minibatch_size'] == 512 and config['vec']['backend'] == 'Multiprocessing'
+    assert config['train']['minibatch_size'] == 512 and config['vec']['backend'] == 'Serial'
     assert config['env'] == {'name': 'chase_env:Chase'}
     flags = puffer_config.load(config_files=[path], overrides={'train.learning_rate': 0.001})
     assert flags['train']['learning_rate'] == 0.001

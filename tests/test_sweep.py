@@ -1,5 +1,6 @@
 """`puffer sweep` end to end: the store, learning curves read from real metrics logs, a sweep run from the command
 line with parallel trials, and a sweep killed mid-trial that resumes without losing a trial."""
+import glob
 import io
 import json
 import math
@@ -106,6 +107,7 @@ def fake_trial(tmp_path, rows, config):
     folder = tmp_path / 'trial'
     run_dir = folder / ENV / '20250101_000000'
     run_dir.mkdir(parents=True)
+    runs.write_config(str(run_dir), puffer_config.to_ini(config))
     log = runs.MetricsLog(str(run_dir))
     for row in rows:
         log.append(row)
@@ -256,7 +258,8 @@ def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
                  what='trial 2 to start')
         second_trial = wait_for(lambda: children(process.pid), what='trial 2 process')[0]
         checkpoint_of_trial_2 = os.path.join(folder, 'trials', '0002', ENV)
-        wait_for(lambda: runs.resumable_runs(os.path.join(folder, 'trials', '0002'), ENV), what='a checkpoint')
+        wait_for(lambda: glob.glob(os.path.join(checkpoint_of_trial_2, '*', 'checkpoints', '*.pt')),
+                 what='a checkpoint')
         process.kill()
         process.wait()
         wait_for(lambda: not alive(second_trial), timeout=10, what='the orphaned trial to die')

@@ -11,7 +11,7 @@
 """
 from pufferlib.runs.find import find_run, resolve_model_path, runs_of
 from pufferlib.runs.layout import (CONFIG_FILE, METRICS_FILE, RUN_FILE, env_dir, env_folder_name, env_identity,
-                                   read_info)
+                                   read_info, write_config)
 from pufferlib.runs.metrics import MetricsLog, read_metrics
 
 
@@ -25,4 +25,4 @@ def new_run(data_dir, env_name):
 
 
 __all__ = ['CONFIG_FILE', 'METRICS_FILE', 'RUN_FILE', 'MetricsLog', 'env_dir', 'env_folder_name', 'env_identity',
-           'find_run', 'new_run', 'read_info', 'read_metrics', 'resolve_model_path', 'runs_of']
+           'find_run', 'new_run', 'read_info', 'read_metrics', 'resolve_model_path', 'runs_of', 'write_config']

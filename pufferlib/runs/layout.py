@@ -88,6 +88,14 @@ def check_experiment_name(name):
     return None
 
 
+def write_config(run_dir, ini_text):
+    """The run's config.ini, replaced whole (a reader never sees half of it)."""
+    temporary = os.path.join(run_dir, f'.{CONFIG_FILE}.{os.getpid()}.tmp')
+    with open(temporary, 'w') as file:
+        file.write(ini_text)
+    os.replace(temporary, os.path.join(run_dir, CONFIG_FILE))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # run.json
 # ----------------------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from pufferlib.runs import find, history, layout
 from pufferlib.runs.lock import RunLock
 from pufferlib.runs.metrics import MetricsLog, TensorBoardLog
 
-OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, wandb=False, wandb_project=None,
+OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, config_files=(), wandb=False, wandb_project=None,
                        wandb_group=None, wandb_tag=None, neptune=False, neptune_project=None, neptune_name=None)
 # What a resumed run may change: budgets, logging, checkpointing, and where it computes. The run's identity keys
 # (experiment, data_dir, restart_behavior) only say which run to open. Everything else would change the model,
@@ -281,11 +281,16 @@ class TorchSettings:
         torch.set_num_threads(self.threads)
 
 
-def torch_threads(backend, cores):
-    """Torch threads for CPU training. In-process backends step the envs between torch calls, never during them,
-    so torch may use every core. Worker processes step while torch infers and learns: torch gets half the cores,
-    as an oversubscribed thread pool spins instead of working."""
-    return cores if backend in ('PufferEnv', 'Serial') else max(1, cores // 2)
+def training_threads(config, num_agents):
+    """Torch threads for CPU training (pufferlib.threads): the user's own setting when there is one, else by the
+    size of the larger of an inference batch and a learning chunk, so a small policy is not slowed by a thread
+    pool it cannot feed. One setting for both phases: switching costs more than it saves."""
+    from pufferlib.threads import torch_threads
+    t = config['train']
+    rows = max(num_agents, min(t['minibatch_size'], t['max_minibatch_size']))
+    hidden = config['policy'].get('hidden_size', 128)
+    hidden = hidden if isinstance(hidden, int) and hidden > 0 else 128
+    return torch_threads(config['vec']['backend'], puffer_config.physical_cores(), rows, hidden)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -350,6 +355,7 @@ class Session:
         self.name = opened.name
         self.identity = layout.env_identity(self.config)
         self.dashboard = dashboard or Dashboard(self.identity)
+        self.dashboard.run_dir = self.run_dir
         self.trainer = None
         self.sinks = []
         self.history = None
@@ -395,21 +401,20 @@ class Session:
     # Setting up ------------------------------------------------------------------------------------------------
 
     def build(self, vecenv):
-        from pufferlib.trainer import Trainer, check_sizes
+        from pufferlib.trainer import Trainer
         config, t = self.config, self.config['train']
         opened = self.opened
-        puffer_config.resolve_train_auto(config, vecenv.num_agents)
+        puffer_config.resolve_train_auto(config, vecenv.num_agents)  # and validates the whole config with them
         t['device'] = puffer_config.resolve_device(t['device'])
         if torch.device(t['device']).type == 'cpu':
-            torch.set_num_threads(torch_threads(config['vec']['backend'], puffer_config.physical_cores()))
+            torch.set_num_threads(training_threads(config, vecenv.num_agents))
         denormals.set_flush_denormals(True)  # a trained policy's activations underflow into slow denormals
-        check_sizes(t, vecenv.num_agents)
         policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
                                     config['policy'], config['rnn'])
         init_state = self.warm_start(policy) if opened.state is None else None
         if opened.state is None or opened.notes:
             # Written once the auto sizes are known; budgets changed on resume become part of the run's config.
-            write_config(self.run_dir, config)
+            layout.write_config(self.run_dir, puffer_config.to_ini(config))
         trainer = Trainer(config, vecenv, policy, self.run_dir, self.dashboard)
         if init_state is not None and t['init_optimizer']:
             self.load_init_optimizer(trainer, init_state)
@@ -570,6 +575,8 @@ class Session:
         """The puffer command that resumes or evaluates this run, with what identifies its env."""
         config = self.config
         parts = ['puffer', verb, layout.env_folder_name(config['base']['env_name'])]
+        for path in self.options.config_files or ():  # a config file of the user's own defines the env
+            parts += ['--config', os.path.abspath(path)]
         env = config.get('env', {})
         if config['base']['package'] in layout.MULTI_ENV_PACKAGES and env.get('name'):
             parts += ['--env.name', str(env['name'])]
@@ -606,11 +613,3 @@ class Session:
             return (f'stopped at once: the steps since the last checkpoint ({kept}) are lost; resume from it: '
                     f'{self.command("train", resume=True)}')
         return f'stopped at once before the first checkpoint of {self.run_dir}: nothing of this run was saved'
-
-
-def write_config(run_dir, config):
-    temporary = os.path.join(run_dir, f'.{layout.CONFIG_FILE}.{os.getpid()}.tmp')
-    with open(temporary, 'w') as file:
-        file.write(puffer_config.to_ini(config))
-    os.replace(temporary, os.path.join(run_dir, layout.CONFIG_FILE))
-
