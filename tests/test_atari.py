@@ -272,7 +272,7 @@ def test_puffer_train_atari_from_command_line(tmp_path):
          '--train.data-dir', str(tmp_path), '--train.checkpoint-interval', '1000', '--policy.hidden-size', '64'],
         capture_output=True, text=True, timeout=300, cwd='/', env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    [run_dir] = list((tmp_path / 'atari').iterdir())
+    [run_dir] = list((tmp_path / 'atari_breakout').iterdir())  # atari plays Breakout by default
     assert (run_dir / 'model.pt').exists()
     with open(run_dir / 'metrics.jsonl') as file:
         rows = [json.loads(line) for line in file if line.strip()]

@@ -199,7 +199,7 @@ def test_restart_behaviors_of_a_named_experiment(tmp_path, behavior):
 def test_bad_experiment_names_and_behaviors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="train.experiment = '../up' cannot name a run"):
         run(small_config(tmp_path, train={'experiment': '../up'}))
-    with pytest.raises(ConfigError, match="train.restart_behavior = 'replace'; valid: resume, restart, overwrite"):
+    with pytest.raises(ConfigError, match="train.restart_behavior = 'replace' is not valid; choose one of: resume, restart, overwrite"):
         run(small_config(tmp_path, train={'restart_behavior': 'replace'}))
     assert not (tmp_path / 'experiments' / 'puffer_squared').exists() or \
         os.listdir(tmp_path / 'experiments' / 'puffer_squared') == []
@@ -530,3 +530,19 @@ def test_puffer_plot_draws_a_band_over_seeds(tmp_path, capsys):
     colours = {tuple(np.round(pixel, 1)) for pixel in image[..., :3].reshape(-1, 3)[::7]}
     assert len(colours) > 10
     assert cli.main(['plot', 'nothing', '--data-dir', str(tmp_path / 'experiments')]) == 2
+
+
+def test_time_left_is_measured_after_the_first_epoch_which_pays_for_compiling(monkeypatch):
+    """Regression: the dashboard's estimate counted compile time (1h 22m shown for a 5-minute run)."""
+    from pufferlib import trainer as trainer_module
+    clock = [0.0]
+    monkeypatch.setattr(trainer_module.time, 'perf_counter', lambda: clock[0])
+    fake = SimpleNamespace(train_config={'total_timesteps': 1_000_000, 'train_seconds': 0.0}, global_step=10_000,
+                           speed_mark=None, total_uptime=lambda: clock[0])
+    clock[0] = 60.0  # the first epoch: 10k steps in 60 s, nearly all of it compiling
+    first = trainer_module.Trainer.remaining_seconds(fake, sps=10_000 / 60)
+    clock[0], fake.global_step = 61.0, 110_000  # then 100k steps a second
+    assert trainer_module.Trainer.remaining_seconds(fake, sps=110_000 / 61) == pytest.approx(8.9)
+    assert first > 5000  # before a second epoch there is nothing better than the session's average
+    fake.train_config['train_seconds'] = 65.0  # a time budget that ends first wins
+    assert trainer_module.Trainer.remaining_seconds(fake, sps=0) == pytest.approx(4.0)

@@ -30,7 +30,7 @@ def test_puffer_train_gymnasium_acrobot_from_command_line(tmp_path):
          '--train.device', 'cpu', '--train.data-dir', str(tmp_path), '--train.checkpoint-interval', '1000'],
         capture_output=True, text=True, timeout=300, cwd='/', env=SUBPROCESS_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
-    [run_dir] = list((tmp_path / 'gymnasium').iterdir())
+    [run_dir] = list((tmp_path / 'gymnasium-Acrobot-v1').iterdir())
     rows = read_metrics(run_dir)
     assert rows[-1]['global_step'] >= 1024
     # Acrobot pays -1 per step until it swings up; episodes cut at 40 steps return between -40 and 0.

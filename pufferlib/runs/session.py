@@ -44,7 +44,6 @@ RESUME_SAFE = {
               'restart_behavior'},
     'vec': {'timeout', 'check_spaces', 'ray_address'},
 }
-RESTART_BEHAVIORS = ('resume', 'restart', 'overwrite')
 
 
 @dataclass
@@ -82,9 +81,7 @@ class OpenedRun:
 def open_run(config, options):
     """Decide which run folder this session writes, lock it, and load what it continues from."""
     t = config['train']
-    problems = run_key_problems(t)
-    if problems:
-        raise ConfigError(problems)
+    puffer_config.validate(config)  # the experiment name becomes a folder: never trust one unchecked
     identity = layout.env_identity(config)
     parent = layout.env_dir(t['data_dir'], identity)
     if options.resume:
@@ -113,20 +110,6 @@ def open_run(config, options):
                        ['env_name'], package=config['base']['package'], created=time.time(), status='running',
                        pid=os.getpid())
     return OpenedRun(run_dir, config, lock, notes=tuple(notes), created=True)
-
-
-def run_key_problems(t):
-    problems = []
-    if t['experiment'] != 'auto':
-        problem = layout.check_experiment_name(t['experiment'])
-        if problem:
-            problems.append(problem)
-    if t['restart_behavior'] not in RESTART_BEHAVIORS:
-        problems.append(f'train.restart_behavior = {t["restart_behavior"]!r}; valid: {", ".join(RESTART_BEHAVIORS)}')
-    data_dir = str(t['data_dir'])
-    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
-        problems.append(f'train.data_dir = {data_dir!r} is not a folder')
-    return problems
 
 
 def make_run_dir(parent, name, numbered):
@@ -370,8 +353,9 @@ class Session:
         with TorchSettings():
             seed_everything(t['seed'], t['torch_deterministic'])
             from pufferlib import vector
-            vecenv = vector.make_from_config(config)
+            vecenv = None
             try:
+                vecenv = vector.make_from_config(config)
                 self.trainer = self.build(vecenv)
                 self.dashboard.message(self.where_line('run'))
                 with StopSignals(self.dashboard) as signals:
@@ -395,7 +379,8 @@ class Session:
                 error = checkpoint.first_line(exception)
                 raise
             finally:
-                vecenv.close()
+                if vecenv is not None:
+                    vecenv.close()
                 self.close(status, error)
 
     # Setting up ------------------------------------------------------------------------------------------------
