@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from pufferlib import denormals, models, runs, trainer, vector
+from pufferlib import denormals, models, optim, runs, trainer, vector
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.runs import session
@@ -34,12 +34,12 @@ def make_trainer(env_name, overrides, scratch_dir, cpp_wrapper=True):
     puffer_config.resolve_train_auto(config, vecenv.num_agents)
     policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
                                 config['policy'], config['rnn'])
-    trainer.CPP_WRAPPER_ON_CPU = cpp_wrapper  # read once, when the Trainer compiles its functions
+    optim.CPP_WRAPPER_ON_CPU = cpp_wrapper  # read once, when the Trainer compiles its functions
     try:
         learner = trainer.Trainer(config, vecenv, policy, runs.new_run(scratch_dir, env_name),
                                   Dashboard(env_name, live=False, file=io.StringIO()))
     finally:
-        trainer.CPP_WRAPPER_ON_CPU = True
+        optim.CPP_WRAPPER_ON_CPU = True
     learner.reset_envs(config['vec']['seed'])
     return learner
 

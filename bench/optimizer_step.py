@@ -1,6 +1,6 @@
 """The optimizer step of one minibatch, timed three ways in one run on a config's policy (default puffer_breakout):
 gradient clipping and fused Adam over each parameter tensor (torch.nn.utils.clip_grad_norm_, torch.optim.Adam,
-zero_grad); over the trainer's one flat buffer (pufferlib.trainer.FlatParameters) with Adam.step(); and over the
+zero_grad); over the trainer's one flat buffer (pufferlib.optim.FlatParameters) with Adam.step(); and over the
 flat buffer as the trainer steps it (FlatParameters.adam_step: Adam's fused kernel called directly).
 
     python -m bench.optimizer_step [--env puffer_breakout] [--rounds 20] [--steps 200]
@@ -14,7 +14,7 @@ import time
 import torch
 
 from pufferlib import config as puffer_config
-from pufferlib import models, ocean, trainer
+from pufferlib import models, ocean, optim
 
 
 def per_tensor(policy, settings):
@@ -37,7 +37,7 @@ def per_tensor(policy, settings):
 
 
 def flat_buffer(policy, settings, direct=True):
-    (adam,), flat = trainer.make_optimizers(policy, dict(settings, optimizer='adam'))
+    (adam,), flat = optim.make_optimizers(policy, dict(settings, optimizer='adam'))
     parameters = list(policy.parameters())
     gradients = [torch.randn_like(p) for p in parameters]
 

@@ -1,4 +1,4 @@
-"""V-trace-clipped GAE over [segments, bptt_horizon] rollout buffers (DESIGN §6).
+"""V-trace-clipped GAE over [segments, bptt_horizon] rollout buffers (docs/architecture.md §6.2).
 
 Step t of a segment holds observation o_t, its value V_t, the importance ratio r_t of the action taken there, and
 the reward / terminal / truncation that arrived together with o_t. With rho_t = min(r_t, rho_clip),

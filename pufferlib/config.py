@@ -1,6 +1,6 @@
 """Configuration: INI files layered into one plain dict (section -> key -> typed value), validated up front.
 
-Sources, lowest to highest precedence (DESIGN §2):
+Sources, lowest to highest precedence (docs/architecture.md §2):
     config/default.ini  <  the environment's .ini  <  --config FILE (repeatable)  <  command-line flags
 Values are typed by the default's type. Problems are collected and raised together as one ConfigError, each naming
 the key, the value and what would be valid.
@@ -310,10 +310,6 @@ def guess_value(text):
     except ValueError:
         return text
     return number if math.isfinite(number) else text
-
-
-def type_name(value):
-    return 'None' if value is None else type(value).__name__
 
 
 def coerce(value, default, name, auto_type=None):
@@ -1152,7 +1148,8 @@ def check_model_sections(config, problems):
         if class_name is None:
             if config[section] and section == 'rnn':
                 problems.append(f'[rnn] sets {", ".join(config["rnn"])} but base.rnn_name = None; '
-                                'set base.rnn_name = LSTMWrapper or remove the [rnn] keys')
+                                'set base.rnn_name = LSTMWrapper (or GRUWrapper, MinGRUWrapper) or remove the [rnn] '
+                                'keys')
             continue
         valid = model_parameters(class_name, problems, class_key)
         if valid is None:
@@ -1170,7 +1167,7 @@ def check_model_sections(config, problems):
 
 
 def check_rnn_width(config, problems):
-    """The LSTM reads the policy's encoder output and feeds its decoder, so its sizes are the policy's hidden_size."""
+    """The RNN reads the policy's encoder output and feeds its decoder, so its sizes are the policy's hidden_size."""
     import inspect
     base = config['base']
     if base.get('rnn_name') is None:
@@ -1188,7 +1185,7 @@ def check_rnn_width(config, problems):
     for key in ('input_size', 'hidden_size'):
         value = config['rnn'].get(key)
         if is_int(value) and value != hidden:
-            problems.append(f'rnn.{key} = {value} must equal policy.hidden_size = {hidden} (the LSTM sits between '
+            problems.append(f'rnn.{key} = {value} must equal policy.hidden_size = {hidden} (the RNN sits between '
                             f'the encoder and the decoder); set it to {hidden} or None')
 
 
@@ -1203,7 +1200,7 @@ def model_classes(kind):
             continue
         if kind == 'policy_name' and not (hasattr(value, 'encode_observations') and
                                           hasattr(value, 'decode_actions')):
-            continue  # DESIGN §5: a policy exposes both halves of its forward pass
+            continue  # docs/architecture.md §5: a policy exposes both halves of its forward pass
         params = list(inspect.signature(value.__init__).parameters.values())[1:]
         names = [p.name for p in params]
         buildable = all(p.default is not p.empty for p in params[len(leading):])

@@ -1,10 +1,9 @@
 """Flush denormal floats to zero on every CPU thread torch computes with.
 
-Why: once a policy has trained a while, many of its pre-activations are large (breakout's first layer: standard
-deviation about 10, a third beyond |x| = 13). For those, the exp(-x^2/2) inside GELU and its gradient underflows
-into denormal floats, which this class of CPU handles slowly. Flushing them to zero changes no result that matters
-(they are below 1.2e-38) and made training epochs of a trained breakout policy 1.11x faster on the 2-core
-development machine (python -m bench.denormals; see docs/training.md).
+Why: once a policy has trained a while, many of its pre-activations are large. For those, the exp(-x^2/2) inside
+GELU and its gradient (and, far less often, SiLU's exp(-x)) underflows into denormal floats, which this class of
+CPU handles slowly. Flushing them to zero changes no result that matters (they are below 1.2e-38);
+`python -m bench.denormals --model RUN_DIR` measures what it gains on a trained policy (see docs/training.md).
 
 `torch.set_flush_denormal` sets the mode of the calling thread only, while torch's OpenMP worker threads keep the
 mode they were started with, and a parallel kernel waits for its slowest thread. So `set_flush_denormals` runs

@@ -1,4 +1,5 @@
-"""Emulation (DESIGN §3): any Gymnasium env or PettingZoo parallel env becomes a PufferEnv over flat buffers.
+"""Emulation: any Gymnasium env or PettingZoo parallel env becomes a PufferEnv over flat buffers
+(docs/architecture.md §3.3).
 
 Observations of any space (Box, Discrete, MultiDiscrete, MultiBinary, Dict, Tuple, nested) are written into one
 flat row per agent; a policy turns a batch of rows back into the structured observation with `unflatten`.

@@ -1,4 +1,4 @@
-"""The vectorized environment contract (DESIGN §3): a PufferEnv owns `num_agents` rows of flat buffers.
+"""The vectorized environment contract (docs/architecture.md §3.1): a PufferEnv owns `num_agents` rows of flat buffers.
 
 Ocean (C) envs, emulated Gymnasium/PettingZoo envs and the vectorization backends all speak this contract, so the
 trainer never needs to know which one it holds. Buffers may be handed in by the caller (e.g. views into shared

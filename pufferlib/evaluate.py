@@ -165,8 +165,8 @@ class PolicyActor:
             params, _ = self.policy(observations)
         else:
             keep = torch.as_tensor(~done).unsqueeze(1).float()
-            params, _, self.state = self.policy.forward_step(observations, (self.state[0] * keep,
-                                                                            self.state[1] * keep))
+            params, _, self.state = self.policy.forward_step(observations,
+                                                             tuple(tensor * keep for tensor in self.state))
         head = self.policy.action_head
         actions = greedy_actions(head, params) if self.deterministic else head.sample(params)[0]
         actions = actions.numpy().reshape(self.shape)

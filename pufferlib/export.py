@@ -4,8 +4,9 @@ The graph maps a batch of raw observations (the env's own dtype and shape; scali
   action_params  [batch, sum(nvec)] logits of each action dimension, one after another (Discrete: nvec = [n]),
                  or [batch, n] the Gaussian mean of a Box action (its std is exp(log_std), a constant);
   value          [batch] the value estimate;
-and, for a recurrent policy, takes `lstm_h`, `lstm_c` [batch, hidden] and also returns `lstm_h_out`, `lstm_c_out`
-(start from zeros, and zero an agent's state when its episode ends).
+and, for a recurrent policy, takes its state (`lstm_h`, `lstm_c` for LSTMWrapper, `gru_h` for GRUWrapper,
+`mingru_h` for MinGRUWrapper; each [batch, num_layers * hidden]) and also returns it after the step (`lstm_h_out`,
+...). Start from zeros, and zero an agent's state when its episode ends.
 
 It is written with PyTorch's TorchScript-based exporter (the torch.export-based one needs the onnxscript package),
 then checked: onnxruntime must reproduce PyTorch's outputs on observations taken from the env, or nothing is
@@ -53,8 +54,8 @@ class OnnxPolicy(nn.Module):
     def forward(self, observations, *state):
         if not state:
             return self.policy(observations)
-        params, value, (h, c) = self.policy.forward_step(observations, state)
-        return params, value, h, c
+        params, value, state = self.policy.forward_step(observations, state)
+        return params, value, *state
 
 
 def export(config, options=None):
@@ -112,9 +113,10 @@ def example_inputs(policy, observations):
     if not policy.is_recurrent:
         return (observations,), ['observations'], ['action_params', 'value']
     generator = torch.Generator().manual_seed(0)
-    h, c = (torch.randn(len(observations), policy.hidden_size, generator=generator) for _ in range(2))
-    return ((observations, h, c), ['observations', 'lstm_h', 'lstm_c'],
-            ['action_params', 'value', 'lstm_h_out', 'lstm_c_out'])
+    state = [torch.randn(tensor.shape, generator=generator) for tensor in policy.initial_state(len(observations),
+                                                                                               'cpu')]
+    return ((observations, *state), ['observations', *policy.state_names],
+            ['action_params', 'value', *(f'{name}_out' for name in policy.state_names)])
 
 
 def write_onnx(module, inputs, input_names, output_names, path):

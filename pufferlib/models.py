@@ -1,11 +1,12 @@
-"""Policies (DESIGN §5): an encoder from observations to a hidden vector, a decoder from it to actions and value.
+"""Policies (docs/architecture.md §5): an encoder from observations to a hidden vector, a decoder from it to actions and value.
 
 Every policy exposes `encode_observations(observations) -> hidden` and `decode_actions(hidden) -> (action
-parameters, value)`, so `LSTMWrapper` can sit between the two. `action_head` turns action parameters into sampled
-actions, log-probabilities and entropies for Discrete, MultiDiscrete and Box (Gaussian) action spaces.
+parameters, value)`, so a recurrent wrapper (LSTM, GRU, minGRU) can sit between the two. `action_head` turns action
+parameters into sampled actions, log-probabilities and entropies for Discrete, MultiDiscrete and Box (Gaussian)
+action spaces.
 
-`[base] policy_name` picks the class, `[policy]` keys are its keyword arguments; `[base] rnn_name = LSTMWrapper`
-wraps it with `[rnn]` keys as arguments.
+`[base] policy_name` picks the class, `[policy]` keys are its keyword arguments; `[base] rnn_name = LSTMWrapper` (or
+GRUWrapper, MinGRUWrapper) wraps it with `[rnn]` keys as arguments.
 """
 import math
 
@@ -341,56 +342,180 @@ def conv_output_size(convs, images):
         return convs(torch.zeros(1, images.channels, images.height, images.width)).shape[1]
 
 
-class LSTMWrapper(nn.Module):
-    """An LSTM between a policy's encoder and decoder. State is per agent row: the trainer keeps it across steps
-    and zeroes a row's state when that agent's episode ends (terminal or truncation)."""
+class RecurrentWrapper(nn.Module):
+    """A recurrent core between a policy's encoder and decoder, `num_layers` deep. State is per agent row: a tuple
+    of [rows, num_layers * hidden_size] tensors (`state_names`, layer after layer) that the trainer keeps across
+    steps and zeroes where that agent's episode ended (terminal or truncation), stepping and replaying alike.
+
+    Subclasses build their first layer as `cell` (the name single-layer LSTMs were saved with) and the others as
+    `deeper_cells`, and `step` one time step through them; `sequence` replays a segment (by default one step at a
+    time)."""
 
     is_recurrent = True
+    state_names = ()
 
-    def __init__(self, env, policy, input_size=None, hidden_size=None):
+    def __init__(self, env, policy, input_size, hidden_size, num_layers):
         super().__init__()
         # None: match the policy, so `--rnn-name LSTMWrapper` works with any policy width.
         input_size = policy.hidden_size if input_size is None else input_size
         hidden_size = policy.hidden_size if hidden_size is None else hidden_size
         if input_size != policy.hidden_size or hidden_size != policy.hidden_size:
             raise ConfigError(f'rnn.input_size = {input_size} and rnn.hidden_size = {hidden_size} must both equal '
-                              f'policy.hidden_size = {policy.hidden_size}: the LSTM reads the encoder output and '
-                              'feeds the decoder; set them to the same value')
+                              f'policy.hidden_size = {policy.hidden_size}: the {type(self).__name__} reads the '
+                              'encoder output and feeds the decoder; set them to the same value')
+        if num_layers < 1:
+            raise ConfigError(f'rnn.num_layers = {num_layers} must be at least 1')
         self.policy = policy
         self.action_head = policy.action_head
         self.hidden_size = hidden_size
-        self.cell = nn.LSTMCell(input_size, hidden_size)
-        for name, param in self.cell.named_parameters():
-            if 'weight' in name:
-                nn.init.orthogonal_(param, 1.0)
-            else:
-                nn.init.zeros_(param)
+        self.num_layers = num_layers
 
     def initial_state(self, num_rows, device):
-        zeros = torch.zeros(num_rows, self.hidden_size, device=device)
-        return zeros, zeros.clone()
+        return tuple(torch.zeros(num_rows, self.num_layers * self.hidden_size, device=device)
+                     for _ in self.state_names)
 
     def forward_step(self, observations, state):
-        """One step for a batch of agent rows: returns action parameters, value and the new (h, c) state."""
-        hidden = self.policy.encode_observations(observations)
-        h, c = self.cell(hidden, state)
-        params, value = self.policy.decode_actions(h)
-        return params, value, (h, c)
+        """One step for a batch of agent rows: returns action parameters, value and the new state."""
+        output, state = self.step(self.policy.encode_observations(observations), state)
+        params, value = self.policy.decode_actions(output)
+        return params, value, state
 
     def forward_sequence(self, observations, state, episode_starts):
-        """Segments [S, T, ...] from their initial (h, c) state; a row's state is zeroed where episode_starts[s, t]
-        (its episode ended before step t). Returns action parameters and values flattened to [S * T]."""
+        """Segments [S, T, ...] from their initial state; a row's state is zeroed where episode_starts[s, t] (its
+        episode ended before step t). Returns action parameters and values flattened to [S * T]."""
         segments, horizon = episode_starts.shape
         hidden = self.policy.encode_observations(observations.reshape(segments * horizon,
                                                                       *observations.shape[2:]))
-        hidden = hidden.view(segments, horizon, -1)
         keep = (1 - episode_starts.float()).unsqueeze(-1)
-        h, c = state
+        outputs = self.sequence(hidden.view(segments, horizon, -1), state, keep)
+        return self.policy.decode_actions(outputs.reshape(segments * horizon, -1))
+
+    def sequence(self, hidden, state, keep):
+        """[S, T, hidden] outputs of a segment, step by step; keep[:, t] is 0 where the state resets before t."""
         outputs = []
-        for t in range(horizon):
-            h, c = self.cell(hidden[:, t], (h * keep[:, t], c * keep[:, t]))
-            outputs.append(h)
-        return self.policy.decode_actions(torch.stack(outputs, dim=1).reshape(segments * horizon, -1))
+        for t in range(hidden.shape[1]):
+            output, state = self.step(hidden[:, t], tuple(tensor * keep[:, t] for tensor in state))
+            outputs.append(output)
+        return torch.stack(outputs, dim=1)
+
+    def split_layers(self, tensor):
+        return tensor.chunk(self.num_layers, dim=-1) if self.num_layers > 1 else (tensor,)
+
+    def join_layers(self, tensors):
+        return torch.cat(tensors, dim=-1) if self.num_layers > 1 else tensors[0]
+
+
+def orthogonal_cells(cells):
+    """Orthogonal weights and zero biases for recurrent cells, as layer_init gives the feed-forward layers."""
+    for name, param in cells.named_parameters():
+        if 'weight' in name:
+            nn.init.orthogonal_(param, 1.0)
+        else:
+            nn.init.zeros_(param)
+    return cells
+
+
+class LSTMWrapper(RecurrentWrapper):
+    """LSTM layers (Hochreiter & Schmidhuber 1997); state (h, c)."""
+
+    state_names = ('lstm_h', 'lstm_c')
+
+    def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
+        super().__init__(env, policy, input_size, hidden_size, num_layers)
+        self.cell = orthogonal_cells(nn.LSTMCell(self.hidden_size, self.hidden_size))
+        self.deeper_cells = orthogonal_cells(nn.ModuleList(
+            nn.LSTMCell(self.hidden_size, self.hidden_size) for _ in range(num_layers - 1)))
+
+    def step(self, x, state):
+        hs, cs = [], []
+        for cell, h, c in zip([self.cell, *self.deeper_cells], *map(self.split_layers, state)):
+            x, c = cell(x, (h, c))
+            hs.append(x)
+            cs.append(c)
+        return x, (self.join_layers(hs), self.join_layers(cs))
+
+
+class GRUWrapper(RecurrentWrapper):
+    """GRU layers (Cho et al. 2014); state (h,): a quarter less compute than an LSTM of the same width."""
+
+    state_names = ('gru_h',)
+
+    def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
+        super().__init__(env, policy, input_size, hidden_size, num_layers)
+        self.cell = orthogonal_cells(nn.GRUCell(self.hidden_size, self.hidden_size))
+        self.deeper_cells = orthogonal_cells(nn.ModuleList(
+            nn.GRUCell(self.hidden_size, self.hidden_size) for _ in range(num_layers - 1)))
+
+    def step(self, x, state):
+        hs = []
+        for cell, h in zip([self.cell, *self.deeper_cells], self.split_layers(state[0])):
+            x = cell(x, h)
+            hs.append(x)
+        return x, (self.join_layers(hs),)
+
+
+class MinGRUCell(nn.Module):
+    """minGRU (Feng et al. 2024, "Were RNNs All We Needed?"): h_t = (1 - z_t) * h_{t-1} + z_t * h~_t with
+    z_t = sigmoid(W_z x_t) and h~_t = W_h x_t. Neither gate reads h_{t-1}, so a whole segment is one linear
+    recurrence h_t = a_t * h_{t-1} + b_t, solved with a parallel scan."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.gates = layer_init(nn.Linear(input_size, 2 * hidden_size), std=1.0)  # z and h~ in one matmul
+
+    def coefficients(self, x):
+        """(a, b) of h_t = a_t * h_{t-1} + b_t."""
+        gate, candidate = self.gates(x).chunk(2, dim=-1)
+        z = torch.sigmoid(gate)
+        return 1 - z, z * candidate
+
+    def forward(self, x, h):
+        a, b = self.coefficients(x)
+        return a * h + b
+
+    def scan(self, x, h, keep):
+        """Outputs [S, T, hidden] of inputs x [S, T, input] from state h [S, hidden]; keep[:, t] = 0 zeroes the
+        carry into step t (an episode reset), exactly as zeroing the state does when stepping.
+
+        Hillis-Steele inclusive scan of the affine maps h -> a * h + b (composing two is (a1 a2, a2 b1 + b2)):
+        log2(T) rounds of elementwise work, no division or log, so a = 0 resets and negative b are exact."""
+        a, b = self.coefficients(x)
+        a = a * keep
+        b = torch.cat([b[:, :1] + a[:, :1] * h.unsqueeze(1), b[:, 1:]], dim=1)  # fold the initial state in
+        shift = 1
+        while shift < x.shape[1]:
+            b = torch.cat([b[:, :shift], b[:, shift:] + a[:, shift:] * b[:, :-shift]], dim=1)
+            a = torch.cat([a[:, :shift], a[:, shift:] * a[:, :-shift]], dim=1)
+            shift *= 2
+        return b
+
+
+class MinGRUWrapper(RecurrentWrapper):
+    """minGRU layers (see MinGRUCell); state (h,). Stepping costs one matmul per layer, and training replays a
+    segment with a parallel scan over time instead of a loop of T steps."""
+
+    state_names = ('mingru_h',)
+
+    def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
+        super().__init__(env, policy, input_size, hidden_size, num_layers)
+        self.cell = MinGRUCell(self.hidden_size, self.hidden_size)
+        self.deeper_cells = nn.ModuleList(MinGRUCell(self.hidden_size, self.hidden_size)
+                                          for _ in range(num_layers - 1))
+
+    def step(self, x, state):
+        hs = []
+        for cell, h in zip([self.cell, *self.deeper_cells], self.split_layers(state[0])):
+            x = cell(x, h)
+            hs.append(x)
+        return x, (self.join_layers(hs),)
+
+    def sequence(self, hidden, state, keep):
+        for cell, h in zip([self.cell, *self.deeper_cells], self.split_layers(state[0])):
+            hidden = cell.scan(hidden, h, keep)
+        return hidden
+
+
+RECURRENT_WRAPPERS = ('LSTMWrapper', 'GRUWrapper', 'MinGRUWrapper')
 
 
 POLICIES = ('Policy', 'ActionFeaturePolicy', 'Convolutional', 'ProcgenResnet')
@@ -403,9 +528,10 @@ def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rn
     policy = globals()[policy_name](env, **(policy_kwargs or {}))
     if rnn_name is None:
         return policy
-    if rnn_name != 'LSTMWrapper':
-        raise ConfigError(f'base.rnn_name = {rnn_name!r} is not a recurrent wrapper; valid: LSTMWrapper, None')
+    if rnn_name not in RECURRENT_WRAPPERS:
+        raise ConfigError(f'base.rnn_name = {rnn_name!r} is not a recurrent wrapper; valid: '
+                          f'{", ".join(RECURRENT_WRAPPERS)}, None')
     if isinstance(policy, ActionFeaturePolicy):
-        raise ConfigError('base.rnn_name = LSTMWrapper cannot wrap ActionFeaturePolicy (its action scores bypass '
+        raise ConfigError(f'base.rnn_name = {rnn_name} cannot wrap ActionFeaturePolicy (its action scores bypass '
                           'the hidden state); use rnn_name = None or another policy')
-    return LSTMWrapper(env, policy, **(rnn_kwargs or {}))
+    return globals()[rnn_name](env, policy, **(rnn_kwargs or {}))

@@ -1,13 +1,11 @@
 """How many threads torch uses on the CPU: what the user asked for, else what the work's size is worth.
 
-A torch op split over threads pays for waking them (tens of µs, far more when the cores are busy with env workers
-or other jobs) and gains only when the op is large: a small policy's forward on 16 rows took 67 µs on 1 thread and
-1.9 ms on 2 on a busy machine. So small work gets 1 thread. `python bench/threads.py` times 1 thread against more
-by rows and hidden size: on a 2-core machine shared with other jobs (load average 5-6), 1 thread won every cell,
-from 16 rows (2 threads 4-80x slower) to 16,384 rows of a 256-wide policy learning (1.3x slower), so there the
-user's OMP_NUM_THREADS=1 is the right call. Threads can only pay where cores are idle, on ops of millions of
-multiply-adds; SMALL_WORK sits above that, at 1,024 rows of a 128-wide layer: inference batches of a few hundred
-agents stay on 1 thread, learning minibatches of thousands of rows get the cores.
+A torch op split over threads pays for waking them, far more when the cores are busy with env workers or other
+jobs, and gains only when the op is large. So small work gets 1 thread: on a small machine shared with other jobs,
+1 thread won at every size measured, so there the user's OMP_NUM_THREADS=1 is the right call. Threads can only pay
+where cores are idle, on ops of millions of multiply-adds; SMALL_WORK sits above that, at 1,024 rows of a 128-wide
+layer: inference batches of a few hundred agents stay on 1 thread, learning minibatches of thousands of rows get
+the cores. `python bench/threads.py` times 1 thread against more by rows and hidden size.
 """
 import os
 

@@ -1,4 +1,4 @@
-"""PPO trainer (DESIGN §6). The Trainer runs one epoch at a time, which reads top to bottom:
+"""PPO trainer (docs/architecture.md §6). The Trainer runs one epoch at a time, which reads top to bottom:
 
     1. collect   step every agent through bptt_horizon steps into [segments, bptt_horizon] buffers
     2. advantage V-trace-clipped GAE over each segment (pufferlib.advantage)
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint
-from pufferlib.exceptions import APIUsageError, ConfigError, PufferError, SnapshotError
+from pufferlib import advantage, checkpoint, optim
+from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
 
 PROFILE_NAMES = ('env', 'inference', 'copy', 'learn')
 LOSS_NAMES = ('policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clipfrac')
@@ -43,117 +43,10 @@ def train(config, options=None, dashboard=None):
     return session.train(config, options, dashboard)
 
 
-# Compiled code for the CPU gets a C++ wrapper (see compile_options); bench.cpp_wrapper turns it off to compare.
-CPP_WRAPPER_ON_CPU = True
-
-
-def compile_options(mode, device):
-    """torch.compile's inductor options for train.compile_mode (what `mode=` would set), plus, on the CPU, inductor's
-    C++ wrapper: the glue around the kernels (checking inputs, allocating buffers, calling each kernel) runs as
-    compiled C++ instead of generated Python. The kernels are the same ones, so results are bit-identical; breakout
-    trains 2-4% faster (`python -m bench.cpp_wrapper`). Not on CUDA, where it is untested here."""
-    import torch._inductor
-    options = dict(torch._inductor.list_mode_options(mode))
-    if CPP_WRAPPER_ON_CPU and torch.device(device).type == 'cpu':
-        options['cpp_wrapper'] = True
-    return options
-
-
 def cosine_schedule(start, final_ratio, progress):
     """Cosine annealing (Loshchilov & Hutter 2017) from `start` to `final_ratio * start` as progress goes 0 -> 1."""
     floor = start * final_ratio
     return floor + (start - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def make_optimizers(policy, t):
-    """Adam for everything, or Muon for the weight matrices and Adam for the rest (biases, log-std, conv kernels).
-    Returns (optimizers, flat): with plain Adam, `flat` holds every parameter and gradient in one buffer each."""
-    # fused: one kernel updates every parameter, instead of a dozen small ops per parameter.
-    adam = dict(lr=t['learning_rate'], betas=(t['adam_beta1'], t['adam_beta2']), eps=t['adam_eps'], fused=True)
-    parameters = list(policy.parameters())
-    if t['optimizer'] == 'adam':
-        flat = FlatParameters(parameters)
-        return [torch.optim.Adam([flat.parameter], **adam)], flat
-    if t['optimizer'] == 'muon':
-        matrices = [p for p in parameters if p.ndim == 2]
-        others = [p for p in parameters if p.ndim != 2]
-        # match_rms_adamw scales Muon's update like Adam's, so one learning rate serves both.
-        optimizers = [torch.optim.Muon(matrices, lr=t['learning_rate'], momentum=t['adam_beta1'], weight_decay=0.0,
-                                       adjust_lr_fn='match_rms_adamw')]
-        return optimizers + ([torch.optim.Adam(others, **adam)] if others else []), None
-    raise ConfigError(f'train.optimizer = {t["optimizer"]!r} is not an optimizer; valid: adam, muon')
-
-
-class FlatParameters:
-    """Every parameter of a policy as a view into one buffer, and its gradient as a view into another.
-
-    A small policy's Adam step and gradient clipping are mostly per-tensor Python overhead (about 0.3 ms per
-    minibatch on CPU for a dozen tensors, more than the arithmetic): over one buffer each is a handful of ops.
-    Backward adds into the gradient views in place, so the buffer sees every gradient; the optimizer updates
-    `parameter` (the whole buffer), so every module sees the new weights. Gradients are zeroed, never set to None,
-    which would detach them from the buffer."""
-
-    ALIGN = 16  # elements: each view starts 64-byte aligned, as vectorized kernels prefer
-
-    def __init__(self, parameters):
-        self.parameters = list(parameters)
-        offsets, total = [], 0
-        for p in self.parameters:
-            offsets.append(total)
-            total += -(-p.numel() // self.ALIGN) * self.ALIGN
-        first = self.parameters[0]
-        if any(p.dtype != first.dtype or p.device != first.device for p in self.parameters):
-            raise ConfigError('train.optimizer = adam: every policy parameter must share one dtype and device')
-        data = torch.zeros(total, dtype=first.dtype, device=first.device)
-        self.grad = torch.zeros_like(data)
-        for p, offset in zip(self.parameters, offsets):
-            view = slice(offset, offset + p.numel())
-            data[view].copy_(p.detach().reshape(-1))
-            p.data = data[view].view_as(p)
-            p.grad = self.grad[view].view_as(p)
-        self.parameter = torch.nn.Parameter(data)
-        self.parameter.grad = self.grad
-
-    def zero_grad(self):
-        self.grad.zero_()
-
-    def clip_grad_norm(self, max_norm):
-        """torch.nn.utils.clip_grad_norm_'s scaling (max_norm / (norm + 1e-6), at most 1) over the one buffer.
-
-        The scale is worked out on the host in float32, in the order torch's tensor ops round it (1 / (norm +
-        1e-6), times max_norm), so the gradients come out bit-identical, for one op on the buffer instead of five
-        (each a dispatch costing more than its 16k-element arithmetic)."""
-        norm = np.float32(torch.linalg.vector_norm(self.grad).item())
-        scale = np.float32(1.0) / (norm + np.float32(1e-6)) * np.float32(max_norm)
-        if scale < 1:  # clamp(max=1): multiplying by exactly 1 would change nothing
-            self.grad.mul_(float(scale))
-        return float(norm)
-
-    def adam_step(self, adam):
-        """`adam.step()` (a fused torch.optim.Adam over `parameter`) without its per-call bookkeeping, which costs
-        0.1-0.3 ms on CPU around a kernel of a few tens of µs (bench.optimizer_step). The same kernel with the same
-        arguments as Adam's own fused path, so the weights and the optimizer state (which checkpoints save) are
-        bit-identical; the first step goes through Adam to create that state."""
-        state = adam.state.get(self.parameter)
-        group = adam.param_groups[0]
-        if not state or group['amsgrad'] or group['maximize'] or group['decoupled_weight_decay']:
-            adam.step()
-            return
-        beta1, beta2 = group['betas']
-        state['step'].add_(1)
-        torch._fused_adam_([self.parameter], [self.grad], [state['exp_avg']], [state['exp_avg_sq']], [],
-                           [state['step']], amsgrad=False, lr=group['lr'], beta1=beta1, beta2=beta2,
-                           weight_decay=group['weight_decay'], eps=group['eps'], maximize=False, grad_scale=None,
-                           found_inf=None)
-
-    def check_views(self):
-        """Something that replaced a parameter or gradient tensor (module.to(), zero_grad(set_to_none=True))
-        would silently stop training it: fail loudly instead."""
-        start, end = self.grad.data_ptr(), self.grad.data_ptr() + self.grad.numel() * self.grad.element_size()
-        for p in self.parameters:
-            if p.grad is None or not start <= p.grad.data_ptr() < end:
-                raise APIUsageError('a policy parameter\'s gradient is no longer a view of the trainer\'s gradient '
-                                    'buffer (was zero_grad(set_to_none=True) or .to() called on the policy?)')
 
 
 class Trainer:
@@ -175,13 +68,13 @@ class Trainer:
         if t['compile']:
             # The whole loss, not just the policy: fusing its many small elementwise ops (and their backward) is
             # most of the gain on CPU. Nothing compiled draws random numbers, so runs stay reproducible.
-            options = compile_options(t['compile_mode'], self.device)
+            options = optim.compile_options(t['compile_mode'], self.device)
             compile = lambda fn: torch.compile(fn, options=options)  # noqa: E731
             self.act = compile(self.act)
             self.losses = compile(self.ppo_losses)
             self.minibatch_targets = compile(self.minibatch_targets)
             self.minibatch_losses = compile(self.minibatch_losses)
-        self.optimizers, self.flat = make_optimizers(policy, t)
+        self.optimizers, self.flat = optim.make_optimizers(policy, t)  # self.flat: see optim.FlatParameters
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
                              enabled=t['precision'] == 'bfloat16')
 
@@ -210,8 +103,7 @@ class Trainer:
 
     def allocate_buffers(self, observation_space, action_space):
         device, S, T = self.device, self.segments, self.horizon
-        # cpu_offload keeps the largest buffer in host memory (pinned, for fast copies) and moves minibatches over.
-        offload = self.train_config['cpu_offload'] and device.type != 'cpu'
+        offload = offloads_observations(self.train_config, device)
         obs_device = torch.device('cpu') if offload else device
         obs_dtype = torch.from_numpy(np.zeros(0, observation_space.dtype)).dtype
         self.observations = torch.zeros(S, T, *observation_space.shape, dtype=obs_dtype, device=obs_device)
@@ -230,9 +122,9 @@ class Trainer:
         self.terminals, self.truncations, self.masks = floats(), floats(), floats()
         self.ratio = torch.ones(S, T, device=device)
         if self.recurrent:
-            size = self.policy.hidden_size
-            self.state = self.policy.initial_state(self.num_agents, device)   # (h, c) of every agent row
-            self.segment_state = (torch.zeros(S, size, device=device), torch.zeros(S, size, device=device))
+            # The policy's state tensors ((h, c) of an LSTM, (h,) of a GRU), [rows, width] each.
+            self.state = self.policy.initial_state(self.num_agents, device)   # of every agent row
+            self.segment_state = self.policy.initial_state(S, device)         # where each segment starts
 
     # ------------------------------------------------------------------------------------------------------------
     # 1. Collect
@@ -289,15 +181,16 @@ class Trainer:
             with torch.inference_mode(), torch.autocast(**self.autocast):
                 noise = self.policy.action_head.noise(len(obs), self.device)
                 if self.recurrent:
-                    h, c = self.state[0][rows], self.state[1][rows]
+                    state = tuple(tensor[rows] for tensor in self.state)
                     starting = np.flatnonzero((step == 0) & (segment < S))
                     if len(starting):  # remember where each segment starts, for training over it
-                        self.segment_state[0][segment[starting]] = h[starting]
-                        self.segment_state[1][segment[starting]] = c[starting]
-                    keep = (~done).unsqueeze(1).to(h.dtype)  # a finished episode's successor starts from zeros
-                    actions, logprob, value, (h, c) = self.act(obs, noise, (h * keep, c * keep))
+                        for kept, tensor in zip(self.segment_state, state):
+                            kept[segment[starting]] = tensor[starting]
+                    keep = (~done).unsqueeze(1).to(state[0].dtype)  # a finished episode's successor starts from 0
+                    actions, logprob, value, state = self.act(obs, noise, tuple(tensor * keep for tensor in state))
                     if not last_batch:  # the last batch is seen again next rollout: advance its state then
-                        self.state[0][rows], self.state[1][rows] = h.float(), c.float()
+                        for tensor, new in zip(self.state, state):
+                            tensor[rows] = new.float()
                 else:
                     actions, logprob, value, _ = self.act(obs, noise)
             inferred = time.perf_counter()
@@ -512,7 +405,7 @@ class Trainer:
         observations = self.observations[segs.to(self.observations.device)].to(self.device, non_blocking=True)
         with torch.autocast(**self.autocast):
             if self.recurrent:
-                state = (self.segment_state[0][segs], self.segment_state[1][segs])
+                state = tuple(tensor[segs] for tensor in self.segment_state)
                 params, values = self.evaluate(observations, state, self.terminals[segs] + self.truncations[segs])
             else:
                 params, values = self.evaluate(observations.reshape(-1, *observations.shape[2:]))
@@ -675,11 +568,17 @@ def row_index(agent_ids):
     return ids
 
 
+def offloads_observations(train_config, device):
+    """train.cpu_offload: keep the largest buffer, the observations, in host memory (pinned, for fast copies) and
+    move each minibatch to the training device. On a CPU device there is nothing to offload."""
+    return bool(train_config['cpu_offload']) and torch.device(device).type != 'cpu'
+
+
 def put(buffer, target, values):
     """buffer[target] = values, converting device and dtype (bool flags, int actions) as needed.
 
     One step of consecutive segments (a slice target, every synchronous rollout) between CPU tensors is assigned
-    through numpy views: the same values, for a few µs instead of torch indexing's tens, eight times a step."""
+    through numpy views: the same values, without torch indexing's per-call overhead, eight times a step."""
     if (isinstance(target[0], slice) and buffer.device.type == 'cpu' and values.device.type == 'cpu'
             and values.dtype != torch.bfloat16 and buffer.dtype != torch.bfloat16):  # numpy has no bfloat16
         buffer.numpy()[target] = values.numpy()

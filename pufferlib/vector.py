@@ -1,4 +1,5 @@
-"""Vectorization (DESIGN §4): many env objects behind one API, run in process, in worker processes, or on Ray.
+"""Vectorization: many env objects behind one API, run in process, in worker processes, or on Ray
+(docs/architecture.md §4).
 
     vecenv = pufferlib.vector.make(creator, backend='Multiprocessing', num_envs=8, num_workers=2, batch_size=4)
     vecenv.async_reset(seed=0)

@@ -240,6 +240,8 @@ def save_untrained(config, path):
 
 @pytest.mark.parametrize('env_name, overrides', [
     ('puffer_squared', {'base.rnn_name': 'LSTMWrapper', 'rnn.input_size': 64, 'rnn.hidden_size': 64}),
+    ('puffer_squared', {'base.rnn_name': 'GRUWrapper'}),
+    ('puffer_squared', {'base.rnn_name': 'MinGRUWrapper', 'rnn.num_layers': 2}),
     ('puffer_continuous', {}),
 ])
 @pytest.mark.parametrize('deterministic', [False, True])

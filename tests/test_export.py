@@ -1,5 +1,5 @@
-"""`puffer export`: ONNX graphs of trained and untrained policies (MLP, LSTM, Gaussian, CNN) that onnxruntime runs
-to the same outputs as PyTorch, on inputs the export itself never saw."""
+"""`puffer export`: ONNX graphs of trained and untrained policies (MLP, LSTM, GRU, minGRU, Gaussian, CNN) that
+onnxruntime runs to the same outputs as PyTorch, on inputs the export itself never saw."""
 import io
 import os
 from types import SimpleNamespace
@@ -93,6 +93,8 @@ def test_default_output_is_next_to_the_model(trained):
 
 @pytest.mark.parametrize('env_name, overrides', [
     ('puffer_squared', {'base.rnn_name': 'LSTMWrapper', 'rnn.input_size': 64, 'rnn.hidden_size': 64}),
+    ('puffer_squared', {'base.rnn_name': 'GRUWrapper', 'rnn.num_layers': 2}),
+    ('puffer_squared', {'base.rnn_name': 'MinGRUWrapper', 'rnn.num_layers': 2}),
     ('puffer_continuous', {}),
     ('puffer_spaces', {}),
 ])
@@ -103,16 +105,19 @@ def test_policy_kinds_export(tmp_path, env_name, overrides):
     policy, observations = reference(config, model_path)
     feeds = {'observations': observations.numpy()}
     if policy.is_recurrent:
-        assert result.input_names == ['observations', 'lstm_h', 'lstm_c']
+        names = {'LSTMWrapper': ['lstm_h', 'lstm_c'], 'GRUWrapper': ['gru_h'], 'MinGRUWrapper': ['mingru_h']}
+        names = names[type(policy).__name__]
+        assert result.input_names == ['observations', *names]
+        assert result.output_names == ['action_params', 'value', *(f'{name}_out' for name in names)]
         # Carry the state through a few steps in both runtimes.
         state = policy.initial_state(len(observations), 'cpu')
         onnx_state = [tensor.numpy() for tensor in state]
         for _ in range(3):
-            params, value, h, c = run_onnx(path, {**feeds, 'lstm_h': onnx_state[0], 'lstm_c': onnx_state[1]})
+            params, value, *onnx_state = run_onnx(path, {**feeds, **dict(zip(names, onnx_state))})
             with torch.inference_mode():
                 expected_params, expected_value, state = policy.forward_step(observations, state)
-            onnx_state = [h, c]
-            np.testing.assert_allclose(h, state[0].numpy(), rtol=1e-4, atol=1e-5)
+            for onnx_tensor, tensor in zip(onnx_state, state, strict=True):
+                np.testing.assert_allclose(onnx_tensor, tensor.numpy(), rtol=1e-4, atol=1e-5)
     else:
         params, value = run_onnx(path, feeds)
         with torch.inference_mode():

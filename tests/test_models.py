@@ -1,5 +1,5 @@
-"""Policies: shapes for every action space, distributions against torch.distributions, LSTM resets, images and
-structured observations."""
+"""Policies: shapes for every action space, distributions against torch.distributions, images and structured
+observations. The recurrent wrappers are tested in test_recurrent.py."""
 import gymnasium
 import numpy as np
 import pytest
@@ -110,12 +110,6 @@ def test_channels_last_frames_are_read_as_images():
     torch.testing.assert_close(last(frames)[1], first(frames.permute(0, 3, 1, 2).contiguous())[1])
 
 
-def make_lstm(hidden=16):
-    env = SpacesOnly(VECTOR, spaces.Discrete(3))
-    return models.make_policy(env, 'Policy', 'LSTMWrapper', dict(hidden_size=hidden),
-                              dict(input_size=hidden, hidden_size=hidden))
-
-
 def test_mlp_activation_is_a_choice():
     env = SpacesOnly(VECTOR, spaces.Discrete(3))
     assert isinstance(models.Policy(env, activation='relu').encoder[2], torch.nn.ReLU)
@@ -161,50 +155,6 @@ def test_action_feature_policy_errors_name_the_problem():
         models.make_policy(env, 'ActionFeaturePolicy', 'LSTMWrapper', dict(action_features=2))
 
 
-def test_lstm_sequence_matches_steps_with_resets():
-    """Training over a segment (forward_sequence) sees exactly what inference saw step by step, including the
-    state reset where an episode ended."""
-    torch.manual_seed(0)
-    policy = make_lstm()
-    segments, horizon = 3, 7
-    observations = torch.randn(segments, horizon, 6)
-    starts = torch.zeros(segments, horizon)
-    starts[0, 3] = starts[2, 1] = starts[2, 5] = 1
-    state = (torch.randn(segments, 16), torch.randn(segments, 16))
-    params, values = policy.forward_sequence(observations, state, starts)
-
-    h, c = state
-    step_params, step_values = [], []
-    for t in range(horizon):
-        keep = (1 - starts[:, t]).unsqueeze(1)
-        p, v, (h, c) = policy.forward_step(observations[:, t], (h * keep, c * keep))
-        step_params.append(p)
-        step_values.append(v)
-    torch.testing.assert_close(params.view(segments, horizon, -1), torch.stack(step_params, 1))
-    torch.testing.assert_close(values.view(segments, horizon), torch.stack(step_values, 1))
-
-
-def test_lstm_state_is_per_row_and_reset_forgets():
-    torch.manual_seed(0)
-    policy = make_lstm()
-    observations = torch.randn(2, 6)
-    zeros = policy.initial_state(2, 'cpu')
-    _, value_fresh, _ = policy.forward_step(observations, zeros)
-    _, _, state = policy.forward_step(torch.randn(2, 6), zeros)
-    _, value_remembering, _ = policy.forward_step(observations, state)
-    assert not torch.allclose(value_fresh, value_remembering)
-    # Zeroing row 0 only (its episode ended) makes row 0 forget and leaves row 1 as it was.
-    keep = torch.tensor([[0.0], [1.0]])
-    _, value_mixed, _ = policy.forward_step(observations, (state[0] * keep, state[1] * keep))
-    assert value_mixed[0] == value_fresh[0] and value_mixed[1] == value_remembering[1]
-
-
-def test_lstm_size_mismatch_is_a_config_error():
-    env = SpacesOnly(VECTOR, spaces.Discrete(3))
-    with pytest.raises(ConfigError, match='policy.hidden_size = 32'):
-        models.make_policy(env, 'Policy', 'LSTMWrapper', dict(hidden_size=32), dict(hidden_size=64))
-
-
 def test_unknown_names_are_config_errors():
     env = SpacesOnly(VECTOR, spaces.Discrete(3))
     with pytest.raises(ConfigError, match='valid: Policy'):
@@ -230,6 +180,7 @@ class MixedObservations(gymnasium.Env):
 
 
 def test_structured_observations_are_unpacked():
+    torch.manual_seed(1)  # untrained logits of these 1e5-sized inputs can saturate (zero entropy) for some seeds
     env = emulation.GymnasiumPufferEnv(MixedObservations())
     assert emulation.observation_layout(env.structured_observation_space).packed
     value = {'position': np.array([1.5, -2.0, 1e5]), 'count': np.array([777]),

@@ -4,6 +4,7 @@ import importlib
 import os
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 import pytest
@@ -105,14 +106,28 @@ def test_same_seed_same_trajectory_and_different_seeds_differ(name):
 
 @pytest.mark.parametrize('name', ENVS)
 def test_reset_with_a_seed_repeats_and_without_one_continues(name):
-    env = ocean.make(name, num_envs=4, seed=1)
-    env.reset(3)
-    first = rollout(env, np.random.default_rng(0), 200)
-    env.reset(3)
-    again = rollout(env, np.random.default_rng(0), 200)
+    """reset(seed) restarts every env's random stream, so the same actions repeat the same steps; reset() keeps the
+    streams going, so the next episodes are new ones, and the same for every env object that got there alike."""
+    def seeded_then_unseeded():
+        env = ocean.make(name, num_envs=4, seed=1)
+        env.reset(3)
+        first = rollout(env, np.random.default_rng(0), 200)
+        env.reset(3)
+        again = rollout(env, np.random.default_rng(0), 200)
+        env.reset()
+        continued = [(env.observations.copy(),)] + rollout(env, np.random.default_rng(0), 200)
+        env.close()
+        return first, again, continued
+
+    first, again, continued = seeded_then_unseeded()
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a[0], b[0])
-    env.close()
+    for a, b in zip(continued, seeded_then_unseeded()[2]):  # where the streams went is itself deterministic
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    if name not in SEED_FREE_ENVS:
+        assert any(not np.array_equal(x, y) for a, b in zip(first, continued[1:]) for x, y in zip(a, b)), \
+            'reset() without a seed restarted the random streams instead of continuing them'
 
 
 @pytest.mark.parametrize('name', ENVS)
@@ -485,5 +500,9 @@ except MemoryError:
 '''
     if not os.path.exists('/proc/self/status'):
         pytest.skip('needs /proc to size the memory limit')
-    result = subprocess.run([os.sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    # Outside the checkout, with the pufferlib this test imports (the installed one in CI, whose C modules are
+    # built; a source tree without built modules would shadow it from the current folder).
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(ocean.__file__)))
+    result = subprocess.run([os.sys.executable, '-c', script], capture_output=True, text=True, timeout=120,
+                            cwd=tempfile.gettempdir(), env={**os.environ, 'PYTHONPATH': package_root})
     assert result.returncode == 0 and result.stdout.strip() == 'MemoryError', result.stdout + result.stderr

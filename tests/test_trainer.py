@@ -13,7 +13,7 @@ import pytest
 import pufferlib
 import torch
 
-from pufferlib import checkpoint, models, runs, trainer
+from pufferlib import checkpoint, models, optim, runs, trainer
 from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
@@ -113,24 +113,103 @@ def test_gradient_accumulation_matches_one_big_minibatch(tmp_path):
             assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), key
 
 
-@pytest.mark.parametrize('train', [
-    {'optimizer': 'muon'},
-    {'precision': 'bfloat16'},
-    {'cpu_offload': True, 'update_epochs': 2},
-    {'anneal_lr': False, 'prio_alpha': 0.0, 'vtrace_rho_clip': 0.5, 'vtrace_c_clip': 0.5},
-], ids=['muon', 'bfloat16', 'cpu_offload', 'no_anneal_uniform_vtrace'])
-def test_training_options(tmp_path, train):
-    result = run(small_config(tmp_path, train=train))
-    rows = runs.read_metrics(result.run_dir)
+def watch_trainers(monkeypatch, on_build):
+    """Call on_build(trainer) on every Trainer that train() builds, before it runs its first epoch."""
+    class Watched(trainer.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            on_build(self)
+    monkeypatch.setattr(trainer, 'Trainer', Watched)
+
+
+def test_muon_trains(tmp_path):
+    rows = runs.read_metrics(run(small_config(tmp_path, train={'optimizer': 'muon'})).run_dir)
     assert len(rows) == 6
     assert all(isinstance(row['loss/policy_loss'], float) for row in rows)  # finite (NaN is written as null)
+
+
+def test_bfloat16_runs_the_forward_passes_in_bfloat16(tmp_path, monkeypatch):
+    """precision = bfloat16: the policy's layers compute in bfloat16 under autocast, while collecting and learning,
+    and the losses differ from float32's; float32 keeps every layer in float32."""
+    def train(precision):
+        dtypes = set()
+        record = lambda module, inputs, output: dtypes.add(output.dtype)  # noqa: E731
+        with monkeypatch.context() as patch:
+            watch_trainers(patch, lambda learner: [module.register_forward_hook(record)
+                                                   for module in learner.policy.modules()
+                                                   if isinstance(module, torch.nn.Linear)])
+            config = small_config(tmp_path / precision, train={'precision': precision, 'total_timesteps': 448})
+            return dtypes, comparable(runs.read_metrics(run(config).run_dir))
+
+    dtypes, bfloat16 = train('bfloat16')
+    assert dtypes == {torch.bfloat16}
+    dtypes, float32 = train('float32')
+    assert dtypes == {torch.float32}
+    assert all(isinstance(row['loss/policy_loss'], float) for row in bfloat16)  # finite (NaN is written as null)
+    assert bfloat16[0]['loss/value_loss'] != float32[0]['loss/value_loss']
+
+
+def test_offload_decision():
+    assert trainer.offloads_observations({'cpu_offload': True}, 'cuda')
+    assert trainer.offloads_observations({'cpu_offload': True}, torch.device('cuda', 0))
+    assert not trainer.offloads_observations({'cpu_offload': True}, 'cpu')
+    assert not trainer.offloads_observations({'cpu_offload': False}, 'cuda')
+
+
+def test_cpu_offload_keeps_observations_in_pinned_host_memory_and_moves_minibatches(tmp_path, monkeypatch):
+    """With offload on (forced here, as this CPU device would not offload), the observation buffer lives on the
+    host and is pinned, and every minibatch of observations is moved to the training device before the forward."""
+    monkeypatch.setattr(trainer, 'offloads_observations', lambda train_config, device: True)
+    pinned = []
+    if not torch.cuda.is_available():  # pinning needs CUDA: record the call instead
+        monkeypatch.setattr(torch.Tensor, 'pin_memory', lambda tensor: pinned.append(tensor) or tensor)
+
+    class Moved(torch.Tensor):
+        """The observation buffer, recording where the tensors taken from it are moved to."""
+        devices = []
+
+        def to(self, *args, **kwargs):
+            Moved.devices.append(torch.device(args[0] if args else kwargs['device']))
+            return super().to(*args, **kwargs).as_subclass(torch.Tensor)
+
+    learners = []
+
+    def watch(learner):
+        assert learner.observations.device.type == 'cpu'
+        if torch.cuda.is_available():
+            assert learner.observations.is_pinned()
+        else:
+            assert len(pinned) == 1 and pinned[0].shape == learner.observations.shape
+        learner.observations = learner.observations.as_subclass(Moved)
+        learners.append(learner)
+
+    watch_trainers(monkeypatch, watch)
+    rows = runs.read_metrics(run(small_config(tmp_path, train={'update_epochs': 2})).run_dir)
+    assert len(rows) == 6 and all(isinstance(row['loss/policy_loss'], float) for row in rows)
+    (learner,) = learners
+    # Two update epochs of 2 minibatches each, for each of the 6 epochs: each moves its observations once.
+    assert Moved.devices == [learner.device] * (6 * learner.minibatches_per_epoch)
+
+
+def test_learning_rate_is_constant_without_annealing_and_decreases_with_it(tmp_path):
+    """anneal_lr = False keeps train.learning_rate in every epoch (here with uniform segment sampling and V-trace
+    clips below 1); anneal_lr = True follows the cosine down to min_lr_ratio."""
+    constant = run(small_config(tmp_path, train={'anneal_lr': False, 'learning_rate': 0.01, 'prio_alpha': 0.0,
+                                                 'vtrace_rho_clip': 0.5, 'vtrace_c_clip': 0.5}))
+    rows = runs.read_metrics(constant.run_dir)
+    assert len(rows) == 6 and all(isinstance(row['loss/policy_loss'], float) for row in rows)
+    assert [row['loss/learning_rate'] for row in rows] == [0.01] * 6
+    annealed = run(small_config(tmp_path, train={'anneal_lr': True, 'learning_rate': 0.01, 'min_lr_ratio': 0.1}))
+    rates = [row['loss/learning_rate'] for row in runs.read_metrics(annealed.run_dir)]
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert rates == pytest.approx([trainer.cosine_schedule(0.01, 0.1, k / 6) for k in range(1, 7)])
 
 
 def test_muon_uses_torch_muon_for_matrices():
     policy = models.Policy(SimpleNamespace(single_observation_space=_squared_space(),
                                            single_action_space=_squared_actions()), hidden_size=16)
     settings = dict(optimizer='muon', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8)
-    (muon, adam), flat = trainer.make_optimizers(policy, settings)
+    (muon, adam), flat = optim.make_optimizers(policy, settings)
     assert flat is None
     assert isinstance(muon, torch.optim.Muon) and isinstance(adam, torch.optim.Adam)
     assert all(p.ndim == 2 for group in muon.param_groups for p in group['params'])
@@ -146,7 +225,7 @@ def test_flat_parameters_step_like_adam_over_each_parameter():
     plain_policy = models.Policy(env, hidden_size=16)
     plain_policy.load_state_dict(flat_policy.state_dict())
     settings = dict(optimizer='adam', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8)
-    (flat_adam,), flat = trainer.make_optimizers(flat_policy, settings)
+    (flat_adam,), flat = optim.make_optimizers(flat_policy, settings)
     plain_adam = torch.optim.Adam(plain_policy.parameters(), lr=0.01, betas=(0.9, 0.999), eps=1e-8)
     observations = torch.rand(64, *env.single_observation_space.shape)
     before = flat_policy.encoder[1].weight.detach().clone()
@@ -177,8 +256,8 @@ def test_flat_clipping_and_adam_step_are_bit_identical_to_torchs_own():
     policies = [models.Policy(env, hidden_size=16) for _ in range(2)]
     policies[1].load_state_dict(policies[0].state_dict())
     settings = dict(optimizer='adam', learning_rate=0.01, adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-5)
-    (torch_adam,), torch_flat = trainer.make_optimizers(policies[0], settings)
-    (our_adam,), our_flat = trainer.make_optimizers(policies[1], settings)
+    (torch_adam,), torch_flat = optim.make_optimizers(policies[0], settings)
+    (our_adam,), our_flat = optim.make_optimizers(policies[1], settings)
     observations = torch.rand(64, *env.single_observation_space.shape)
     clipped = []
     for step in range(8):
@@ -221,7 +300,7 @@ def test_compiled_training_matches_eager_and_reproduces(tmp_path, monkeypatch):
     runs with one seed agree exactly. On the CPU inductor's C++ wrapper replaces its Python one around the same
     kernels, so a run compiled with the Python wrapper agrees exactly too."""
     def losses(name, compile, cpp_wrapper=True):
-        monkeypatch.setattr(trainer, 'CPP_WRAPPER_ON_CPU', cpp_wrapper)
+        monkeypatch.setattr(optim, 'CPP_WRAPPER_ON_CPU', cpp_wrapper)
         config = small_config(tmp_path / name, train={'compile': compile, 'total_timesteps': 448})
         return comparable(runs.read_metrics(run(config).run_dir))
 
@@ -235,12 +314,12 @@ def test_compiled_training_matches_eager_and_reproduces(tmp_path, monkeypatch):
 
 
 def test_compile_options_add_the_cpp_wrapper_on_cpu_only(monkeypatch):
-    assert trainer.compile_options('default', 'cpu') == {'cpp_wrapper': True}
-    assert trainer.compile_options('max-autotune-no-cudagraphs', torch.device('cpu')) == {
+    assert optim.compile_options('default', 'cpu') == {'cpp_wrapper': True}
+    assert optim.compile_options('max-autotune-no-cudagraphs', torch.device('cpu')) == {
         'max_autotune': True, 'coordinate_descent_tuning': True, 'cpp_wrapper': True}
-    assert 'cpp_wrapper' not in trainer.compile_options('reduce-overhead', 'cuda')
-    monkeypatch.setattr(trainer, 'CPP_WRAPPER_ON_CPU', False)
-    assert trainer.compile_options('default', 'cpu') == {}
+    assert 'cpp_wrapper' not in optim.compile_options('reduce-overhead', 'cuda')
+    monkeypatch.setattr(optim, 'CPP_WRAPPER_ON_CPU', False)
+    assert optim.compile_options('default', 'cpu') == {}
 
 
 def test_cosine_schedule():
