@@ -145,6 +145,9 @@ def run(argv):
     if name == 'config':
         print(puffer_config.to_ini(config), end='')
         return 0
+    if name == 'train' and config['train']['world_size'] > 1 and 'WORLD_SIZE' not in os.environ:
+        from pufferlib import distributed  # N learner ranks: the same command again, under torchrun
+        return distributed.relaunch(argv, config['train']['world_size'])
     parsed.options.overrides = dict(parsed.overrides)  # `--resume` applies the safe ones to the run's own config
     parsed.options.config_files = list(parsed.config_files)  # named again in the commands a run prints
     entry = load_entry(command)

@@ -13,6 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from pufferlib import schedules
 from pufferlib.exceptions import ConfigError, EnvironmentSetupError
 
 SECTIONS = ('base', 'vec', 'env', 'policy', 'rnn', 'train', 'sweep')
@@ -21,6 +22,11 @@ OPEN_SECTIONS = ('env', 'policy', 'rnn')
 SWEEP_PREFIX = 'sweep.'
 SWEEP_SPACE_KEYS = ('distribution', 'min', 'max', 'mean', 'scale')
 DISTRIBUTIONS = ('uniform', 'int_uniform', 'uniform_pow2', 'log_normal', 'logit_normal')
+SCHEDULES = schedules.KINDS
+# [train] keys replaced by the schedules, typed by their old defaults. Config files and run folders written before
+# still load: each source's old keys are translated into the new ones (migrate_train_keys).
+OLD_TRAIN_KEYS = {'anneal_lr': True, 'min_lr_ratio': 0.0, 'min_ent_ratio': 1.0}
+NEW_SCHEDULE_KEYS = 'train.lr_schedule, lr_final_ratio, ent_schedule and ent_final_ratio'
 
 # Keys whose default is `auto`, with the type a non-auto value must have.
 AUTO_TYPES = {
@@ -39,18 +45,25 @@ CHOICES = {
     ('sweep', 'goal'): ('maximize', 'minimize'),
     ('sweep', 'backend'): ('local', 'ray'),
     ('train', 'restart_behavior'): ('resume', 'restart', 'overwrite'),
+    ('train', 'lr_schedule'): SCHEDULES,
+    ('train', 'ent_schedule'): SCHEDULES,
+    ('train', 'clip_schedule'): SCHEDULES,
+    ('train', 'vf_clip_schedule'): SCHEDULES,
 }
 AT_LEAST_ONE = {
     ('vec', 'num_envs'), ('vec', 'num_workers'), ('vec', 'batch_size'), ('train', 'total_timesteps'),
     ('train', 'batch_size'), ('train', 'bptt_horizon'), ('train', 'minibatch_size'),
     ('train', 'max_minibatch_size'), ('train', 'update_epochs'), ('train', 'checkpoint_interval'),
-    ('train', 'keep_checkpoints'),
+    ('train', 'keep_checkpoints'), ('train', 'world_size'),
     ('sweep', 'max_runs'), ('sweep', 'workers'), ('sweep', 'curve_points'), ('sweep', 'candidates_per_point'),
 }
 # (low, high, low inclusive, high inclusive)
 RANGES = {
     ('train', 'learning_rate'): (0, math.inf, False, True),
-    ('train', 'min_lr_ratio'): (0, 1, True, True),
+    ('train', 'lr_final_ratio'): (0, 1, True, True),
+    ('train', 'lr_adaptive_kl'): (0, math.inf, True, False),
+    ('train', 'lr_adaptive_min'): (0, math.inf, False, False),
+    ('train', 'lr_adaptive_max'): (0, math.inf, False, False),
     ('train', 'adam_beta1'): (0, 1, True, False),
     ('train', 'adam_beta2'): (0, 1, True, False),
     ('train', 'adam_eps'): (0, math.inf, False, True),
@@ -61,7 +74,9 @@ RANGES = {
     ('train', 'vf_coef'): (0, math.inf, True, True),
     ('train', 'vf_clip_coef'): (0, math.inf, True, True),
     ('train', 'ent_coef'): (0, math.inf, True, True),
-    ('train', 'min_ent_ratio'): (0, 1, True, True),
+    ('train', 'ent_final_ratio'): (0, 1, True, True),
+    ('train', 'clip_final_ratio'): (0, 1, True, True),
+    ('train', 'vf_clip_final_ratio'): (0, 1, True, True),
     ('train', 'vtrace_rho_clip'): (0, math.inf, False, True),
     ('train', 'vtrace_c_clip'): (0, math.inf, False, True),
     ('train', 'prio_alpha'): (0, math.inf, True, True),
@@ -91,6 +106,7 @@ MAXIMA = {
     ('train', 'update_epochs'): 10**4,
     ('train', 'checkpoint_interval'): 2**31 - 1,
     ('train', 'keep_checkpoints'): 10**4,
+    ('train', 'world_size'): 2**16,
     ('train', 'save_best_after'): 10**15,
     ('sweep', 'max_runs'): 10**6,
     ('sweep', 'workers'): 2**10,
@@ -497,6 +513,8 @@ def apply_layer(config, sections, source, problems, schema, may_define):
         if is_space and section not in config and not may_define:
             problems.append(f'{source}: unknown sweep space [{cut(section)}]; define it in a config file first')
             continue
+        if section == 'train':
+            items = migrate_train_keys(items, source, problems, schema['train'])
         target = config.setdefault(section, {})
         for raw_key, value in items.items():
             key = normalize(raw_key)
@@ -527,6 +545,50 @@ def apply_layer(config, sections, source, problems, schema, may_define):
             except ValueError as error:
                 problems.append(f'{source}: {name} = {shown(value)}: {error}')
                 target[key] = INVALID  # reported; the checks of what depends on this key skip it
+
+
+def migrate_train_keys(items, source, problems, train_schema):
+    """One source's [train] `items` with the old anneal_lr / min_lr_ratio / min_ent_ratio translated to the schedule
+    keys they meant: anneal_lr = False is lr_schedule = constant (True: cosine), min_lr_ratio is lr_final_ratio, and
+    min_ent_ratio below 1 is a cosine entropy schedule to that ratio (1: constant). A source that also sets the new
+    key to something else is reported, naming both."""
+    items = {normalize(key): value for key, value in items.items()}
+    old = {}
+    for key, default in OLD_TRAIN_KEYS.items():
+        if key not in items:
+            continue
+        raw = items.pop(key)
+        try:
+            old[key] = coerce(raw, default, f'train.{key}')
+        except ValueError as error:
+            problems.append(f'{source}: train.{key} = {shown(raw)}: {error}')
+            continue
+        if key != 'anneal_lr' and not 0 <= old[key] <= 1:  # NaN too
+            problems.append(f'{source}: train.{key} = {shown(old[key])} is out of range; valid: [0, 1]')
+            del old[key]
+    translated = {}  # new key: (value, the old key it comes from)
+    if 'anneal_lr' in old:
+        translated['lr_schedule'] = ('cosine' if old['anneal_lr'] else 'constant', 'anneal_lr')
+    if 'min_lr_ratio' in old:
+        translated['lr_final_ratio'] = (old['min_lr_ratio'], 'min_lr_ratio')
+    if 'min_ent_ratio' in old:
+        ratio = old['min_ent_ratio']
+        translated['ent_schedule'] = ('constant' if ratio == 1 else 'cosine', 'min_ent_ratio')
+        if ratio != 1:
+            translated['ent_final_ratio'] = (ratio, 'min_ent_ratio')
+    for key, (value, old_key) in translated.items():
+        if key in items:
+            try:
+                given = coerce(items[key], train_schema[key], f'train.{key}')
+            except ValueError:
+                continue  # reported when the new key is applied
+            if given != value:
+                problems.append(f'{source}: train.{old_key} = {shown(old[old_key])} means train.{key} = '
+                                f'{shown(value)}, but train.{key} = {shown(given)} is also set; keep only the new '
+                                f'keys ({NEW_SCHEDULE_KEYS} replace anneal_lr, min_lr_ratio and min_ent_ratio)')
+            continue
+        items[key] = value
+    return items
 
 
 def coerce_space_value(key, value):
@@ -713,7 +775,35 @@ def config_problems(config, num_agents=None, env_declared=None):
     check_sweep_spaces(config, problems)
     check_data_dir(config, problems)
     check_run_keys(config, problems)
+    check_world_size(config, problems)
+    check_adaptive_lr(config, problems)
     return problems
+
+
+def check_world_size(config, problems):
+    """train.world_size against the torchrun group this process is in (its WORLD_SIZE), when it is in one: 1 lets
+    torchrun decide, any other value must match."""
+    wanted, launched = config.get('train', {}).get('world_size'), os.environ.get('WORLD_SIZE')
+    if isinstance(wanted, int) and wanted > 1 and launched and launched.isdigit() and int(launched) != wanted:
+        problems.append(f'train.world_size = {wanted} but torchrun started {launched} ranks; pass '
+                        f'--train.world-size {launched} (or 1, to follow torchrun), or launch {wanted} ranks')
+
+
+def check_adaptive_lr(config, problems):
+    """A KL-adaptive learning rate (train.lr_adaptive_kl > 0) moves the rate itself: no schedule on top of it."""
+    train = config.get('train', {})
+    target = train.get('lr_adaptive_kl')
+    if not isinstance(target, float) or not target > 0:
+        return
+    schedule = train.get('lr_schedule')
+    if schedule in SCHEDULES and schedule != 'constant':
+        problems.append(f'train.lr_adaptive_kl = {target} adapts the learning rate to the KL, which '
+                        f'train.lr_schedule = {schedule} would fight; set train.lr_schedule = constant, or '
+                        'train.lr_adaptive_kl = 0 to keep the schedule')
+    low, high = train.get('lr_adaptive_min'), train.get('lr_adaptive_max')
+    if isinstance(low, float) and isinstance(high, float) and low > high:
+        problems.append(f'train.lr_adaptive_min = {low} is above train.lr_adaptive_max = {high}; the adaptive '
+                        'learning rate is kept between them')
 
 
 def check_run_keys(config, problems):
@@ -744,7 +834,9 @@ def typed_copy(config, problems):
         for key, value in items.items():
             name = f'{section}.{key}'
             if key not in schema[section]:
-                problems.append(f'unknown key {cut(name)}{did_you_mean(name, all_keys(schema))}')
+                replaced = section == 'train' and key in OLD_TRAIN_KEYS
+                problems.append(f'unknown key {cut(name)}' + (f'; it was replaced by {NEW_SCHEDULE_KEYS}' if replaced
+                                                              else did_you_mean(name, all_keys(schema))))
                 del typed[section][key]
             elif value is not INVALID:
                 try:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, optim
+from pufferlib import advantage, checkpoint, distributed, optim, schedules
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
 
 PROFILE_NAMES = ('env', 'inference', 'copy', 'learn')
@@ -41,12 +41,6 @@ def train(config, options=None, dashboard=None):
     (the run folder, its lock, resuming, checkpoints, budgets, signals, loggers)."""
     from pufferlib.runs import session
     return session.train(config, options, dashboard)
-
-
-def cosine_schedule(start, final_ratio, progress):
-    """Cosine annealing (Loshchilov & Hutter 2017) from `start` to `final_ratio * start` as progress goes 0 -> 1."""
-    floor = start * final_ratio
-    return floor + (start - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 class Trainer:
@@ -75,6 +69,7 @@ class Trainer:
             self.minibatch_targets = compile(self.minibatch_targets)
             self.minibatch_losses = compile(self.minibatch_losses)
         self.optimizers, self.flat = optim.make_optimizers(policy, t)  # self.flat: see optim.FlatParameters
+        self.data_parallel = distributed.active()  # gradients averaged over the ranks (pufferlib.distributed)
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
                              enabled=t['precision'] == 'bfloat16')
 
@@ -87,6 +82,7 @@ class Trainer:
         self.allocate_buffers(vecenv.single_observation_space, vecenv.single_action_space)
 
         self.global_step = 0
+        self.adaptive_learning_rate = t['learning_rate']  # with train.lr_adaptive_kl: the next epoch's rate
         self.epoch = 0
         self.uptime = 0.0                           # training seconds over every session of this run
         self.session_start = time.perf_counter()
@@ -280,9 +276,13 @@ class Trainer:
         t = self.train_config
         start = time.perf_counter()
         progress = self.progress()
-        learning_rate = (cosine_schedule(t['learning_rate'], t['min_lr_ratio'], progress)
-                         if t['anneal_lr'] else t['learning_rate'])
-        ent_coef = cosine_schedule(t['ent_coef'], t['min_ent_ratio'], progress)
+        if t['lr_adaptive_kl'] > 0:
+            learning_rate = self.adaptive_learning_rate
+        else:
+            learning_rate = schedules.value(t['lr_schedule'], t['learning_rate'], t['lr_final_ratio'], progress)
+        ent_coef = schedules.value(t['ent_schedule'], t['ent_coef'], t['ent_final_ratio'], progress)
+        clip_coef = schedules.value(t['clip_schedule'], t['clip_coef'], t['clip_final_ratio'], progress)
+        vf_clip_coef = schedules.value(t['vf_clip_schedule'], t['vf_clip_coef'], t['vf_clip_final_ratio'], progress)
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group['lr'] = learning_rate
@@ -293,7 +293,9 @@ class Trainer:
         valid[:, -1] = 0
         self.ratio.fill_(1.0)
         # Loss weights as a tensor: compiled code reads them as data instead of being rebuilt for each new value.
-        coefficients = torch.tensor([t['vf_coef'], ent_coef], device=self.device)
+        # The clip bounds are summed here in float64, as they were when clip_coef was a Python float.
+        coefficients = torch.tensor([t['vf_coef'], ent_coef, clip_coef, 1 - clip_coef, 1 + clip_coef, vf_clip_coef],
+                                    device=self.device)
         sums = torch.zeros(len(LOSS_NAMES), device=self.device)
         parameters = list(self.policy.parameters())
         if self.flat is not None:
@@ -328,6 +330,8 @@ class Trainer:
                     self.check_finite(loss, advantages)
                     loss.backward()
                     sums += stats
+            if self.data_parallel:  # every rank then clips and steps the same gradients
+                distributed.average_gradients(self)
             if self.flat is not None:
                 self.flat.clip_grad_norm(t['max_grad_norm'])
                 self.flat.adam_step(self.optimizers[0])
@@ -341,6 +345,16 @@ class Trainer:
         averages['explained_variance'] = explained.item()
         averages['learning_rate'] = learning_rate
         averages['ent_coef'] = ent_coef
+        if t['clip_schedule'] != 'constant':  # logged when they move (a constant one adds nothing to the metrics)
+            averages['clip_coef'] = clip_coef
+        if t['vf_clip_schedule'] != 'constant':
+            averages['vf_clip_coef'] = vf_clip_coef
+        if t['lr_adaptive_kl'] > 0:  # Sample Factory's kl_adaptive_epoch, on this epoch's mean approx_kl
+            kl = averages['approx_kl']
+            if self.data_parallel:  # the ranks' mean, so that every rank moves its rate alike
+                kl = distributed.average_losses(dict(approx_kl=kl))['approx_kl']
+            self.adaptive_learning_rate = schedules.kl_adaptive(
+                learning_rate, kl, t['lr_adaptive_kl'], t['lr_adaptive_min'], t['lr_adaptive_max'])
         self.epoch += 1
         self.profile['learn'] += time.perf_counter() - start
         return averages
@@ -400,8 +414,8 @@ class Trainer:
         """PPO (Schulman et al. 2017) loss of one chunk of segments and its statistics (LOSS_NAMES, detached).
 
         Each term is summed over the chunk's valid steps and divided by the valid steps of the whole minibatch, so
-        chunks add up to the minibatch mean. `coefficients` holds vf_coef and ent_coef."""
-        t = self.train_config
+        chunks add up to the minibatch mean. `coefficients` holds this epoch's vf_coef, ent_coef, clip_coef,
+        1 - clip_coef, 1 + clip_coef and vf_clip_coef."""
         observations = self.observations[segs.to(self.observations.device)].to(self.device, non_blocking=True)
         with torch.autocast(**self.autocast):
             if self.recurrent:
@@ -416,10 +430,10 @@ class Trainer:
         logratio = logprob - self.logprobs[segs]
         ratio = logratio.exp()
         self.ratio[segs] = ratio.detach()
-        clip = t['clip_coef']
-        policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(1 - clip, 1 + clip))
+        clip, vf_clip = coefficients[2], coefficients[5]
+        policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(coefficients[3], coefficients[4]))
         old_values = self.values[segs]
-        clipped = old_values + (values - old_values).clamp(-t['vf_clip_coef'], t['vf_clip_coef'])
+        clipped = old_values + (values - old_values).clamp(-vf_clip, vf_clip)
         value_loss = 0.5 * torch.max((values - returns) ** 2, (clipped - returns) ** 2)
         total = lambda x: (x * valid).sum() / valid_steps  # noqa: E731
         with torch.no_grad():
@@ -496,7 +510,8 @@ class Trainer:
         return dict(
             model=self.policy.state_dict(),
             optimizers=[optimizer.state_dict() for optimizer in self.optimizers],
-            scheduler=dict(progress=self.progress(), learning_rate=self.optimizers[0].param_groups[0]['lr']),
+            scheduler=dict(progress=self.progress(), learning_rate=self.optimizers[0].param_groups[0]['lr'],
+                           adaptive_learning_rate=self.adaptive_learning_rate),
             counters=dict(epoch=self.epoch, global_step=self.global_step, uptime=self.total_uptime()),
             rng=dict(torch=torch.get_rng_state(),
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
@@ -523,6 +538,9 @@ class Trainer:
             self.flat.check_views()
         counters = state['counters']
         self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
+        # Checkpoints written before the KL-adaptive learning rate lack it: it starts again from train.learning_rate.
+        self.adaptive_learning_rate = float(state.get('scheduler', {}).get('adaptive_learning_rate',
+                                                                            self.train_config['learning_rate']))
         self.session_start_step = self.global_step
         self.session_start = time.perf_counter()
         if state['rng'].get('cuda') and torch.cuda.is_available():

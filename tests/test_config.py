@@ -39,9 +39,11 @@ def test_default_ini_has_every_reference_key_with_help():
         'base': ['package', 'env_name', 'policy_name', 'rnn_name'],
         'vec': ['backend', 'num_envs', 'num_workers', 'batch_size', 'zero_copy', 'seed'],
         'train': ['device', 'total_timesteps', 'batch_size', 'bptt_horizon', 'minibatch_size',
-                  'max_minibatch_size', 'optimizer', 'learning_rate', 'anneal_lr', 'min_lr_ratio', 'adam_beta1',
-                  'adam_beta2', 'adam_eps', 'max_grad_norm', 'gamma', 'gae_lambda', 'update_epochs', 'clip_coef',
-                  'vf_coef', 'vf_clip_coef', 'ent_coef', 'vtrace_rho_clip', 'vtrace_c_clip', 'prio_alpha',
+                  'max_minibatch_size', 'optimizer', 'learning_rate', 'lr_schedule', 'lr_final_ratio',
+                  'lr_adaptive_kl', 'lr_adaptive_min', 'lr_adaptive_max', 'adam_beta1', 'adam_beta2', 'adam_eps',
+                  'max_grad_norm', 'gamma', 'gae_lambda', 'update_epochs', 'clip_coef', 'clip_schedule',
+                  'clip_final_ratio', 'vf_coef', 'vf_clip_coef', 'vf_clip_schedule', 'vf_clip_final_ratio',
+                  'ent_coef', 'ent_schedule', 'ent_final_ratio', 'vtrace_rho_clip', 'vtrace_c_clip', 'prio_alpha',
                   'prio_beta0', 'precision', 'compile', 'compile_mode', 'cpu_offload', 'data_dir',
                   'checkpoint_interval', 'seed', 'torch_deterministic'],
         'sweep': ['method', 'metric', 'goal', 'max_runs'],
@@ -105,9 +107,10 @@ def test_overrides_accept_nested_and_flat_spellings():
     ('train.learning_rate', '3e-4', 0.0003),
     ('train.total_timesteps', '100_000_000', 100_000_000),
     ('train.total_timesteps', '1e6', 1_000_000),
-    ('train.anneal_lr', 'false', False),
-    ('train.anneal_lr', 'True', True),
-    ('train.anneal_lr', '0', False),
+    ('train.cpu_offload', 'false', False),
+    ('train.cpu_offload', 'True', True),
+    ('train.cpu_offload', '0', False),
+    ('train.lr_schedule', 'linear', 'linear'),
     ('train.compile', '1', True),
     ('train.data_dir', '/tmp/runs', '/tmp/runs'),
     ('base.rnn_name', 'None', None),
@@ -375,7 +378,8 @@ def test_load_file_without_defaults_keeps_only_the_file(tmp_path):
         minibatch_size = 1024
     ''')
     config = puffer_config.load_file(path, fill_in_default=False)
-    assert config == {'base': {'env_name': ENV}, 'train': {'learning_rate': 0.5, 'anneal_lr': False,
+    # A file written before the schedules: anneal_lr = false is read as lr_schedule = constant.
+    assert config == {'base': {'env_name': ENV}, 'train': {'learning_rate': 0.5, 'lr_schedule': 'constant',
                                                            'batch_size': 4096, 'minibatch_size': 1024}}
     filled = puffer_config.load_file(path)
     assert filled['train']['learning_rate'] == 0.5

@@ -13,7 +13,7 @@ import pytest
 import pufferlib
 import torch
 
-from pufferlib import checkpoint, models, optim, runs, trainer
+from pufferlib import checkpoint, models, optim, runs, schedules, trainer
 from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
@@ -192,17 +192,18 @@ def test_cpu_offload_keeps_observations_in_pinned_host_memory_and_moves_minibatc
 
 
 def test_learning_rate_is_constant_without_annealing_and_decreases_with_it(tmp_path):
-    """anneal_lr = False keeps train.learning_rate in every epoch (here with uniform segment sampling and V-trace
-    clips below 1); anneal_lr = True follows the cosine down to min_lr_ratio."""
-    constant = run(small_config(tmp_path, train={'anneal_lr': False, 'learning_rate': 0.01, 'prio_alpha': 0.0,
+    """lr_schedule = constant keeps train.learning_rate in every epoch (here with uniform segment sampling and
+    V-trace clips below 1); lr_schedule = cosine follows the cosine down to lr_final_ratio."""
+    constant = run(small_config(tmp_path, train={'lr_schedule': 'constant', 'learning_rate': 0.01, 'prio_alpha': 0.0,
                                                  'vtrace_rho_clip': 0.5, 'vtrace_c_clip': 0.5}))
     rows = runs.read_metrics(constant.run_dir)
     assert len(rows) == 6 and all(isinstance(row['loss/policy_loss'], float) for row in rows)
     assert [row['loss/learning_rate'] for row in rows] == [0.01] * 6
-    annealed = run(small_config(tmp_path, train={'anneal_lr': True, 'learning_rate': 0.01, 'min_lr_ratio': 0.1}))
+    annealed = run(small_config(tmp_path, train={'lr_schedule': 'cosine', 'learning_rate': 0.01,
+                                                 'lr_final_ratio': 0.1}))
     rates = [row['loss/learning_rate'] for row in runs.read_metrics(annealed.run_dir)]
     assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
-    assert rates == pytest.approx([trainer.cosine_schedule(0.01, 0.1, k / 6) for k in range(1, 7)])
+    assert rates == pytest.approx([schedules.value('cosine', 0.01, 0.1, k / 6) for k in range(1, 7)])
 
 
 def test_muon_uses_torch_muon_for_matrices():
@@ -322,18 +323,13 @@ def test_compile_options_add_the_cpp_wrapper_on_cpu_only(monkeypatch):
     assert optim.compile_options('default', 'cpu') == {}
 
 
-def test_cosine_schedule():
-    assert trainer.cosine_schedule(0.1, 0.2, 0.0) == pytest.approx(0.1)
-    assert trainer.cosine_schedule(0.1, 0.2, 0.5) == pytest.approx(0.06)
-    assert trainer.cosine_schedule(0.1, 0.2, 1.0) == pytest.approx(0.02)
-
-
 def test_entropy_weight_follows_its_schedule(tmp_path):
-    """min_ent_ratio anneals ent_coef along a cosine over training; the default (1) keeps it constant."""
-    rows = runs.read_metrics(run(small_config(tmp_path, train=dict(ent_coef=0.02, min_ent_ratio=0.1))).run_dir)
+    """ent_schedule = cosine anneals ent_coef to ent_final_ratio over training; the default keeps it constant."""
+    rows = runs.read_metrics(run(small_config(tmp_path, train=dict(ent_coef=0.02, ent_schedule='cosine',
+                                                                   ent_final_ratio=0.1))).run_dir)
     weights = [row['loss/ent_coef'] for row in rows]
     # Epoch k of 6 updates after collecting its steps, at progress k / 6.
-    assert weights == pytest.approx([trainer.cosine_schedule(0.02, 0.1, k / 6) for k in range(1, 7)])
+    assert weights == pytest.approx([schedules.value('cosine', 0.02, 0.1, k / 6) for k in range(1, 7)])
     assert weights[-1] == pytest.approx(0.002)
     constant = runs.read_metrics(run(small_config(tmp_path / 'constant', train=dict(ent_coef=0.02))).run_dir)
     assert {row['loss/ent_coef'] for row in constant} == {0.02}
@@ -373,7 +369,7 @@ def test_load_model_path_latest_starts_from_that_envs_newest_model(tmp_path):
 
 def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     """A learning rate of 1e30 makes every weight huge after the first update: epoch 2's forward pass is inf/NaN."""
-    config = small_config(tmp_path, train={'learning_rate': 1e30, 'anneal_lr': False, 'max_grad_norm': 1e30,
+    config = small_config(tmp_path, train={'learning_rate': 1e30, 'lr_schedule': 'constant', 'max_grad_norm': 1e30,
                                            'minibatch_size': 256, 'max_minibatch_size': 256,
                                            'update_epochs': 1, 'checkpoint_interval': 1})
     with pytest.raises(trainer.NonFiniteLossError, match='epoch 2') as error:

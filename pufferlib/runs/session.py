@@ -13,6 +13,7 @@ Resuming continues exactly: a resumed run accepts command-line changes to budget
 train_seconds) is extended; its schedules are stretched over the new budget (they follow the fraction of the
 budget done, see Trainer.progress), so the learning rate picks up where the longer schedule puts it.
 """
+import io
 import os
 import random
 import shutil
@@ -25,10 +26,10 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from pufferlib import checkpoint, denormals, models
+from pufferlib import checkpoint, denormals, distributed, models
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard, duration
-from pufferlib.exceptions import ConfigError, TrainingInterrupted
+from pufferlib.exceptions import ConfigError, PufferError, TrainingInterrupted
 from pufferlib.runs import find, history, layout
 from pufferlib.runs.lock import RunLock
 from pufferlib.runs.metrics import MetricsLog, TensorBoardLog
@@ -41,7 +42,7 @@ OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, config
 RESUME_SAFE = {
     'train': {'total_timesteps', 'train_seconds', 'checkpoint_interval', 'checkpoint_seconds', 'keep_checkpoints',
               'milestone_seconds', 'save_best_after', 'device', 'compile', 'compile_mode', 'experiment', 'data_dir',
-              'restart_behavior'},
+              'restart_behavior', 'world_size'},
     'vec': {'timeout', 'check_spaces', 'ray_address'},
 }
 
@@ -185,6 +186,13 @@ def apply_safe_overrides(saved, overrides, name):
     whose value differs from the run's. Returns 'key: old -> new' strings for the changes made."""
     problems, changes = [], []
     schema = puffer_config.typed_defaults()
+    # Renamed keys given on the command line mean what they meant before (train.anneal_lr -> lr_schedule, ...).
+    old_train = {dotted.split('.', 1)[1]: raw for dotted, raw in overrides.items()
+                 if dotted.startswith('train.') and dotted.split('.', 1)[1] in puffer_config.OLD_TRAIN_KEYS}
+    if old_train:
+        overrides = {dotted: raw for dotted, raw in overrides.items() if dotted.split('.', 1)[-1] not in old_train}
+        migrated = puffer_config.migrate_train_keys(old_train, 'command line', problems, schema['train'])
+        overrides.update({f'train.{key}': value for key, value in migrated.items()})
     for dotted, raw in overrides.items():
         section, key = dotted.rsplit('.', 1) if '.' in dotted else ('base', dotted)
         if section.startswith(puffer_config.SWEEP_PREFIX) or section == 'sweep':
@@ -322,7 +330,48 @@ def train(config, options=None, dashboard=None):
     lines otherwise."""
     options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
     config = {section: dict(items) for section, items in config.items()}
+    if distributed.launched():
+        distributed.init(puffer_config.resolve_device(config['train']['device']))
+        try:
+            return train_rank(config, options, dashboard)
+        finally:
+            distributed.teardown()
     opened = open_run(config, options)
+    try:
+        return Session(opened, options, dashboard).run()
+    finally:
+        opened.lock.release()
+
+
+class NoLock:
+    """The run lock of a rank other than 0: rank 0 holds the real one for the whole group."""
+
+    def release(self):
+        pass
+
+
+def train_rank(config, options, dashboard):
+    """One rank of a data-parallel run (docs/distributed.md): rank 0 opens and locks the run folder and hands every
+    other rank the run's config and checkpoint (without its env state, which is rank 0's own); they follow it with a
+    quiet dashboard and write nothing. A rank 0 that fails to open the run tells the others, which stop too."""
+    opened = failure = None
+    if distributed.is_main():
+        try:
+            opened = open_run(config, options)
+        except BaseException as error:
+            failure = error
+        state = opened.state if opened else None
+        state = dict(state, envs=None, recurrent_state=None) if state is not None else None
+        distributed.broadcast_object(None if failure else (opened.run_dir, opened.config, state, opened.state_path))
+        if failure is not None:
+            raise failure
+    else:
+        shared = distributed.broadcast_object(None)
+        if shared is None:
+            raise PufferError('rank 0 could not open the run (its error says why); this rank stops too')
+        run_dir, config, state, state_path = shared
+        opened = OpenedRun(run_dir, config, NoLock(), state, state_path)
+        dashboard = Dashboard(layout.env_identity(config), live=False, file=io.StringIO())
     try:
         return Session(opened, options, dashboard).run()
     finally:
@@ -344,6 +393,8 @@ class Session:
         self.history = None
         self.best = None
         self.last_milestone_uptime = 0.0
+        self.main = distributed.is_main()            # rank 0, or a single process: writes the run folder
+        self.data_parallel = distributed.active()
 
     def run(self):
         config, t = self.config, self.config['train']
@@ -351,7 +402,9 @@ class Session:
             self.dashboard.message(note)
         status, error = 'crashed', None
         with TorchSettings():
-            seed_everything(t['seed'], t['torch_deterministic'])
+            seed_everything(distributed.rank_seed(t['seed']), t['torch_deterministic'])
+            if not self.main:  # its own episodes: rank 0's config (and config.ini) keep the run's seed
+                config['vec']['seed'] = distributed.rank_seed(config['vec']['seed'])
             from pufferlib import vector
             vecenv = None
             try:
@@ -360,6 +413,8 @@ class Session:
                 self.dashboard.message(self.where_line('run'))
                 with StopSignals(self.dashboard) as signals:
                     stopped = self.epochs(signals)
+                if self.data_parallel:
+                    distributed.check_identical(self.trainer.policy)
                 self.save_checkpoint(restart_envs=False)
                 if stopped:
                     status = 'interrupted'
@@ -390,17 +445,18 @@ class Session:
         config, t = self.config, self.config['train']
         opened = self.opened
         puffer_config.resolve_train_auto(config, vecenv.num_agents)  # and validates the whole config with them
-        t['device'] = puffer_config.resolve_device(t['device'])
+        t['device'] = distributed.init(puffer_config.resolve_device(t['device']))  # cuda:LOCAL_RANK for a rank
         if torch.device(t['device']).type == 'cpu':
             torch.set_num_threads(training_threads(config, vecenv.num_agents))
         denormals.set_flush_denormals(True)  # a trained policy's activations underflow into slow denormals
         policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
                                     config['policy'], config['rnn'])
         init_state = self.warm_start(policy) if opened.state is None else None
-        if opened.state is None or opened.notes:
+        if self.main and (opened.state is None or opened.notes):
             # Written once the auto sizes are known; budgets changed on resume become part of the run's config.
             layout.write_config(self.run_dir, puffer_config.to_ini(config))
         trainer = Trainer(config, vecenv, policy, self.run_dir, self.dashboard)
+        distributed.broadcast_module(trainer.policy)  # every rank starts from rank 0's weights
         if init_state is not None and t['init_optimizer']:
             self.load_init_optimizer(trainer, init_state)
         self.history = history.CheckpointHistory(self.run_dir, t['keep_checkpoints'], t['milestone_seconds'])
@@ -409,26 +465,30 @@ class Session:
         resume_step = None
         if opened.state is not None:
             trainer.load_state_dict(opened.state, opened.state_path)
+            if not self.main:  # rank 0's random state was saved: draw this rank's own again
+                torch.manual_seed(distributed.rank_seed(t['seed']) + trainer.epoch)
             trainer.last_checkpoint = opened.state_path
             runs_state = opened.state.get('run', {}) if isinstance(opened.state.get('run'), dict) else {}
             self.best.load_state_dict(runs_state.get('best', {}))
             self.last_milestone_uptime = float(runs_state.get('last_milestone_uptime', 0.0))
-            metrics.truncate_after(trainer.epoch)
+            if self.main:
+                metrics.truncate_after(trainer.epoch)
             resume_step = trainer.global_step
-            if opened.rewind_to is not None:
+            if self.main and opened.rewind_to is not None:
                 aside = self.history.set_aside_after(opened.rewind_to)
                 if aside:
                     self.dashboard.message(f'resumed from step {opened.rewind_to}: the later checkpoints are kept '
                                            f'in {aside}')
         else:
-            if os.path.exists(metrics.path):  # a run restarted from step 0 in its own folder
+            if self.main and os.path.exists(metrics.path):  # a run restarted from step 0 in its own folder
                 metrics.truncate_after(0)
                 resume_step = 0
             trainer.reset_envs(config['vec']['seed'])
-        self.sinks = [metrics, TensorBoardLog(self.run_dir, puffer_config.to_ini(config, comments=False),
-                                              resume_step)]
-        from pufferlib.loggers import make_loggers
-        self.sinks += make_loggers(self.options, config, self.run_dir)
+        if self.main:
+            self.sinks = [metrics, TensorBoardLog(self.run_dir, puffer_config.to_ini(config, comments=False),
+                                                  resume_step)]
+            from pufferlib.loggers import make_loggers
+            self.sinks += make_loggers(self.options, config, self.run_dir)
         trainer.sinks = self.sinks
         self.last_checkpoint_time = now()
         return trainer
@@ -465,20 +525,42 @@ class Session:
     def epochs(self, signals):
         """Train until the budget is spent or a signal asks to stop; returns that signal's name or None."""
         trainer, t = self.trainer, self.config['train']
-        while not trainer.budget_spent():
+        spent = distributed.broadcast_object(trainer.budget_spent())  # rank 0's clock decides, for every rank
+        while not spent:
+            before = trainer.global_step
             trainer.collect()
             losses = trainer.learn()
+            requested = signals.requested
+            if self.data_parallel:
+                losses, requested, spent = self.agree(before, losses, requested)
+            else:
+                spent = trainer.budget_spent()
             row = trainer.log(losses)
             self.check_best(row)
-            if signals.requested:
-                return signals.requested
+            if requested:
+                return requested
             if trainer.epoch % t['checkpoint_interval'] == 0:
+                if self.data_parallel:
+                    distributed.check_identical(trainer.policy)
                 self.save_checkpoint(restart_envs=True)
             elif t['checkpoint_seconds'] and now() - self.last_checkpoint_time >= t['checkpoint_seconds']:
                 self.save_checkpoint(restart_envs=False)
         return None
 
+    def agree(self, before, losses, requested):
+        """The ranks' common view of the epoch just done: global_step counts every rank's steps, the row holds
+        every rank's episodes and mean losses, and all stop together (a signal on any rank, or rank 0's budget)."""
+        trainer = self.trainer
+        steps, signalled = distributed.agree(trainer.global_step - before, requested)
+        trainer.global_step = before + steps
+        distributed.gather_stats(trainer)
+        losses = distributed.average_losses(losses)
+        _, spent = distributed.agree(0, self.main and trainer.budget_spent())
+        return losses, requested or ('SIGTERM' if signalled else None), spent
+
     def check_best(self, row):
+        if not self.main:
+            return
         best = self.best.observe(row)
         if best is None:
             return
@@ -490,6 +572,10 @@ class Session:
         it sees the episodes an uninterrupted run sees (time-based checkpoints fall at no fixed epoch and skip
         this: resuming from one of them is exact except for such envs)."""
         trainer = self.trainer
+        if not self.main:  # its envs are never saved: it restarts them as a resumed run of its own would
+            if restart_envs and self.config['train']['torch_deterministic']:
+                trainer.restart_envs()
+            return None
         state = trainer.state_dict()
         uptime = state['counters']['uptime']
         state['run'] = dict(best=self.best.state_dict(), last_milestone_uptime=self.last_milestone_uptime)
@@ -516,6 +602,8 @@ class Session:
 
     def save_model(self):
         path = os.path.join(self.run_dir, checkpoint.MODEL_FILE)
+        if not self.main:
+            return path
         checkpoint.save_atomic(self.trainer.model_weights(), path)
         for logger in self.sinks:
             if hasattr(logger, 'log_model'):
@@ -529,6 +617,9 @@ class Session:
     # Closing ---------------------------------------------------------------------------------------------------
 
     def close(self, status, error):
+        if not self.main:
+            self.dashboard.close()
+            return
         if self.trainer is None and self.opened.created:
             shutil.rmtree(self.run_dir, ignore_errors=True)  # set-up failed (a config error): leave no empty run
             return

@@ -1,0 +1,162 @@
+"""Data-parallel training on torch.distributed (docs/distributed.md): one learner process per rank, each with its own
+envs and rollout buffers, gradients averaged every minibatch so that every rank takes the same update.
+
+torchrun (or `puffer train --train.world-size N`, which starts it) sets RANK, WORLD_SIZE, LOCAL_RANK and the
+rendezvous address; `init` joins the group (gloo on the CPU, NCCL on CUDA). Without them everything here is a no-op
+for one process, and a single-process run is bit-identical to one that never imported this module.
+
+Rank 0 alone writes the run folder; the other ranks follow it (see pufferlib.runs.session).
+"""
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+# Env seeds of rank r: vec.seed + r * SEED_STRIDE, so that no two ranks play the same episodes (ocean seeds env i
+# from (seed, i), and no vector holds a million envs).
+SEED_STRIDE = 1_000_003
+# A rank that waits this long on a collective (another rank hung, or died without torchrun noticing) fails with
+# an error instead of blocking forever.
+TIMEOUT_SECONDS = 600
+
+
+def launched():
+    """Whether this process is one rank of a torchrun group of more than one."""
+    return int(os.environ.get('WORLD_SIZE', '1')) > 1
+
+
+def active():
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank():
+    return dist.get_rank() if active() else 0
+
+
+def world_size():
+    return dist.get_world_size() if active() else 1
+
+
+def is_main():
+    return rank() == 0
+
+
+def local_rank():
+    return int(os.environ.get('LOCAL_RANK', '0'))
+
+
+def init(device):
+    """Join the torchrun group, if launched under one; returns the device this rank trains on: `device` itself on
+    the CPU, cuda:LOCAL_RANK for `cuda` (one GPU per process on each machine)."""
+    if not launched():
+        return device
+    cuda = torch.device(device).type == 'cuda'
+    if cuda:
+        device = f'cuda:{local_rank()}'
+        torch.cuda.set_device(device)  # NCCL and broadcast_object_list use the current device
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if cuda else 'gloo', timeout=timedelta(seconds=TIMEOUT_SECONDS))
+    return device
+
+
+def teardown():
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def collective_device():
+    """Where small tensors for a collective live: NCCL reduces only CUDA tensors."""
+    return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+
+
+def rank_seed(seed):
+    """This rank's seed derived from `seed` (rank 0 keeps it unchanged), within the 32-bit range seeds allow."""
+    return (seed + rank() * SEED_STRIDE) % 2**32
+
+
+def broadcast_object(value):
+    """Rank 0's `value` on every rank (any picklable object)."""
+    if not active():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def broadcast_module(module):
+    """Copy rank 0's parameters and buffers into every rank's `module`, in place (views stay views)."""
+    if not active():
+        return
+    for tensor in module.state_dict().values():
+        dist.broadcast(tensor, src=0)
+
+
+def average_gradients(trainer):
+    """Every rank's gradients replaced by their mean over the ranks: one collective over the flat gradient buffer
+    (plain Adam), or one per parameter (Muon). Each rank's loss is the mean over its own minibatch, so with equal
+    minibatches the mean of the gradients is the gradient of the mean loss over all of them."""
+    size = dist.get_world_size()
+    if trainer.flat is not None:
+        grads = [trainer.flat.grad]
+    else:
+        grads = []
+        for p in trainer.policy.parameters():
+            if p.grad is None:  # unused on this rank's minibatch: it must still take part in the collective
+                p.grad = torch.zeros_like(p)
+            grads.append(p.grad)
+    for grad in grads:
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        grad.div_(size)
+
+
+def agree(steps, stop):
+    """The epoch's agreement, one collective: the agent steps of every rank summed, and whether to stop (a signal
+    on any rank, or the budget as rank 0 sees it: ranks' clocks differ, so train_seconds must not be read on each)."""
+    values = torch.tensor([steps, int(bool(stop))], dtype=torch.int64, device=collective_device())
+    dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    values = values.tolist()
+    return values[0], bool(values[1])
+
+
+def gather_stats(trainer):
+    """Merge every rank's episode statistics of this epoch into rank 0's trainer, so its row is the mean over all
+    of them; the losses are averaged over the ranks."""
+    parts = [None] * dist.get_world_size()
+    dist.all_gather_object(parts, (dict(trainer.stat_sums), dict(trainer.stat_counts)))
+    if not is_main():
+        return
+    trainer.stat_sums.clear()
+    trainer.stat_counts.clear()
+    for sums, counts in parts:
+        for key, value in sums.items():
+            trainer.stat_sums[key] += value
+            trainer.stat_counts[key] += counts[key]
+
+
+def average_losses(losses):
+    names = sorted(losses)
+    values = torch.tensor([float(losses[name]) for name in names], dtype=torch.float64, device=collective_device())
+    dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return dict(zip(names, (values / dist.get_world_size()).tolist()))
+
+
+def check_identical(module):
+    """Raise when the ranks' weights differ (they must stay identical: a difference means a rank updated on its own)."""
+    with torch.no_grad():
+        total = torch.stack([t.detach().double().sum() for t in module.state_dict().values()
+                             if t.is_floating_point()]).sum().reshape(1)
+    totals = [torch.zeros_like(total) for _ in range(dist.get_world_size())]
+    dist.all_gather(totals, total)
+    if any(not torch.equal(other, totals[0]) for other in totals):
+        raise RuntimeError(f'the ranks\' weights differ (checksums {[float(t) for t in totals]}): training is no '
+                           'longer data-parallel')
+
+
+def relaunch(argv, nproc):
+    """Run `puffer <argv>` as `nproc` ranks on this machine under torchrun; returns its exit code."""
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(nproc),
+               '-m', 'pufferlib.cli', *argv]
+    return subprocess.call(command)
