@@ -81,6 +81,11 @@ RANGES = {
     ('train', 'vtrace_c_clip'): (0, math.inf, False, True),
     ('train', 'prio_alpha'): (0, math.inf, True, True),
     ('train', 'prio_beta0'): (0, 1, True, True),
+    ('train', 'obs_norm_clip'): (0, math.inf, False, True),
+    ('train', 'obs_scale'): (0, math.inf, False, False),
+    ('train', 'obs_subtract_mean'): (-math.inf, math.inf, False, False),
+    ('train', 'reward_scale'): (0, math.inf, False, False),
+    ('train', 'reward_clip'): (0, math.inf, True, True),
     ('sweep', 'max_suggestion_cost'): (0, math.inf, False, True),
     ('vec', 'timeout'): (0, math.inf, True, True),
     ('vec', 'check_spaces'): (0, math.inf, True, True),
@@ -883,10 +888,28 @@ def check_values(config, problems):
     device = config.get('train', {}).get('device')
     if isinstance(device, str) and not DEVICE_PATTERN.match(device):
         problems.append(f'train.device = {shown(device)} is not valid; use auto, cpu, cuda or cuda:N')
+    devices = config.get('sweep', {}).get('devices')
+    if isinstance(devices, str):
+        problem = device_list_problem(devices)
+        if problem:
+            problems.append(problem)
     for section in ('vec', 'train'):
         seed = config.get(section, {}).get('seed')
         if isinstance(seed, int) and seed < 0:
             problems.append(f'{section}.seed = {shown(seed)} must be non-negative')
+
+
+def device_list_problem(devices):
+    """What is wrong with a sweep.devices value (auto, or a comma list of train.device values other than auto), or
+    None."""
+    if devices.strip() == 'auto':
+        return None
+    bad = [entry.strip() for entry in devices.split(',') if entry.strip() == 'auto' or not DEVICE_PATTERN.match(
+        entry.strip())]
+    if not bad:
+        return None
+    return (f'sweep.devices = {shown(devices)} is not valid ({shown(bad[0])} is not a device); use auto or a comma '
+            'list of cpu, mps, cuda or cuda:N, e.g. cuda:0,cuda:1')
 
 
 def divisors(n):

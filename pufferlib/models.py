@@ -142,9 +142,33 @@ def packed_layout(env):
     return layout if layout.packed else None
 
 
-class FlatObservations(nn.Module):
+class ObservationFeatures(nn.Module):
+    """Base of the modules that turn raw observations into the encoder's float input, where the observation
+    settings of [train] act (set by make_policy): Sample Factory's fixed (x - obs_subtract_mean) / obs_scale, then,
+    with obs_norm, a RunningMeanStd (pufferlib.normalize) clipped to obs_norm_clip. `features` is the input before
+    the running normalization: what the trainer folds into its statistics."""
+
+    def __init__(self):
+        super().__init__()
+        self.subtract_mean, self.scale = 0.0, 1.0
+        self.normalizer = None
+
+    def features(self, observations):
+        x = self.raw_features(observations)
+        if self.subtract_mean != 0.0:  # skipped at the defaults, so those runs compute exactly what they did
+            x = x - self.subtract_mean
+        if self.scale != 1.0:
+            x = x / self.scale
+        return x
+
+    def forward(self, observations):
+        x = self.features(observations)
+        return x if self.normalizer is None else self.normalizer(x)
+
+
+class FlatObservations(ObservationFeatures):
     """Observations -> one float vector per row. Packed structured observations are unpacked first, so each part
-    keeps its real dtype and value instead of being read as raw bytes."""
+    keeps its real dtype and value instead of being read as raw bytes (and has its own normalization statistics)."""
 
     def __init__(self, env):
         super().__init__()
@@ -153,8 +177,9 @@ class FlatObservations(nn.Module):
             self.size = sum(int(np.prod(leaf.shape)) for leaf in self.layout.leaves)
         else:
             self.size = int(np.prod(env.single_observation_space.shape))
+        self.feature_shape = (self.size,)
 
-    def forward(self, observations):
+    def raw_features(self, observations):
         rows = observations.shape[0]
         if self.layout is None:
             return observations.reshape(rows, -1).float()
@@ -185,16 +210,18 @@ def image_layout(env):
     return shape[0], shape[1], shape[2], False
 
 
-class ImageObservations(nn.Module):
-    """Image observations -> float [N, C, H, W] scaled to [0, 1] when stored as bytes."""
+class ImageObservations(ObservationFeatures):
+    """Image observations -> float [N, C, H, W] scaled to [0, 1] when stored as bytes (the fixed and running
+    normalizations act after that scaling, per pixel and channel)."""
 
     def __init__(self, env):
         super().__init__()
         self.channels, self.height, self.width, self.channels_last = image_layout(env)
-        self.scale = 1 / 255 if env.single_observation_space.dtype == np.uint8 else 1.0
+        self.byte_scale = 1 / 255 if env.single_observation_space.dtype == np.uint8 else 1.0
+        self.feature_shape = (self.channels, self.height, self.width)
 
-    def forward(self, observations):
-        x = observations.float() * self.scale
+    def raw_features(self, observations):
+        x = observations.float() * self.byte_scale
         if self.channels_last:
             x = x.permute(0, 3, 1, 2)
         return x.reshape(x.shape[0], self.channels, self.height, self.width)
@@ -521,11 +548,14 @@ RECURRENT_WRAPPERS = ('LSTMWrapper', 'GRUWrapper', 'MinGRUWrapper')
 POLICIES = ('Policy', 'ActionFeaturePolicy', 'Convolutional', 'ProcgenResnet')
 
 
-def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rnn_kwargs=None):
-    """Build `[base] policy_name` (wrapped by `rnn_name` if set) for an env's spaces."""
+def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rnn_kwargs=None, train=None):
+    """Build `[base] policy_name` (wrapped by `rnn_name` if set) for an env's spaces. `train`, the [train] section,
+    brings the observation settings (obs_subtract_mean, obs_scale, obs_norm, obs_norm_clip; see ObservationFeatures);
+    without it, or at their defaults, the policy reads observations as they are."""
     if policy_name not in POLICIES:
         raise ConfigError(f'base.policy_name = {policy_name!r} is not a policy; valid: {", ".join(POLICIES)}')
     policy = globals()[policy_name](env, **(policy_kwargs or {}))
+    set_observation_transform(policy, train or {})
     if rnn_name is None:
         return policy
     if rnn_name not in RECURRENT_WRAPPERS:
@@ -535,3 +565,22 @@ def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rn
         raise ConfigError(f'base.rnn_name = {rnn_name} cannot wrap ActionFeaturePolicy (its action scores bypass '
                           'the hidden state); use rnn_name = None or another policy')
     return globals()[rnn_name](env, policy, **(rnn_kwargs or {}))
+
+
+def observation_features(policy):
+    """The policy's ObservationFeatures module (where observation normalization happens), or None."""
+    return next((module for module in policy.modules() if isinstance(module, ObservationFeatures)), None)
+
+
+def set_observation_transform(policy, train):
+    module = observation_features(policy)
+    subtract_mean, scale = float(train.get('obs_subtract_mean', 0.0)), float(train.get('obs_scale', 1.0))
+    if module is None:
+        if train.get('obs_norm') or subtract_mean != 0.0 or scale != 1.0:
+            raise ConfigError(f'train.obs_norm / obs_subtract_mean / obs_scale: {type(policy).__name__} has no '
+                              'observation module to normalize in; leave them at False / 0.0 / 1.0')
+        return
+    module.subtract_mean, module.scale = subtract_mean, scale
+    if train.get('obs_norm'):
+        from pufferlib.normalize import RunningMeanStd
+        module.normalizer = RunningMeanStd(module.feature_shape, train.get('obs_norm_clip', 5.0))

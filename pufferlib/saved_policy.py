@@ -1,8 +1,8 @@
 """A saved policy brought back to life for `puffer eval` and `puffer export`.
 
 A model file is only useful with the policy and env settings it was trained with, so a model that lives in a run
-directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections replace the ones given, and
-the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.read): a file
+directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections (and the observation keys of
+[train]: obs_norm and its kin) replace the ones given, and the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.read): a file
 that would need the full unpickler, which can run any code stored in it, is refused before anything in it runs.
 """
 import os
@@ -12,6 +12,8 @@ from pufferlib import config as puffer_config
 from pufferlib.exceptions import ConfigError
 
 MODEL_SECTIONS = ('base', 'policy', 'rnn', 'env')
+# [train] keys that shape the policy itself (its observation transform and normalizer): taken from the run too.
+MODEL_TRAIN_KEYS = ('obs_norm', 'obs_norm_clip', 'obs_subtract_mean', 'obs_scale')
 
 
 # Raised by checkpoint.read; named here too for the callers that catch them around loading a policy.
@@ -52,6 +54,10 @@ def config_for_model(config, model_path):
                           'and its [env] settings as the environment')
     for section in MODEL_SECTIONS:
         config[section] = dict(saved[section])
+    config.setdefault('train', {})
+    for key in MODEL_TRAIN_KEYS:
+        if key in saved.get('train', {}):
+            config['train'][key] = saved['train'][key]
     return config, path
 
 
@@ -72,7 +78,8 @@ def single_env_overrides(config):
 def make_policy(config, env):
     """The policy `config` describes, sized for `env`'s spaces, on the CPU, in evaluation mode."""
     base = config['base']
-    policy = models.make_policy(env, base['policy_name'], base['rnn_name'], config['policy'], config['rnn'])
+    policy = models.make_policy(env, base['policy_name'], base['rnn_name'], config['policy'], config['rnn'],
+                                config.get('train'))
     return policy.eval()
 
 

@@ -32,10 +32,11 @@ from pufferlib.sweep_store import SweepStore
 
 # Used when a [sweep] key is missing (a config dict built by hand, or an older default.ini).
 SETTING_DEFAULTS = dict(method='Protein', metric='score', goal='maximize', max_runs=100, max_suggestion_cost=3600.0,
-                        workers=1, random_warmup=10, curve_points=5, candidates_per_point=16, backend='local')
+                        workers=1, random_warmup=10, curve_points=5, candidates_per_point=16, backend='local',
+                        devices='auto')
 BACKENDS = ('local', 'ray')
 # Settings that may change between runs of the same sweep.
-RESUMABLE_CHANGES = ('max_runs', 'workers', 'backend')
+RESUMABLE_CHANGES = ('max_runs', 'workers', 'backend', 'devices')
 POLL_SECONDS = 0.2
 DB_FILE, LOCK_FILE, BEST_FILE, TRIAL_FILE, LOG_FILE = 'sweep.db', 'sweep.lock', 'best.ini', 'trial.ini', 'train.log'
 
@@ -70,7 +71,28 @@ def sweep_settings(config):
     if settings['backend'] not in BACKENDS:
         raise ConfigError(f'sweep.backend = {settings["backend"]!r} is not valid; choose one of: '
                           f'{", ".join(BACKENDS)}')
+    problem = puffer_config.device_list_problem(str(settings['devices']))
+    if problem:
+        raise ConfigError(problem)
+    devices = device_list(settings['devices'])
+    world_size = config.get('train', {}).get('world_size', 1)
+    if settings['backend'] == 'local' and world_size > 1 and any(is_cuda(d) for d in devices or ()):
+        raise ConfigError(f'sweep.devices = {settings["devices"]!r} pins each trial to one GPU, but train.world_size = '
+                          f'{world_size} runs {world_size} ranks per trial, one GPU each; use sweep.devices = auto '
+                          '(each trial\'s ranks take cuda:0 to cuda:N-1) or sweep.backend = ray (Ray gives each '
+                          'trial world_size GPUs)')
     return settings
+
+
+def device_list(devices):
+    """sweep.devices as a list of device names, or None for auto (every trial uses train.device)."""
+    if str(devices).strip() == 'auto':
+        return None
+    return [entry.strip() for entry in str(devices).split(',')]
+
+
+def is_cuda(device):
+    return device == 'cuda' or device.startswith('cuda:')
 
 
 def sweep_folder(config):
@@ -182,8 +204,8 @@ class Sweep:
                        self.settings['curve_points'], self.tracker_flags)
         with open(job.ini_path, 'w') as file:
             file.write(puffer_config.to_ini(trial_config))
-        self.view.started(trial)
         runner.start(job)
+        self.view.started(trial, job.device)
 
     # ------------------------------------------------------------------------------------------------------------
     # Recording results
@@ -243,6 +265,12 @@ class TrialJob:
     curve_points: int
     tracker_flags: tuple = ()   # --wandb / --neptune flags handed on to `puffer train`
     started: float = field(default_factory=time.monotonic)
+    device: str = None          # the sweep.devices entry the trial is pinned to (None with devices = auto)
+    device_slot: int = None     # its index in that list
+
+    @property
+    def world_size(self):
+        return self.config['train'].get('world_size', 1)
 
     @property
     def ini_path(self):
@@ -256,8 +284,50 @@ def make_runner(settings, config):
 
 
 def train_command(job, resume_run=None):
-    command = [sys.executable, '-m', 'pufferlib.cli', 'train', job.env_name, '--config', job.ini_path]
+    """The trial's `puffer train` command. A multi-rank trial (train.world_size > 1) starts torchrun itself, as
+    `puffer train --train.world-size N` would: the process the sweep stops (SIGTERM) and outlives is then torchrun,
+    which stops its ranks, where `puffer train`'s relaunch would die and leave them running."""
+    command = [sys.executable]
+    if job.world_size > 1:
+        command += ['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(job.world_size)]
+    command += ['-m', 'pufferlib.cli', 'train', job.env_name, '--config', job.ini_path]
+    if job.device is not None:
+        command += ['--train.device', trial_device(job.device)]
     return command + list(job.tracker_flags) + (['--resume', resume_run] if resume_run else [])
+
+
+def trial_device(device):
+    """The train.device of a trial pinned to a sweep.devices entry: a GPU is made the only one the trial sees
+    (CUDA_VISIBLE_DEVICES, see cuda_visibility; Ray does the same), so inside the trial it is plain `cuda`."""
+    return 'cuda' if is_cuda(device) else device
+
+
+def cuda_visibility(device, env):
+    """The CUDA_VISIBLE_DEVICES of a trial pinned to cuda:N: that GPU alone, numbered as the sweep process sees
+    them (so cuda:0 is the first of the sweep's own CUDA_VISIBLE_DEVICES when that is set). Nothing in the trial
+    can then touch the other GPUs (torch.cuda.get_rng_state_all in a checkpoint makes a context on every GPU it
+    sees). Empty for any other entry."""
+    if not device.startswith('cuda:'):
+        return {}
+    index = int(device.split(':')[1])
+    visible = env.get('CUDA_VISIBLE_DEVICES')
+    if visible is None:
+        return {'CUDA_VISIBLE_DEVICES': str(index)}
+    return {'CUDA_VISIBLE_DEVICES': [v.strip() for v in visible.split(',') if v.strip()][index]}
+
+
+def check_gpus(devices):
+    """Refuse cuda:N entries beyond this machine's GPUs up front, rather than as every trial failing."""
+    indices = [int(d.split(':')[1]) for d in devices or () if d.startswith('cuda:')]
+    if not indices:
+        return
+    import torch
+    count = torch.cuda.device_count()
+    if max(indices) >= count:
+        raise ConfigError(f'sweep.devices = {",".join(devices)} names cuda:{max(indices)}, but this machine has '
+                          f'{count} GPU(s) visible; list cuda:0 to cuda:{count - 1}' if count else
+                          f'sweep.devices = {",".join(devices)} names a GPU, but this machine has none visible; '
+                          'use auto or cpu')
 
 
 def tracker_flags(options, folder):
@@ -277,11 +347,13 @@ def tracker_flags(options, folder):
 
 
 def child_environment(workers):
-    """The trial processes' environment: pufferlib importable from wherever it is, and the machine's cores shared
-    among the trials running at once instead of each BLAS/OpenMP pool claiming all of them."""
+    """The trial processes' environment: this very pufferlib importable first (trials run in their own folders, so a
+    source tree in the sweep's folder cannot shadow it), then the sweep's folder for the user's own env modules,
+    and the machine's cores shared among the trials running at once instead of each BLAS/OpenMP pool claiming all
+    of them."""
     env = dict(os.environ)
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (package_root, env.get('PYTHONPATH')) if p)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (package_root, env.get('PYTHONPATH'), os.getcwd()) if p)
     env.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // workers)))
     return env
 
@@ -297,7 +369,8 @@ def die_with_parent():
 
 
 class Runner:
-    """Slots for `workers` trials at once; subclasses fill `self.running` with the trials in flight."""
+    """Slots for `workers` trials at once; subclasses fill `self.running` with the trials in flight and list their
+    jobs in `jobs()`."""
 
     def free_slots(self):
         return self.workers - len(self.running)
@@ -305,14 +378,28 @@ class Runner:
     def busy(self):
         return bool(self.running)
 
+    def pin(self, job):
+        """With sweep.devices set, pin `job` to the entry with the fewest running trials (the first such): every
+        running trial has its own entry until `workers` exceeds the list."""
+        if not self.devices:
+            return
+        held = [other.device_slot for other in self.jobs()]
+        job.device_slot = min(range(len(self.devices)), key=held.count)
+        job.device = self.devices[job.device_slot]
+
 
 class LocalRunner(Runner):
     """Trials as `python -m pufferlib.cli train` processes on this machine, `workers` at a time."""
 
     def __init__(self, settings):
         self.workers = settings['workers']
+        self.devices = device_list(settings['devices'])
+        check_gpus(self.devices)
         self.env = child_environment(self.workers)
         self.running = {}  # trial id -> (job, Popen, log file)
+
+    def jobs(self):
+        return [job for job, _, _ in self.running.values()]
 
     def start(self, job):
         env_folder = os.path.join(job.folder, runs.env_identity(job.config))
@@ -324,9 +411,16 @@ class LocalRunner(Runner):
         resume = os.path.basename(resumable[-1]) if resumable else None
         if resume:
             log.write(f'\n--- resuming run {resume} ---\n')
-            log.flush()
-        process = subprocess.Popen(train_command(job, resume), stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+        self.pin(job)
+        env = self.env
+        if job.device is not None:
+            visibility = cuda_visibility(job.device, self.env)
+            env = {**self.env, **visibility}
+            log.write(f'--- on {job.device}'
+                      + ''.join(f' ({key}={value})' for key, value in visibility.items()) + ' ---\n')
+        log.flush()
+        process = subprocess.Popen(train_command(job, resume), stdout=log, cwd=job.folder,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    preexec_fn=die_with_parent if sys.platform.startswith('linux') else None)
         self.running[job.trial_id] = (job, process, log)
 
@@ -393,13 +487,23 @@ class RayRunner(Runner):
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.task = ray.remote(num_cpus=1, max_retries=0)(run_trial_remotely)
         self.workers = settings['workers']
+        self.devices = device_list(settings['devices'])
         self.running = {}  # ObjectRef -> job
+
+    def jobs(self):
+        return list(self.running.values())
 
     def start(self, job):
         env_folder = os.path.join(job.folder, runs.env_identity(job.config))
         if os.path.isdir(env_folder):
             shutil.rmtree(env_folder)
-        self.running[self.task.remote(job.env_name, job.config, job.tracker_flags)] = job
+        self.pin(job)
+        task, flags = self.task, job.tracker_flags
+        if job.device is not None:
+            flags = ('--train.device', trial_device(job.device)) + tuple(flags)
+            if is_cuda(job.device):  # Ray picks the node and GPUs, and sets the task's CUDA_VISIBLE_DEVICES
+                task = self.task.options(num_gpus=job.world_size)
+        self.running[task.remote(job.env_name, job.config, flags)] = job
 
     def poll(self):
         if not self.running:
@@ -532,6 +636,10 @@ class SweepView:
         s = self.sweep
         self.message(f'sweep {s.env_name}: {s.settings["method"]}, {s.settings["goal"]} {s.settings["metric"]}, '
                      f'{s.settings["max_runs"]} trials, {s.settings["workers"]} at a time\n  folder: {s.folder}')
+        devices = device_list(s.settings['devices'])
+        if devices and s.settings['workers'] > len(devices):
+            self.message(f'  {s.settings["workers"]} workers on {len(devices)} devices ({",".join(devices)}): '
+                         'some trials share a device')
         if self.live:
             from rich.console import Console
             from rich.live import Live
@@ -544,9 +652,10 @@ class SweepView:
         else:
             print(text, file=self.file, flush=True)
 
-    def started(self, trial):
+    def started(self, trial, device=None):
         if not self.live:
-            self.message(f'trial {trial.id} started: {params_text(trial.params)}')
+            where = f' on {device}' if device is not None else ''
+            self.message(f'trial {trial.id} started{where}: {params_text(trial.params)}')
 
     def finished(self, trial, best):
         if self.live:

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, distributed, optim, schedules
+from pufferlib import advantage, checkpoint, distributed, models, optim, schedules
+from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
 
 PROFILE_NAMES = ('env', 'inference', 'copy', 'learn')
@@ -92,6 +93,14 @@ class Trainer:
         self.latest_stats, self.latest_losses = {}, {}
         self.speed_mark = None  # (time, step) after this session's first epoch: compiling is not counted in ETAs
         self.pending = None  # a received batch not acted on yet (see collect)
+
+        # Normalization (docs/training.md). Observation statistics live in the policy (train.obs_norm, see
+        # models.ObservationFeatures); return statistics here, saved in checkpoints (train.return_norm).
+        self.observation_features = models.observation_features(self.policy)
+        self.observation_stats = getattr(self.observation_features, 'normalizer', None)
+        self.return_stats = RunningMeanStd().to(self.device) if t.get('return_norm') else None
+        self.return_scale = 1.0  # the value head's unit in returns: the running std of the returns
+        self.reward_scale, self.reward_clip = t.get('reward_scale', 1.0), t.get('reward_clip', 0.0)
 
     # ------------------------------------------------------------------------------------------------------------
     # Buffers
@@ -189,6 +198,8 @@ class Trainer:
                             tensor[rows] = new.float()
                 else:
                     actions, logprob, value, _ = self.act(obs, noise)
+                if self.return_stats is not None:  # values are stored in the returns' own units
+                    value = value * self.return_scale
             inferred = time.perf_counter()
             profile['inference'] += inferred - copied
 
@@ -208,7 +219,7 @@ class Trainer:
                 put(self.actions, target, stored_actions.view(-1, *self.action_shape))
                 put(self.logprobs, target, logprob)
                 put(self.values, target, value)
-                put(self.rewards, target, torch.from_numpy(rewards))
+                put(self.rewards, target, torch.from_numpy(self.learned_rewards(rewards)))
                 put(self.terminals, target, torch.from_numpy(terminals))
                 put(self.truncations, target, torch.from_numpy(truncations))
                 put(self.masks, target, torch.from_numpy(masks))
@@ -261,6 +272,15 @@ class Trainer:
             return np.clip(actions, self.action_low, self.action_high).astype(np.float32)
         return actions.astype(np.int32, copy=False)
 
+    def learned_rewards(self, rewards):
+        """The rewards the update learns from: train.reward_scale, then train.reward_clip. Episode returns in the
+        infos (what is logged) stay the env's own."""
+        if self.reward_scale != 1.0:
+            rewards = rewards * np.float32(self.reward_scale)
+        if self.reward_clip > 0:
+            rewards = np.clip(rewards, -self.reward_clip, self.reward_clip).astype(np.float32, copy=False)
+        return rewards
+
     def add_stats(self, infos):
         for info in flatten_infos(infos):
             for key, value in info.items():
@@ -296,6 +316,8 @@ class Trainer:
         # The clip bounds are summed here in float64, as they were when clip_coef was a Python float.
         coefficients = torch.tensor([t['vf_coef'], ent_coef, clip_coef, 1 - clip_coef, 1 + clip_coef, vf_clip_coef],
                                     device=self.device)
+        if self.return_stats is not None:  # coefficients[6]: the return scale the value head learns in this epoch
+            coefficients = torch.cat([coefficients, self.update_return_scale(valid)])
         sums = torch.zeros(len(LOSS_NAMES), device=self.device)
         parameters = list(self.policy.parameters())
         if self.flat is not None:
@@ -341,6 +363,8 @@ class Trainer:
                     optimizer.step()
             self.zero_grad()
 
+        if self.observation_stats is not None:
+            self.update_observation_stats(valid)
         averages = dict(zip(LOSS_NAMES, (sums / self.minibatches_per_epoch).tolist()))
         averages['explained_variance'] = explained.item()
         averages['learning_rate'] = learning_rate
@@ -349,6 +373,8 @@ class Trainer:
             averages['clip_coef'] = clip_coef
         if t['vf_clip_schedule'] != 'constant':
             averages['vf_clip_coef'] = vf_clip_coef
+        if self.return_stats is not None:
+            averages['return_scale'] = self.return_scale
         if t['lr_adaptive_kl'] > 0:  # Sample Factory's kl_adaptive_epoch, on this epoch's mean approx_kl
             kl = averages['approx_kl']
             if self.data_parallel:  # the ranks' mean, so that every rank moves its rate alike
@@ -358,6 +384,33 @@ class Trainer:
         self.epoch += 1
         self.profile['learn'] += time.perf_counter() - start
         return averages
+
+    def update_return_scale(self, valid):
+        """train.return_norm: fold this epoch's value targets (GAE returns, on-policy as the epoch starts) into the
+        running return statistics and return their std as a [1] tensor. The value head learns returns / std and its
+        outputs are multiplied by std where values are stored (collect), so advantages stay in reward units. Only the
+        scale is normalized (the mean is not subtracted) and the head is not rescaled when std moves (no PopArt), as
+        in Sample Factory's normalize_returns and MAPPO's value normalization."""
+        t = self.train_config
+        advantages = advantage.compute_advantages(
+            self.values, self.rewards, self.terminals, self.truncations, self.ratio, t['gamma'], t['gae_lambda'],
+            t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+        self.return_stats.update(advantages + self.values, valid)
+        scale = self.return_stats.std()
+        self.return_scale = float(scale)
+        return scale.float().reshape(1)
+
+    @torch.no_grad()
+    def update_observation_stats(self, valid):
+        """train.obs_norm: fold this epoch's observations into the policy's statistics, after the update, so that
+        every epoch acts and learns with one fixed normalization (the stored log-probabilities and values were
+        computed with the inputs the update sees). Chunked by segments: the features may be larger than the raw
+        observations (bytes become floats)."""
+        for start in range(0, self.segments, self.chunk_segments):
+            part = slice(start, start + self.chunk_segments)
+            observations = self.observations[part].to(self.device, non_blocking=True)
+            features = self.observation_features.features(observations.reshape(-1, *observations.shape[2:]))
+            self.observation_stats.update(features, valid[part])
 
     def zero_grad(self):
         if self.flat is not None:
@@ -433,6 +486,8 @@ class Trainer:
         clip, vf_clip = coefficients[2], coefficients[5]
         policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(coefficients[3], coefficients[4]))
         old_values = self.values[segs]
+        if self.return_stats is not None:  # the value head's units: returns / their running std
+            returns, old_values = returns / coefficients[6], old_values / coefficients[6]
         clipped = old_values + (values - old_values).clamp(-vf_clip, vf_clip)
         value_loss = 0.5 * torch.max((values - returns) ** 2, (clipped - returns) ** 2)
         total = lambda x: (x * valid).sum() / valid_steps  # noqa: E731
@@ -517,6 +572,8 @@ class Trainer:
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
             envs=checkpoint.arrays_to_tensors(self.vecenv.snapshot()),
             recurrent_state=[tensor.cpu() for tensor in self.state] if self.recurrent else None,
+            **({} if self.return_stats is None else dict(
+                return_stats={name: value.cpu() for name, value in self.return_stats.state_dict().items()})),
         )
 
     def load_state_dict(self, state, path='the checkpoint'):
@@ -536,6 +593,7 @@ class Trainer:
                                              f'{checkpoint.first_line(error)}') from None
         if self.flat is not None:
             self.flat.check_views()
+        self.load_return_stats(state.get('return_stats'), path)
         counters = state['counters']
         self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
         # Checkpoints written before the KL-adaptive learning rate lack it: it starts again from train.learning_rate.
@@ -569,6 +627,18 @@ class Trainer:
                 return
         self.reset_envs(self.epoch_seed())
 
+    def load_return_stats(self, saved, path):
+        """Return statistics of a train.return_norm checkpoint. One written without them (before return_norm
+        existed, or with it off) starts them afresh; a return_norm off run ignores them."""
+        if self.return_stats is None or saved is None:
+            return
+        try:
+            self.return_stats.load_state_dict(saved)
+        except (RuntimeError, KeyError, TypeError, AttributeError) as error:
+            raise checkpoint.CheckpointError(f'{path}: its return statistics are invalid: '
+                                             f'{checkpoint.first_line(error)}') from None
+        self.return_scale = float(self.return_stats.std())
+
     def model_weights(self):
         return self.policy.state_dict()
 
@@ -601,7 +671,9 @@ def put(buffer, target, values):
             and values.dtype != torch.bfloat16 and buffer.dtype != torch.bfloat16):  # numpy has no bfloat16
         buffer.numpy()[target] = values.numpy()
         return
-    buffer[target] = values.to(buffer.device, buffer.dtype, non_blocking=True)
+    # Not into host memory: a non-blocking device-to-host copy may still be in flight when the assignment reads it
+    # (train.cpu_offload stores CUDA observations into the pinned CPU buffer this way).
+    buffer[target] = values.to(buffer.device, buffer.dtype, non_blocking=buffer.device.type != 'cpu')
 
 
 def flatten_infos(infos):

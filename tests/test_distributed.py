@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+import pufferlib
 from pufferlib import distributed, optim
 from pufferlib.runs import layout
 
@@ -102,12 +103,14 @@ def test_split_minibatch_over_two_ranks_matches_one_process(tmp_path, use_flat):
 def test_two_ranks_learn_squared_and_only_rank0_writes(tmp_path):
     """`puffer train --train.world-size 2` relaunches itself under torchrun; the run learns; one run folder, with
     one writer (rank 0's TensorBoard file, run.json naming no other process)."""
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # The pufferlib this test imports (installed in CI, whose C modules are built), run outside the checkout.
+    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
     env.pop('WORLD_SIZE', None)
     command = [sys.executable, '-m', 'pufferlib.cli', 'train', 'puffer_squared', '--train.world-size', '2',
                '--train.data-dir', str(tmp_path), '--train.total-timesteps', '150000', '--env.num-envs', '128',
                '--train.minibatch-size', '1024', '--train.checkpoint-interval', '20']
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     runs = os.listdir(tmp_path / 'puffer_squared')
     assert len(runs) == 1, runs

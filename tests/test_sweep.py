@@ -17,7 +17,7 @@ import pytest
 from pufferlib import config as puffer_config
 from pufferlib import runs, sweep, sweep_spaces, trainer
 from pufferlib.dashboard import Dashboard
-from pufferlib.exceptions import APIUsageError
+from pufferlib.exceptions import APIUsageError, ConfigError
 from pufferlib.sweep_store import SweepStore
 
 ENV = 'puffer_squared'
@@ -55,9 +55,9 @@ def write_config(tmp_path, extra=''):
     return str(path)
 
 
-def load(tmp_path, extra=''):
+def load(tmp_path, extra='', **overrides):
     """The config as `puffer sweep` hands it over: `auto` sizes left for each trial to resolve."""
-    return puffer_config.load(ENV, overrides={'train.data_dir': str(tmp_path / 'experiments')},
+    return puffer_config.load(ENV, overrides={'train.data_dir': str(tmp_path / 'experiments'), **overrides},
                               config_files=[write_config(tmp_path, extra)], resolve=False)
 
 
@@ -303,3 +303,92 @@ def test_ray_backend_runs_trials_as_ray_tasks(tmp_path):
         assert trial.run_dir.startswith(result.folder)
         assert len(runs.read_metrics(trial.run_dir)) >= 2
     assert os.path.exists(result.best_ini)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# sweep.devices
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_a_bad_device_entry_is_a_one_line_config_error(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, **{'sweep.devices': 'cuda:0,gpu1'})
+    message = str(error.value)
+    assert "sweep.devices = 'cuda:0,gpu1'" in message and "'gpu1' is not a device" in message
+    assert len(message.strip().splitlines()) == 1
+    assert load(tmp_path)['sweep']['devices'] == 'auto'
+
+
+class FakePopen:
+    """Records what LocalRunner would start, and starts nothing."""
+    started = []
+
+    def __init__(self, command, env, **kwargs):
+        self.command, self.env = command, env
+        FakePopen.started.append(self)
+
+    def poll(self):
+        return None
+
+
+def test_running_trials_are_pinned_to_the_least_used_device(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep.subprocess, 'Popen', FakePopen)
+    monkeypatch.setattr('torch.cuda.device_count', lambda: 2)
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)
+    FakePopen.started = []
+    config = load(tmp_path)
+    runner = sweep.LocalRunner(dict(sweep.sweep_settings(config), workers=3, devices='cuda:0,cuda:1'))
+    jobs = [sweep.TrialJob(i, ENV, str(tmp_path / str(i)), config, 'score', 2) for i in (1, 2, 3, 4)]
+    for job in jobs[:3]:
+        os.makedirs(job.folder)
+        runner.start(job)
+    # Three workers on two GPUs: the third trial shares the first GPU; each sees only its own.
+    assert [p.env['CUDA_VISIBLE_DEVICES'] for p in FakePopen.started] == ['0', '1', '0']
+    assert all(p.command[p.command.index('--train.device') + 1] == 'cuda' for p in FakePopen.started)
+    del runner.running[2]  # the trial on cuda:1 finished: the next one takes its GPU
+    os.makedirs(jobs[3].folder)
+    runner.start(jobs[3])
+    assert jobs[3].device == 'cuda:1' and FakePopen.started[-1].env['CUDA_VISIBLE_DEVICES'] == '1'
+    with open(os.path.join(jobs[3].folder, sweep.LOG_FILE)) as file:
+        assert '--- on cuda:1 (CUDA_VISIBLE_DEVICES=1) ---' in file.read()
+    # Entries count the GPUs the sweep itself sees.
+    assert sweep.cuda_visibility('cuda:1', {'CUDA_VISIBLE_DEVICES': '4,5'}) == {'CUDA_VISIBLE_DEVICES': '5'}
+
+
+def test_gpu_entries_are_checked_against_the_machine_and_multi_rank_trials(tmp_path, monkeypatch):
+    monkeypatch.setattr('torch.cuda.device_count', lambda: 1)
+    settings = dict(sweep.sweep_settings(load(tmp_path)), devices='cuda:0,cuda:1')
+    with pytest.raises(ConfigError, match=r'names cuda:1, but this machine has 1 GPU\(s\) visible'):
+        sweep.LocalRunner(settings)
+    config = load(tmp_path, **{'sweep.devices': 'cuda:0,cuda:1'})
+    config['train']['world_size'] = 2
+    with pytest.raises(ConfigError, match='train.world_size = 2 runs 2 ranks per trial'):
+        sweep.sweep_settings(config)
+
+
+def test_a_multi_rank_trial_runs_under_torchrun(tmp_path):
+    config = load(tmp_path)
+    config['train']['world_size'] = 2
+    job = sweep.TrialJob(1, ENV, str(tmp_path), config, 'score', 2, device='cpu', device_slot=0)
+    command = sweep.train_command(job, resume_run='run_1')
+    assert command[1:7] == ['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', '-m']
+    assert command[7:] == ['pufferlib.cli', 'train', ENV, '--config', job.ini_path, '--train.device', 'cpu',
+                           '--resume', 'run_1']
+
+
+def test_a_sweep_on_a_device_list_pins_each_trial(tmp_path):
+    config = load(tmp_path, **{'sweep.devices': 'cpu,cpu'})
+    config['train']['device'] = 'auto'
+    config['sweep'].update(max_runs=2, workers=2)
+    output = io.StringIO()
+    view = sweep.SweepView
+    try:
+        sweep.SweepView = lambda s: view(s, file=output, live=False)
+        result = sweep.sweep(config)
+    finally:
+        sweep.SweepView = view
+    assert [t.status for t in result.trials] == ['done', 'done'], [t.error for t in result.trials]
+    assert 'trial 1 started on cpu:' in output.getvalue() and 'trial 2 started on cpu:' in output.getvalue()
+    for trial in result.trials:
+        assert puffer_config.load_file(os.path.join(trial.run_dir, runs.CONFIG_FILE))['train']['device'] == 'cpu'
+    # Like workers, the devices may change when the sweep is resumed.
+    assert sweep.sweep_folder(dict(config, sweep=dict(config['sweep'], devices='auto'))) == result.folder

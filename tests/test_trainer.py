@@ -18,6 +18,7 @@ from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError
+from trainer_hooks import watch_trainers
 
 # Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development); they
 # run outside the repository, where `python -m` would otherwise find the uncompiled source tree first.
@@ -111,15 +112,6 @@ def test_gradient_accumulation_matches_one_big_minibatch(tmp_path):
     for a, b in zip(runs.read_metrics(whole.run_dir), runs.read_metrics(chunked.run_dir)):
         for key in ('loss/policy_loss', 'loss/value_loss', 'loss/entropy'):
             assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), key
-
-
-def watch_trainers(monkeypatch, on_build):
-    """Call on_build(trainer) on every Trainer that train() builds, before it runs its first epoch."""
-    class Watched(trainer.Trainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            on_build(self)
-    monkeypatch.setattr(trainer, 'Trainer', Watched)
 
 
 def test_muon_trains(tmp_path):

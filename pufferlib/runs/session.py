@@ -450,7 +450,7 @@ class Session:
             torch.set_num_threads(training_threads(config, vecenv.num_agents))
         denormals.set_flush_denormals(True)  # a trained policy's activations underflow into slow denormals
         policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
-                                    config['policy'], config['rnn'])
+                                    config['policy'], config['rnn'], config['train'])
         init_state = self.warm_start(policy) if opened.state is None else None
         if self.main and (opened.state is None or opened.notes):
             # Written once the auto sizes are known; budgets changed on resume become part of the run's config.
