@@ -127,6 +127,8 @@ MODEL_SIZES = {
     'hidden_size': (1, 2**16), 'input_size': (1, 2**16), 'num_layers': (1, 2**10), 'cnn_channels': (1, 2**12),
     'cnn_width': (1, 2**12), 'action_features': (1, 2**20), 'feature_hidden': (0, 2**16),
 }
+# [policy] keys checked up front by a function of pufferlib.models that raises the ConfigError
+POLICY_CHECKS = {'layer_sizes': 'parse_layer_sizes'}
 MAX_FILE_BYTES = 2**20     # config files are text written by hand or by `puffer config`
 MAX_PROBLEMS = 12          # listed in one error; the rest are counted
 MAX_PROBLEM_CHARS = 300
@@ -1278,6 +1280,12 @@ def check_model_sections(config, problems):
                 low, high = MODEL_SIZES[key]
                 if not is_int(value) or not low <= value <= high:
                     problems.append(f'{section}.{key} = {shown(value)} must be an int in [{low}, {high}]')
+            elif section == 'policy' and key in POLICY_CHECKS and value is not INVALID:
+                from pufferlib import models
+                try:
+                    getattr(models, POLICY_CHECKS[key])(value)
+                except ConfigError as error:
+                    problems.append(str(error))
     check_rnn_width(config, problems)
 
 

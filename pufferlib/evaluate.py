@@ -19,9 +19,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-from gymnasium import spaces
 
-from pufferlib import environments, models, saved_policy
+from pufferlib import environments, saved_policy
+from pufferlib.actor import Actor
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 from pufferlib.video import VideoWriter, Window, check_video_path
 
@@ -146,41 +146,18 @@ class RandomActor:
 
 
 class PolicyActor:
-    """A policy's actions: sampled, or the most likely ones (`deterministic`). A recurrent policy keeps its state
-    per agent row and starts a row from zeros when that row's episode has just ended."""
+    """A policy's actions through its Actor (pufferlib.actor): sampled, or the most likely ones (`deterministic`).
+    A recurrent policy keeps its state per agent row and starts a row from zeros when that row's episode has just
+    ended."""
 
     def __init__(self, policy, env, deterministic):
-        self.policy = policy
-        self.deterministic = deterministic
+        self.actor = Actor(policy, env.single_action_space, 'cpu', deterministic, dtype=env.actions.dtype)
         self.shape = env.actions.shape
-        self.dtype = env.actions.dtype
-        space = env.single_action_space
-        self.bounds = (space.low, space.high) if isinstance(space, spaces.Box) else None
-        self.state = policy.initial_state(env.num_agents, 'cpu') if policy.is_recurrent else None
+        self.state = self.actor.initial_state(env.num_agents)
 
-    @torch.inference_mode()
     def __call__(self, observations, done):
-        observations = torch.as_tensor(observations)
-        if self.state is None:
-            params, _ = self.policy(observations)
-        else:
-            keep = torch.as_tensor(~done).unsqueeze(1).float()
-            params, _, self.state = self.policy.forward_step(observations,
-                                                             tuple(tensor * keep for tensor in self.state))
-        head = self.policy.action_head
-        actions = greedy_actions(head, params) if self.deterministic else head.sample(params)[0]
-        actions = actions.numpy().reshape(self.shape)
-        if self.bounds is not None:
-            actions = np.clip(actions, *self.bounds)
-        return actions.astype(self.dtype, copy=False)
-
-
-def greedy_actions(head, params):
-    """The most likely action: the mode of each categorical dimension, or the Gaussian mean."""
-    if isinstance(head, models.GaussianHead):
-        return params.float()
-    dimensions = torch.split(params, head.nvec, dim=-1)
-    return torch.stack([logits.argmax(-1) for logits in dimensions], dim=-1)
+        actions, _, _, self.state = self.actor.act(observations, self.state, done)
+        return self.actor.to_env(actions).reshape(self.shape)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 The graph maps a batch of raw observations (the env's own dtype and shape; scaling and flattening are inside) to
   action_params  [batch, sum(nvec)] logits of each action dimension, one after another (Discrete: nvec = [n]),
-                 or [batch, n] the Gaussian mean of a Box action (its std is exp(log_std), a constant);
+                 or [batch, n] the Gaussian mean of a Box action (its std is exp(log_std), a constant), or
+                 with `[policy] state_dependent_std` [batch, 2n]: the mean, then the log std;
   value          [batch] the value estimate;
+  action         with `[policy] tanh_squash` only: [batch, n] the greedy Box action, the mean squashed into the Box;
 and, for a recurrent policy, takes its state (`lstm_h`, `lstm_c` for LSTMWrapper, `gru_h` for GRUWrapper,
 `mingru_h` for MinGRUWrapper; each [batch, num_layers * hidden]) and also returns it after the step (`lstm_h_out`,
 ...). Start from zeros, and zero an agent's state when its episode ends.
@@ -23,6 +25,7 @@ import torch
 from torch import nn
 
 from pufferlib import saved_policy
+from pufferlib.actor import Actor
 from pufferlib.exceptions import APIUsageError, PufferError
 
 OPTION_DEFAULTS = dict(load_model_path=None, output=None)
@@ -45,17 +48,21 @@ class ExportResult:
 
 
 class OnnxPolicy(nn.Module):
-    """The policy's single-step forward pass with plain tensors in and out, as ONNX needs."""
+    """The Actor's single-step forward pass (pufferlib.actor) with plain tensors in and out, as ONNX needs."""
 
-    def __init__(self, policy):
+    def __init__(self, actor):
         super().__init__()
-        self.policy = policy
+        self.policy = actor.policy  # a submodule, so that its weights are the graph's
+        self.actor = actor
 
     def forward(self, observations, *state):
-        if not state:
-            return self.policy(observations)
-        params, value, state = self.policy.forward_step(observations, state)
-        return params, value, *state
+        params, value, state = self.actor.forward(observations, state or None)
+        squashed = (self.policy.action_head.greedy(params),) if tanh_squashed(self.policy) else ()
+        return (params, value, *squashed) if state is None else (params, value, *squashed, *state)
+
+
+def tanh_squashed(policy):
+    return getattr(policy.action_head, 'tanh_squash', False)
 
 
 def export(config, options=None):
@@ -73,7 +80,7 @@ def export(config, options=None):
         observations = sample_observations(env, seed, CHECK_ROWS)
     finally:
         env.close()
-    module = OnnxPolicy(policy).eval()
+    module = OnnxPolicy(Actor(policy, env.single_action_space)).eval()
     inputs, input_names, output_names = example_inputs(policy, observations)
 
     folder = os.path.dirname(os.path.abspath(output))
@@ -110,13 +117,14 @@ def sample_observations(env, seed, rows):
 def example_inputs(policy, observations):
     """(inputs, input names, output names); a recurrent policy's state inputs hold random values, so the check
     covers a state that is not all zeros."""
+    outputs = ['action_params', 'value', *(['action'] if tanh_squashed(policy) else [])]
     if not policy.is_recurrent:
-        return (observations,), ['observations'], ['action_params', 'value']
+        return (observations,), ['observations'], outputs
     generator = torch.Generator().manual_seed(0)
     state = [torch.randn(tensor.shape, generator=generator) for tensor in policy.initial_state(len(observations),
                                                                                                'cpu')]
     return ((observations, *state), ['observations', *policy.state_names],
-            ['action_params', 'value', *(f'{name}_out' for name in policy.state_names)])
+            [*outputs, *(f'{name}_out' for name in policy.state_names)])
 
 
 def write_onnx(module, inputs, input_names, output_names, path):

@@ -32,10 +32,12 @@ def layer_init(layer, std=math.sqrt(2), bias=0.0):
 class CategoricalHead(nn.Module):
     """Discrete and MultiDiscrete actions: one categorical distribution per action dimension."""
 
-    def __init__(self, hidden_size, nvec):
+    def __init__(self, hidden_size, nvec, orthogonal=True):
         super().__init__()
         self.nvec = [int(n) for n in nvec]
-        self.linear = layer_init(nn.Linear(hidden_size, sum(self.nvec)), std=0.01)
+        self.linear = nn.Linear(hidden_size, sum(self.nvec))
+        if orthogonal:
+            layer_init(self.linear, std=0.01)
         # Pad every dimension to the widest one so all dimensions are handled in one batched op.
         width = max(self.nvec)
         index = [d * width + i for d, n in enumerate(self.nvec) for i in range(n)]
@@ -78,50 +80,122 @@ class CategoricalHead(nn.Module):
         entropy = -(log_probs.exp() * log_probs).sum(-1).sum(-1)
         return logprob, entropy
 
+    def greedy(self, logits):
+        """The most likely action: the mode of each dimension."""
+        actions = torch.stack([part.argmax(-1) for part in torch.split(logits, self.nvec, dim=-1)], dim=-1)
+        return actions.squeeze(-1) if len(self.nvec) == 1 else actions
+
+
+BOX_DEFAULTS = dict(initial_std=1.0, state_dependent_std=False, tanh_squash=False)
+LOG_STD_RANGE = (-20.0, 2.0)  # state-dependent log std is clamped here (as Stable-Baselines3 does)
+SQUASH_EPS = 1e-6              # tanh values are kept this far inside (-1, 1), so atanh stays finite
+
 
 class GaussianHead(nn.Module):
-    """Box actions: a diagonal Gaussian with a learned, state-independent log standard deviation."""
+    """Box actions: a diagonal Gaussian. Its log standard deviation starts at log(initial_std) and is a learned
+    parameter, or with `state_dependent_std` a second output of the network (params are then [mean, log_std]).
 
-    def __init__(self, hidden_size, action_shape):
+    With `tanh_squash`, a sample u is squashed into the Box `bounds`, a = low + (tanh(u) + 1) (high - low) / 2, and its
+    log-probability gets the change of variables, log N(u) - sum log(1 - tanh(u)^2) - sum log((high - low) / 2)
+    (Haarnoja et al. 2018, SAC, appendix C). The log-probability is always computed from the stored action (u is
+    recovered with atanh), in sampling exactly as in the update, so the PPO ratio starts at 1 even where tanh
+    saturates. The entropy is the pre-squash Gaussian's: the squashed one has no closed form."""
+
+    def __init__(self, hidden_size, action_shape, orthogonal=True, initial_std=1.0, state_dependent_std=False,
+                 tanh_squash=False, bounds=(-1.0, 1.0)):
         super().__init__()
         self.action_shape = tuple(action_shape)
-        size = int(np.prod(action_shape))
-        self.mean = layer_init(nn.Linear(hidden_size, size), std=0.01)
-        self.log_std = nn.Parameter(torch.zeros(size))
+        self.size = size = int(np.prod(self.action_shape))
+        self.state_dependent_std, self.tanh_squash = state_dependent_std, tanh_squash
+        if state_dependent_std:
+            self.mean_log_std = nn.Linear(hidden_size, 2 * size)
+            if orthogonal:
+                layer_init(self.mean_log_std, std=0.01)
+            with torch.no_grad():
+                self.mean_log_std.bias[size:] = math.log(initial_std)
+        else:
+            self.mean = nn.Linear(hidden_size, size)
+            if orthogonal:
+                layer_init(self.mean, std=0.01)
+            self.log_std = nn.Parameter(torch.full((size,), math.log(initial_std)))
+        if tanh_squash:
+            low, high = (torch.tensor(np.broadcast_to(bound, self.action_shape).reshape(-1), dtype=torch.float32)
+                         for bound in bounds)
+            self.register_buffer('action_low', low, persistent=False)
+            self.register_buffer('action_half_range', (high - low) / 2, persistent=False)
 
     @property
     def output_layer(self):
-        """The linear layer from hidden to action means (BasePolicy fuses it with the value head)."""
-        return self.mean
+        """The linear layer from hidden to action parameters (BasePolicy fuses it with the value head)."""
+        return self.mean_log_std if self.state_dependent_std else self.mean
 
     def noise(self, rows, device):
         """The randomness `sample` uses for `rows` rows, drawn apart so that compiled sampling draws nothing."""
-        return torch.randn(rows, self.log_std.shape[0], device=device)
+        return torch.randn(rows, self.size, device=device)
 
-    def sample(self, mean, noise=None):
-        mean = mean.float()
-        std = self.log_std.exp()
-        actions = mean + std * (torch.randn_like(mean) if noise is None else noise)
-        return actions.view(-1, *self.action_shape), self._logprob(mean, actions)
+    def mean_and_log_std(self, params):
+        params = params.float()
+        if not self.state_dependent_std:
+            return params, self.log_std
+        mean, log_std = params.chunk(2, dim=-1)
+        return mean, log_std.clamp(*LOG_STD_RANGE)
 
-    def _logprob(self, mean, actions):
-        z = (actions - mean) / self.log_std.exp()
-        return (-0.5 * z * z - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    def sample(self, params, noise=None):
+        mean, log_std = self.mean_and_log_std(params)
+        actions = mean + log_std.exp() * (torch.randn_like(mean) if noise is None else noise)
+        if self.tanh_squash:
+            actions = self.squash(actions)
+        return actions.view(-1, *self.action_shape), self._logprob(mean, log_std, actions)
 
-    def logprob_entropy(self, mean, actions):
-        mean = mean.float()
-        logprob = self._logprob(mean, actions.view(mean.shape).float())
-        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std).sum().expand(mean.shape[0])
+    def squash(self, u):
+        return self.action_low + (torch.tanh(u) + 1) * self.action_half_range
+
+    def _logprob(self, mean, log_std, actions):
+        if self.tanh_squash:
+            unit = ((actions - self.action_low) / self.action_half_range - 1).clamp(-1 + SQUASH_EPS, 1 - SQUASH_EPS)
+            actions = torch.atanh(unit)
+            # log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|
+            jacobian = 2 * (math.log(2) - actions - nn.functional.softplus(-2 * actions)) + \
+                torch.log(self.action_half_range)
+        z = (actions - mean) / log_std.exp()
+        logprob = (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return logprob - jacobian.sum(-1) if self.tanh_squash else logprob
+
+    def logprob_entropy(self, params, actions):
+        mean, log_std = self.mean_and_log_std(params)
+        logprob = self._logprob(mean, log_std, actions.view(mean.shape).float())
+        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1).expand(mean.shape[0])
         return logprob, entropy
 
+    def greedy(self, params):
+        """The most likely pre-squash action, the mean (squashed into the Box with tanh_squash)."""
+        mean, _ = self.mean_and_log_std(params)
+        return (self.squash(mean) if self.tanh_squash else mean).view(-1, *self.action_shape)
 
-def make_action_head(action_space, hidden_size):
+
+def make_action_head(action_space, hidden_size, orthogonal=True, **box_options):
+    """`box_options` (initial_std, state_dependent_std, tanh_squash) shape a Box action's Gaussian; a non-default
+    one is a ConfigError for other action spaces."""
+    if not isinstance(action_space, spaces.Box):
+        for key, value in box_options.items():
+            if value != BOX_DEFAULTS[key]:
+                raise ConfigError(f'policy.{key} = {value} applies to Box actions; this env\'s actions are '
+                                  f'{action_space}: remove it')
     if isinstance(action_space, spaces.Discrete):
-        return CategoricalHead(hidden_size, [action_space.n])
+        return CategoricalHead(hidden_size, [action_space.n], orthogonal)
     if isinstance(action_space, spaces.MultiDiscrete):
-        return CategoricalHead(hidden_size, action_space.nvec.reshape(-1))
+        return CategoricalHead(hidden_size, action_space.nvec.reshape(-1), orthogonal)
     if isinstance(action_space, spaces.Box):
-        return GaussianHead(hidden_size, action_space.shape)
+        std = box_options.get('initial_std', 1.0)
+        if not (isinstance(std, (int, float)) and not isinstance(std, bool) and 0 < std < math.inf):
+            raise ConfigError(f'policy.initial_std = {std!r} must be a positive number (the starting standard '
+                              'deviation of Box actions), e.g. 1.0 or 0.5')
+        if box_options.get('tanh_squash') and not (np.isfinite(action_space.low).all() and
+                                                   np.isfinite(action_space.high).all()):
+            raise ConfigError(f'policy.tanh_squash = True needs a bounded Box; this env\'s actions are '
+                              f'{action_space}: set tanh_squash = False')
+        return GaussianHead(hidden_size, action_space.shape, orthogonal, **box_options,
+                            bounds=(action_space.low, action_space.high))
     raise APIUsageError(f'no action head for {action_space}; use Discrete, MultiDiscrete or Box '
                         '(wrap structured action spaces with pufferlib.emulation)')
 
@@ -236,11 +310,13 @@ class BasePolicy(nn.Module):
 
     is_recurrent = False
 
-    def __init__(self, env, hidden_size):
+    def __init__(self, env, hidden_size, orthogonal=True, **box_options):
         super().__init__()
         self.hidden_size = hidden_size
-        self.action_head = make_action_head(env.single_action_space, hidden_size)
-        self.value_head = layer_init(nn.Linear(hidden_size, 1), std=1.0)
+        self.action_head = make_action_head(env.single_action_space, hidden_size, orthogonal, **box_options)
+        self.value_head = nn.Linear(hidden_size, 1)
+        if orthogonal:
+            layer_init(self.value_head, std=1.0)
 
     def encode_observations(self, observations):
         return self.encoder(observations)
@@ -261,22 +337,86 @@ class BasePolicy(nn.Module):
 ACTIVATIONS = {'gelu': nn.GELU, 'silu': nn.SiLU, 'relu': nn.ReLU, 'tanh': nn.Tanh}
 
 
+INITS = ('orthogonal', 'torch_default')
+
+
+def parse_layer_sizes(value):
+    """`[policy] layer_sizes` as a tuple of widths, or None when unset (None or ''). Takes 256, '256,128' (the INI
+    form) or a list or tuple of ints."""
+    if value is None or value == '':
+        return None
+    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    sizes = []
+    for item in items:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or not 1 <= int(text) <= 2**16:
+            raise ConfigError(f'policy.layer_sizes = {value!r}: {text!r} is not a layer width; give widths in '
+                              '[1, 65536] separated by commas, e.g. 256,128')
+        sizes.append(int(text))
+    return tuple(sizes)
+
+
 class Policy(BasePolicy):
-    """MLP: flattened observations -> `num_layers` layers of `hidden_size` -> action head and value head.
+    """MLP: flattened observations -> `num_layers` layers of `hidden_size` (or one layer per width of
+    `layer_sizes`) -> action head and value head.
 
     `activation` is gelu, silu, relu or tanh. On CPU, ReLU's forward and backward cost a third of GELU's (whose erf
-    dominates a small MLP's elementwise work)."""
+    dominates a small MLP's elementwise work). `init = orthogonal` gives every weight matrix orthogonal rows or
+    columns with zero biases: gain `init_gain` for the hidden layers, 0.01 for the action head (near-uniform first
+    actions) and 1 for the value head, the usual PPO convention; `torch_default` leaves PyTorch's own (Kaiming
+    uniform) initialization. With `share_actor_critic = False` the value head reads its own tower of the same
+    layers, so the value loss does not shape the policy's features. `initial_std`, `state_dependent_std` and
+    `tanh_squash` shape Box actions (see GaussianHead)."""
 
-    def __init__(self, env, hidden_size=128, num_layers=1, activation='gelu'):
-        super().__init__(env, hidden_size)
+    def __init__(self, env, hidden_size=128, num_layers=1, activation='gelu', layer_sizes=None, init='orthogonal',
+                 init_gain=math.sqrt(2), share_actor_critic=True, initial_std=1.0, state_dependent_std=False,
+                 tanh_squash=False):
         if activation not in ACTIVATIONS:
             raise ConfigError(f'policy.activation = {activation!r} is not an activation; valid: '
                               f'{", ".join(ACTIVATIONS)}')
+        if init not in INITS:
+            raise ConfigError(f'policy.init = {init!r} is not an initialization; valid: {", ".join(INITS)}')
+        if isinstance(init_gain, bool) or not isinstance(init_gain, (int, float)) or not 0 < init_gain < math.inf:
+            raise ConfigError(f'policy.init_gain = {init_gain!r} must be a positive number, e.g. 1.414 (sqrt 2, '
+                              'for ReLU-like activations) or 1.0')
+        for key, value in (('share_actor_critic', share_actor_critic), ('state_dependent_std', state_dependent_std),
+                           ('tanh_squash', tanh_squash)):
+            if not isinstance(value, bool):
+                raise ConfigError(f'policy.{key} = {value!r} must be True or False')
+        sizes = parse_layer_sizes(layer_sizes) or (hidden_size,) * max(num_layers, 1)
+        orthogonal = init == 'orthogonal'
+        super().__init__(env, sizes[-1], orthogonal, initial_std=initial_std,
+                         state_dependent_std=state_dependent_std, tanh_squash=tanh_squash)
         flat = FlatObservations(env)
-        layers = [flat, layer_init(nn.Linear(flat.size, hidden_size)), ACTIVATIONS[activation]()]
-        for _ in range(num_layers - 1):
-            layers += [layer_init(nn.Linear(hidden_size, hidden_size)), ACTIVATIONS[activation]()]
-        self.encoder = nn.Sequential(*layers)
+
+        def tower():
+            layers = []
+            for width_in, width in zip((flat.size, *sizes), sizes):
+                linear = nn.Linear(width_in, width)
+                layers += [layer_init(linear, init_gain) if orthogonal else linear, ACTIVATIONS[activation]()]
+            return layers
+
+        if share_actor_critic:
+            self.encoder = nn.Sequential(flat, *tower())
+            self.value_encoder = None
+        else:
+            self.observations = flat
+            self.encoder = nn.Sequential(*tower())
+            self.value_encoder = nn.Sequential(*tower())
+
+    def encode_observations(self, observations):
+        if self.value_encoder is None:
+            return self.encoder(observations)
+        features = self.observations(observations)
+        return torch.cat([self.encoder(features), self.value_encoder(features)], dim=1)
+
+    def decode_actions(self, hidden):
+        """Separate towers: [N, 2 * hidden_size] in, the policy tower's half to the action head, the value
+        tower's to the value head."""
+        if self.value_encoder is None:
+            return super().decode_actions(hidden)
+        actor, critic = hidden.split(self.hidden_size, dim=1)
+        return self.action_head.output_layer(actor), self.value_head(critic).squeeze(-1)
 
 
 class ActionFeaturePolicy(BasePolicy):
@@ -561,6 +701,9 @@ def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rn
     if rnn_name not in RECURRENT_WRAPPERS:
         raise ConfigError(f'base.rnn_name = {rnn_name!r} is not a recurrent wrapper; valid: '
                           f'{", ".join(RECURRENT_WRAPPERS)}, None')
+    if getattr(policy, 'value_encoder', None) is not None:
+        raise ConfigError(f'policy.share_actor_critic = False cannot go under base.rnn_name = {rnn_name} (the '
+                          'recurrent core reads one encoder output); set share_actor_critic = True or rnn_name = None')
     if isinstance(policy, ActionFeaturePolicy):
         raise ConfigError(f'base.rnn_name = {rnn_name} cannot wrap ActionFeaturePolicy (its action scores bypass '
                           'the hidden state); use rnn_name = None or another policy')

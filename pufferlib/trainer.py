@@ -26,6 +26,7 @@ import torch
 from gymnasium import spaces
 
 from pufferlib import advantage, checkpoint, distributed, models, optim, schedules
+from pufferlib.actor import Actor
 from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
 
@@ -60,15 +61,17 @@ class Trainer:
         self.recurrent = policy.is_recurrent
         self.evaluate = policy.forward_sequence if self.recurrent else policy.forward
         self.losses = self.ppo_losses
+        compile = None
         if t['compile']:
             # The whole loss, not just the policy: fusing its many small elementwise ops (and their backward) is
             # most of the gain on CPU. Nothing compiled draws random numbers, so runs stay reproducible.
             options = optim.compile_options(t['compile_mode'], self.device)
             compile = lambda fn: torch.compile(fn, options=options)  # noqa: E731
-            self.act = compile(self.act)
             self.losses = compile(self.ppo_losses)
             self.minibatch_targets = compile(self.minibatch_targets)
             self.minibatch_losses = compile(self.minibatch_losses)
+        # Observations -> sampled actions and env actions (pufferlib.actor), its sampling step compiled with the rest.
+        self.actor = Actor(self.policy, vecenv.single_action_space, self.device, compile=compile)
         self.optimizers, self.flat = optim.make_optimizers(policy, t)  # self.flat: see optim.FlatParameters
         self.data_parallel = distributed.active()  # gradients averaged over the ranks (pufferlib.distributed)
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
@@ -115,11 +118,8 @@ class Trainer:
         if offload:
             self.observations = self.observations.pin_memory()
         if isinstance(action_space, spaces.Box):
-            self.action_low = action_space.low
-            self.action_high = action_space.high
             self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.float32, device=device)
         else:
-            self.action_low = None
             self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.int32, device=device)
         self.action_shape = tuple(self.actions.shape[2:])
         floats = lambda: torch.zeros(S, T, device=device)  # noqa: E731
@@ -128,8 +128,8 @@ class Trainer:
         self.ratio = torch.ones(S, T, device=device)
         if self.recurrent:
             # The policy's state tensors ((h, c) of an LSTM, (h,) of a GRU), [rows, width] each.
-            self.state = self.policy.initial_state(self.num_agents, device)   # of every agent row
-            self.segment_state = self.policy.initial_state(S, device)         # where each segment starts
+            self.state = self.actor.initial_state(self.num_agents)   # of every agent row
+            self.segment_state = self.actor.initial_state(S)         # where each segment starts
 
     # ------------------------------------------------------------------------------------------------------------
     # 1. Collect
@@ -191,13 +191,12 @@ class Trainer:
                     if len(starting):  # remember where each segment starts, for training over it
                         for kept, tensor in zip(self.segment_state, state):
                             kept[segment[starting]] = tensor[starting]
-                    keep = (~done).unsqueeze(1).to(state[0].dtype)  # a finished episode's successor starts from 0
-                    actions, logprob, value, state = self.act(obs, noise, tuple(tensor * keep for tensor in state))
+                    actions, logprob, value, state = self.actor.act(obs, state, done, noise)
                     if not last_batch:  # the last batch is seen again next rollout: advance its state then
                         for tensor, new in zip(self.state, state):
                             tensor[rows] = new.float()
                 else:
-                    actions, logprob, value, _ = self.act(obs, noise)
+                    actions, logprob, value, _ = self.actor.act(obs, noise=noise)
                 if self.return_stats is not None:  # values are stored in the returns' own units
                     value = value * self.return_scale
             inferred = time.perf_counter()
@@ -238,23 +237,12 @@ class Trainer:
                 next_segment += len(finished)
 
             # The received arrays are the envs' own buffers until send(): everything above is stored first.
-            send_actions = self.env_actions(actions)
+            send_actions = self.actor.to_env(actions)
             sending = time.perf_counter()
             profile['copy'] += sending - inferred
             self.vecenv.send(send_actions)
             self.global_step += len(send_actions)  # agent steps actually taken
             profile['env'] += time.perf_counter() - sending
-
-    def act(self, observations, noise, state=None):
-        """One step of every agent in a batch: the policy's action parameters and value, and sampled actions with
-        their log-probabilities. One function, so that compiling it fuses the sampling's small ops as well; the
-        noise comes in from outside because compiled code must not draw random numbers (see learn)."""
-        if self.recurrent:
-            params, value, state = self.policy.forward_step(observations, state)
-        else:
-            params, value = self.policy.forward(observations)
-        actions, logprob = self.policy.action_head.sample(params, noise)
-        return actions, logprob, value, state
 
     def buffer_target(self, segment, step):
         """Index of [segments, horizon] buffer cells: slices when the rows fill consecutive segments at one step
@@ -264,13 +252,6 @@ class Trainer:
                 np.diff(segment) == 1).all():
             return slice(first, first + len(segment)), int(step[0])
         return torch.from_numpy(segment).to(self.device), torch.from_numpy(step).to(self.device)
-
-    def env_actions(self, actions):
-        """Sampled actions as the numpy array the vector expects (Box actions clipped into their bounds)."""
-        actions = actions.cpu().numpy()
-        if self.action_low is not None:
-            return np.clip(actions, self.action_low, self.action_high).astype(np.float32)
-        return actions.astype(np.int32, copy=False)
 
     def learned_rewards(self, rewards):
         """The rewards the update learns from: train.reward_scale, then train.reward_clip. Episode returns in the

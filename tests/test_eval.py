@@ -14,7 +14,7 @@ import torch
 
 import pufferlib
 from pufferlib import config as puffer_config
-from pufferlib import evaluate, models, saved_policy, trainer
+from pufferlib import actor, evaluate, models, saved_policy, trainer
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError
 
@@ -256,7 +256,7 @@ def test_recurrent_and_continuous_policies_play(tmp_path, env_name, overrides, d
 def test_greedy_actions_pick_the_mode_of_each_dimension():
     head = models.CategoricalHead(4, [3, 2])
     logits = torch.tensor([[0.0, 5.0, 1.0, 2.0, -1.0], [9.0, 0.0, 0.0, -3.0, 3.0]])
-    assert evaluate.greedy_actions(head, logits).tolist() == [[1, 0], [0, 1]]
+    assert actor.greedy_actions(head, logits).tolist() == [[1, 0], [0, 1]]
 
 
 def test_puffer_eval_command_line(trained):

@@ -1,4 +1,5 @@
-"""`puffer export`: ONNX graphs of trained and untrained policies (MLP, LSTM, GRU, minGRU, Gaussian, CNN) that
+"""`puffer export`: ONNX graphs of trained and untrained policies (MLP, LSTM, GRU, minGRU, Gaussian, CNN, and the
+[policy] options: layer sizes, separate towers, tanh-squashed and state-dependent Gaussians) that
 onnxruntime runs to the same outputs as PyTorch, on inputs the export itself never saw."""
 import io
 import os
@@ -96,6 +97,10 @@ def test_default_output_is_next_to_the_model(trained):
     ('puffer_squared', {'base.rnn_name': 'GRUWrapper', 'rnn.num_layers': 2}),
     ('puffer_squared', {'base.rnn_name': 'MinGRUWrapper', 'rnn.num_layers': 2}),
     ('puffer_continuous', {}),
+    ('puffer_continuous', {'policy.tanh_squash': True, 'policy.state_dependent_std': True}),
+    ('puffer_continuous', {'policy.share_actor_critic': False, 'policy.layer_sizes': '32,16',
+                           'policy.init': 'torch_default'}),
+    ('puffer_squared', {'base.rnn_name': 'GRUWrapper', 'policy.layer_sizes': '48,64'}),
     ('puffer_spaces', {}),
 ])
 def test_policy_kinds_export(tmp_path, env_name, overrides):
@@ -119,13 +124,18 @@ def test_policy_kinds_export(tmp_path, env_name, overrides):
             for onnx_tensor, tensor in zip(onnx_state, state, strict=True):
                 np.testing.assert_allclose(onnx_tensor, tensor.numpy(), rtol=1e-4, atol=1e-5)
     else:
-        params, value = run_onnx(path, feeds)
+        params, value, *squashed = run_onnx(path, feeds)
         with torch.inference_mode():
             expected_params, expected_value = policy(observations)
+        if getattr(policy.action_head, 'tanh_squash', False):
+            assert result.output_names == ['action_params', 'value', 'action']
+            greedy = policy.action_head.greedy(expected_params).numpy()
+            np.testing.assert_allclose(squashed[0], greedy, rtol=1e-4, atol=1e-5)
+            assert (np.abs(squashed[0]) <= 1).all()  # puffer_continuous's Box is [-1, 1]
     np.testing.assert_allclose(params, expected_params.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(value, expected_value.numpy(), rtol=1e-4, atol=1e-5)
-    if isinstance(policy.action_head, models.GaussianHead):
-        assert params.shape == (5, 2)  # the mean of the 2-d Box action
+    if isinstance(policy.action_head, models.GaussianHead):  # the mean of the 2-d Box action (and its log std)
+        assert params.shape == (5, 4 if policy.action_head.state_dependent_std else 2)
 
 
 def test_convolutional_atari_policy_exports(tmp_path):
