@@ -384,7 +384,9 @@ def command_help(command, parsed):
             flag = f'--{option.name.replace("_", "-")}' + ('' if option.is_switch else f' {option.metavar}')
             lines.append(f'  {flag:<34} {option.help} (default: {option.default})')
     lines += ['', f'config options ({source}):']
+    unset = class_defaults(config)
     for section, items in config.items():
+        items = {**items, **unset.get(section, {})}
         if not items:
             continue
         lines.append(f'  [{section}]')
@@ -396,11 +398,39 @@ def command_help(command, parsed):
             else:
                 flag = f'--{section}.{key.replace("_", "-")}'
             text = puffer_config.help_text(section, key)
+            if key in unset.get(section, {}):
+                text = f'{config["base"][MODEL_CLASS_KEYS[section]]}\'s own default (docs/training.md)'
             lines.append(f'  {flag + " " + metavar_of(section, key, value):<40} {puffer_config.format_value(value):<14} {text}')
     spaces = [s for s in config if s.startswith(puffer_config.SWEEP_PREFIX)]
     if spaces:
         lines += ['', 'sweep spaces (set in config files): ' + ', '.join(s[len('sweep.'):] for s in spaces)]
     return '\n'.join(lines)
+
+
+MODEL_CLASS_KEYS = {'policy': 'policy_name', 'rnn': 'rnn_name'}
+
+
+def class_defaults(config):
+    """{section: {key: default}} of the [policy] / [rnn] keyword arguments the config leaves at the class's own
+    default, so that --help lists every option of the chosen classes, not only those a config file sets."""
+    import inspect
+    unset = {}
+    for section, class_key in MODEL_CLASS_KEYS.items():
+        name = config.get('base', {}).get(class_key)
+        if name in (None, 'None'):
+            continue
+        try:
+            cls = puffer_config.model_classes(class_key).get(str(name))
+        except ImportError:
+            cls = None
+        if cls is None:
+            continue
+        for parameter in inspect.signature(cls.__init__).parameters.values():
+            if parameter.name in ('self', 'env', 'policy') or parameter.default is parameter.empty:
+                continue
+            if parameter.name not in config.get(section, {}):
+                unset.setdefault(section, {})[parameter.name] = parameter.default
+    return unset
 
 
 def print_environment_list():

@@ -92,3 +92,11 @@ def test_bad_value_type_on_command_line():
 def test_config_works_from_any_directory(tmp_path):
     result = puffer('config', ENV, cwd=str(tmp_path))
     assert result.returncode == 0 and '[train]' in result.stdout
+
+
+def test_train_help_lists_the_policy_class_options_no_config_sets():
+    out = puffer('train', 'puffer_continuous', '--help')
+    assert out.returncode == 0
+    for flag in ('--policy.hidden-size', '--policy.layer-sizes', '--policy.tanh-squash', '--policy.init-gain'):
+        assert flag in out.stdout, flag
+    assert "Policy's own default" in out.stdout
