@@ -56,9 +56,9 @@ class Command:
 
 COMMANDS = {c.name: c for c in (
     Command('train', 'Train a policy on an environment with PPO.', 'pufferlib.runs.session', 'train', (
-        Option('resume', None, 'Continue a run of this env: latest, its name, its folder, or a saved step of the '
-               'newest run. Budget, logging and checkpoint flags apply to it; others must match the run.',
-               'latest|RUN|PATH|STEP'),
+        Option('resume', None, 'Continue a run of this env: latest, its name, its folder, a saved step of the '
+               'newest run, or best (rewound to its last checkpoint before its best model). Budget, logging and '
+               'checkpoint flags apply to it; others must match the run.', 'latest|best|RUN|PATH|STEP'),
         Option('load_model_path', None, 'Start a new run from saved weights (the same as --train.init-path): '
                'latest, best, a run name, a step, a run folder or a .pt file.', 'latest|best|RUN|STEP|PATH'))
         + WANDB_OPTIONS),

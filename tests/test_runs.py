@@ -161,6 +161,25 @@ def test_latest_finds_a_run_killed_before_its_first_checkpoint(tmp_path):
     assert open(older.model_path, 'rb').read() == older_model
 
 
+def test_resume_best_rewinds_to_the_checkpoint_before_the_best_model(tmp_path):
+    result = run(small_config(tmp_path, train=dict(save_best_after=0, checkpoint_interval=2, keep_checkpoints=10)))
+    best_step = json.load(open(os.path.join(result.run_dir, 'best_model.json')))['step']
+    if best_step >= 448:
+        assert find.find_run(small_config(tmp_path), 'best') == (result.run_dir, best_step // 448 * 448)
+    else:  # the best came before the first checkpoint: nothing to rewind to
+        with pytest.raises(ConfigError, match='keeps no checkpoint at or before its best model'):
+            find.find_run(small_config(tmp_path), 'best')
+    # As if the best came mid-run (between the checkpoints of steps 448 and 896): rewind to 448 and go on from there.
+    info = json.load(open(os.path.join(result.run_dir, 'best_model.json')))
+    layout.write_json_atomic(os.path.join(result.run_dir, 'best_model.json'), dict(info, step=500))
+    assert find.find_run(small_config(tmp_path), 'best') == (result.run_dir, 448)
+    resumed = run(small_config(tmp_path), resume='best')
+    assert resumed.global_step == 1344 and [row['epoch'] for row in runs.read_metrics(result.run_dir)] == [
+        1, 2, 3, 4, 5, 6]
+    with pytest.raises(ConfigError, match='no run of puffer_bandit has a best model yet'):
+        find.find_run(small_config(tmp_path, 'puffer_bandit'), 'best')
+
+
 def test_resume_from_an_older_step_sets_the_later_checkpoints_aside(tmp_path):
     first = run(small_config(tmp_path))
     resumed = run(small_config(tmp_path), resume='448', overrides={'train.total_timesteps': '1344'})

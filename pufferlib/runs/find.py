@@ -1,6 +1,7 @@
 """Finding runs and the files in them from what a user types: `latest`, `best`, a step, a run name or a path.
 
-    --resume latest | NAME | PATH | STEP          a run to continue (STEP: a saved step of the newest run)
+    --resume latest | best | NAME | PATH | STEP   a run to continue (STEP: a saved step of the newest run; best:
+                                                  the newest run rewound to its last checkpoint before its best model)
     --load-model-path / --train.init-path
         latest | best | NAME | PATH | STEP        weights: the newest run's newest weights, its best model, a named
                                                   run's, a run folder's, a file, a saved step of the newest run
@@ -72,8 +73,7 @@ def find_run(config, spec, flag='--resume'):
                               f'one without {flag}')
         return found[-1], as_step(spec)
     if spec == 'best':
-        raise ConfigError(f'{flag} best: a run resumes from its checkpoints, and best_model.pt holds weights only; '
-                          'use --train.init-path best (or --load-model-path best) to start a new run from it')
+        return best_resume_point(config, flag)
     if os.path.exists(spec):
         run_dir = spec if os.path.isdir(spec) else os.path.dirname(os.path.abspath(spec))
         if os.path.basename(run_dir) == history.CHECKPOINT_DIR:
@@ -91,6 +91,23 @@ def find_run(config, spec, flag='--resume'):
         return run_dir, step
     raise ConfigError(f'{flag} {spec}: no run of that name under {where} and no such path; recent runs: '
                       f'{recent_names(config)} (or pass latest)')
+
+
+def best_resume_point(config, flag):
+    """`--resume best`: the newest run with a best model, rewound to its last checkpoint at or before the best
+    model's step (best_model.pt itself holds weights only; a run continues from a full checkpoint)."""
+    for run_dir in reversed(runs_of(config)):
+        best = history.best_info(run_dir)
+        if not isinstance(best.get('step'), int):
+            continue
+        steps = [step for step in history.saved_steps(run_dir) if step <= best['step']]
+        if not steps:
+            raise ConfigError(f'{flag} best: {run_dir} keeps no checkpoint at or before its best model (step '
+                              f'{best["step"]:,}); raise train.keep_checkpoints or set milestone_seconds, or start a '
+                              'new run from the best weights with --train.init-path best')
+        return run_dir, steps[-1]
+    raise ConfigError(f'{flag} best: no run of {env_identity(config)} has a best model yet '
+                      '(see train.save_best_after)')
 
 
 def weights_in(run_dir):
