@@ -24,8 +24,8 @@ PYTHON="${PYTHON:-python}"
 BUILD="$(mktemp -d)"
 trap 'rm -rf "$BUILD"' EXIT
 
-# One line per registry entry: folder, action kind, lows, highs, key=value params (read from the registry only;
-# no C module is imported).
+# One line per registry entry: folder, action kind, lows, highs, key=value params (read from the registry, which
+# imports the built C modules for their spec()).
 "$PYTHON" - "$@" > "$BUILD/envs.txt" << 'PY'
 import sys
 from gymnasium import spaces

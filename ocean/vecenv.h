@@ -1,17 +1,26 @@
 // vecenv.h: the one binding shared by every Ocean env. A binding.c includes its env header, defines the macros
-// below, includes this file, then defines my_init and my_log. This file provides the vector core (plain C: create N
-// envs over caller buffers, reset, step all N in one call, sum logs, render, save and load checked state) and,
-// unless PUFFER_NO_PYTHON is defined, the CPython module pufferlib.ocean._<ENV_NAME> exposing it as the type
-// `Vector` and the function `param_bounds(params)`. See ocean/README.md.
+// below (the env's whole spec: parameters, spaces, agents, frame), includes this file, then defines my_log. This file
+// provides the vector core (plain C: create N envs over caller buffers, reset, step all N in one call, sum logs,
+// render, save and load checked state) and, unless PUFFER_NO_PYTHON is defined, the CPython module
+// pufferlib.ocean._<ENV_NAME> exposing it as the type `Vector` and the functions `spec(params)` and
+// `param_bounds(params)`: the Python registry is built from spec(). See ocean/README.md.
 //
 // Required macros:
 //   Env             the env struct type (a typedef name)
 //   ENV_NAME        the env folder name as a bare token (cartpole -> module pufferlib.ocean._cartpole)
+//   DESCRIPTION     one line saying what the env is, a string
+//   PARAMS(INT, FLOAT)  every parameter, in the order they are read: INT(member, default, low, high) or
+//                   FLOAT(member, default, low, high) for the member of Env of that name (int or float), with its
+//                   default and inclusive range. Bounds may use members read before (bandit: best_arm <= num_arms - 1).
+//                   Empty for an env without parameters. vecenv.h reads them into the env (my_init).
 //   OBS_TYPE        float or unsigned char: element type of the observation rows
+//   OBS_SIZE(env)   observation elements per agent; may read parameters
+//   OBS_LOW(env, i), OBS_HIGH(env, i)  inclusive bounds of observation element i (doubles; INFINITY for none)
 //   ACT_TYPE        int or float: element type of env->actions (caller actions are converted and clamped into it)
-//   NUM_AGENTS      agent rows per C env
-//   OBS_SIZE(env)   observation elements per agent; may read parameters set by my_init
 //   ACT_SIZE        action elements per agent (1 for Discrete, k for MultiDiscrete / Box of k floats)
+//   ACT_N(env, j)   choices of action element j (Discrete / MultiDiscrete), or 0 for a Box action in [-1, 1]; may
+//                   read parameters (cartpole: 0 when continuous)
+//   NUM_AGENTS      agent rows per C env
 //   FRAME_W, FRAME_H  size of the RGB frame c_render draws (usually defined in the env header, which needs them)
 //   STATE(env, FIELD, ARRAY)  the game state that snapshot() saves and restore() loads, besides the RNG and the log
 //                   (saved for every env): FIELD(member, low, high) for a member of the struct (a scalar, or a
@@ -27,9 +36,11 @@
 #ifndef PUFFER_VECENV_H
 #define PUFFER_VECENV_H
 
-#if !defined(Env) || !defined(ENV_NAME) || !defined(OBS_TYPE) || !defined(ACT_TYPE) || !defined(NUM_AGENTS) \
-    || !defined(OBS_SIZE) || !defined(ACT_SIZE) || !defined(FRAME_W) || !defined(FRAME_H) || !defined(STATE)
-#error "define Env, ENV_NAME, OBS_TYPE, ACT_TYPE, NUM_AGENTS, OBS_SIZE(env), ACT_SIZE, FRAME_W, FRAME_H, STATE first"
+#if !defined(Env) || !defined(ENV_NAME) || !defined(DESCRIPTION) || !defined(PARAMS) || !defined(OBS_TYPE) \
+    || !defined(OBS_SIZE) || !defined(OBS_LOW) || !defined(OBS_HIGH) || !defined(ACT_TYPE) || !defined(ACT_SIZE) \
+    || !defined(ACT_N) || !defined(NUM_AGENTS) || !defined(FRAME_W) || !defined(FRAME_H) || !defined(STATE)
+#error "define Env, ENV_NAME, DESCRIPTION, PARAMS, OBS_TYPE, OBS_SIZE, OBS_LOW, OBS_HIGH, ACT_TYPE, ACT_SIZE, ACT_N, \
+NUM_AGENTS, FRAME_W, FRAME_H and STATE first (see the top of ocean/vecenv.h)"
 #endif
 // The most envs one vector holds (pufferlib.ocean.registry.MAX_NUM_ENVS): bounds every allocation by parameters.
 #define PUFFER_MAX_ENVS (1 << 20)
@@ -57,15 +68,15 @@ typedef struct { int count; const char** keys; const char** values; } PyObject;
 #include <stdlib.h>
 #include <string.h>
 
-static int my_init(Env* env, PyObject* kwargs);  // read parameters into env; 0, or -1 with an error raised
+static int my_init(Env* env, PyObject* kwargs);  // read PARAMS into env; 0, or -1 with an error raised
 static void my_log(Log* log, PyObject* dict);    // add env-specific means (log is already divided by n)
 #ifdef STATE_CHECK
 static int STATE_CHECK(const Env* env, char* error, int size);
 #endif
 
 // ---------------------------------------------------------------------------------------------------------------
-// Parameter helpers for my_init. Each returns 0, or -1 with a Python exception set naming the parameter: a
-// parameter is never silently defaulted. Chain them: `return unpack_int(...) || unpack_float(...) ? -1 : 0;`
+// Parameter helpers for my_init (generated from PARAMS below). Each returns 0, or -1 with a Python exception set
+// naming the parameter: a parameter is never silently defaulted.
 
 #define PUFFER_MAX_PARAMS 64
 // Every parameter my_init read, in order, with its bounds and value: to catch unread parameters, to tell a snapshot
@@ -189,6 +200,15 @@ static int unpack_float(PyObject* kwargs, const char* key, float* out, float low
 
 static void log_add(PyObject* dict, const char* key, float value) { (void)dict; (void)key; (void)value; }
 #endif
+
+// my_init: every PARAMS entry read in order (short-circuit: a bound may use a member read before it).
+#define PUFFER_UNPACK_INT(name, default_value, low, high) || unpack_int(kwargs, #name, &env->name, low, high)
+#define PUFFER_UNPACK_FLOAT(name, default_value, low, high) || unpack_float(kwargs, #name, &env->name, low, high)
+static int my_init(Env* env, PyObject* kwargs) {
+    (void)env;
+    (void)kwargs;
+    return 0 PARAMS(PUFFER_UNPACK_INT, PUFFER_UNPACK_FLOAT) ? -1 : 0;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The vector core: plain C over raw pointers, shared by the Python type and the sanitizer driver.
@@ -930,7 +950,69 @@ static PyObject* puffer_param_bounds(PyObject* module, PyObject* args) {
     return bounds;
 }
 
+// spec(params={}) -> dict: the env as declared in its binding, for the registry. 'description', 'defaults' (every
+// parameter's default, int or float, in PARAMS order), 'agents_per_env', 'frame_shape' (FRAME_H, FRAME_W, 3), and
+// for the defaults updated with `params` (an out-of-range value clamped into range): 'observation' (size, dtype,
+// lows, highs) and 'action' ('discrete', n), ('multidiscrete', [n, ...]) or ('box', size).
+#define PUFFER_DEFAULT_INT(name, default_value, low, high) \
+    if (puffer_set_default(defaults, #name, PyLong_FromLong(default_value))) goto done;
+#define PUFFER_DEFAULT_FLOAT(name, default_value, low, high) \
+    if (puffer_set_default(defaults, #name, PyFloat_FromDouble(default_value))) goto done;
+static int puffer_set_default(PyObject* dict, const char* key, PyObject* value) {
+    int failed = value == NULL || PyDict_SetItemString(dict, key, value);
+    Py_XDECREF(value);
+    return failed ? -1 : 0;
+}
+
+static PyObject* puffer_spec(PyObject* module, PyObject* args) {
+    PyObject* params = NULL;
+    if (!PyArg_ParseTuple(args, "|O!", &PyDict_Type, &params)) return NULL;
+    PyObject *defaults = PyDict_New(), *resolved = NULL, *lows = NULL, *highs = NULL, *action = NULL, *result = NULL;
+    Env* env = (Env*)calloc(1, sizeof(Env));
+    if (env == NULL || defaults == NULL) goto done;
+    PARAMS(PUFFER_DEFAULT_INT, PUFFER_DEFAULT_FLOAT)
+    resolved = PyDict_Copy(defaults);
+    if (resolved == NULL || (params != NULL && PyDict_Update(resolved, params))) goto done;
+    puffer_num_params_read = 0;
+    puffer_probing = 1;
+    int failed = my_init(env, resolved);
+    puffer_probing = 0;
+    if (failed) goto done;
+    int obs_size = OBS_SIZE(env);
+    lows = PyList_New(obs_size);
+    highs = PyList_New(obs_size);
+    for (int i = 0; lows != NULL && highs != NULL && i < obs_size; i++) {
+        PyList_SET_ITEM(lows, i, PyFloat_FromDouble((double)(OBS_LOW(env, i))));
+        PyList_SET_ITEM(highs, i, PyFloat_FromDouble((double)(OBS_HIGH(env, i))));
+    }
+    if (lows == NULL || highs == NULL || PyErr_Occurred()) goto done;
+    if (ACT_N(env, 0) == 0) {
+        action = Py_BuildValue("(si)", "box", ACT_SIZE);
+    } else if (ACT_SIZE == 1) {
+        action = Py_BuildValue("(si)", "discrete", (int)(ACT_N(env, 0)));
+    } else {
+        PyObject* nvec = PyList_New(ACT_SIZE);
+        for (int j = 0; nvec != NULL && j < ACT_SIZE; j++) PyList_SET_ITEM(nvec, j, PyLong_FromLong(ACT_N(env, j)));
+        action = nvec == NULL ? NULL : Py_BuildValue("(sN)", "multidiscrete", nvec);
+    }
+    if (action == NULL) goto done;
+    result = Py_BuildValue("{s:s,s:O,s:i,s:(iii),s:(isOO),s:O}", "description", DESCRIPTION, "defaults", defaults,
+                           "agents_per_env", NUM_AGENTS, "frame_shape", FRAME_H, FRAME_W, 3, "observation", obs_size,
+                           sizeof(OBS_TYPE) == sizeof(float) ? "float32" : "uint8", lows, highs, "action", action);
+done:
+    if (env == NULL) PyErr_NoMemory();
+    free(env);
+    Py_XDECREF(defaults);
+    Py_XDECREF(resolved);
+    Py_XDECREF(lows);
+    Py_XDECREF(highs);
+    Py_XDECREF(action);
+    return result;
+}
+
 static PyMethodDef puffer_module_methods[] = {
+    {"spec", (PyCFunction)puffer_spec, METH_VARARGS,
+     "spec(params={}) -> dict: description, defaults, agents_per_env, frame_shape, observation and action spaces"},
     {"param_bounds", (PyCFunction)puffer_param_bounds, METH_VARARGS,
      "param_bounds(params) -> [(key, 'int'|'float', low, high)]: the accepted range of every env parameter"},
     {NULL, NULL, 0, NULL},

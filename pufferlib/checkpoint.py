@@ -195,8 +195,9 @@ def read_checkpoint(path, device='cpu'):
     if not problems:
         if not is_state_dict(state['model']):
             problems.append('"model" is not a state_dict of tensors')
+        counters = state['counters']
         problems += [f'counters.{key} is missing or not a number' for key, kind in COUNTERS.items()
-                     if not isinstance(state['counters'].get(key), kind) or isinstance(state['counters'].get(key), bool)]
+                     if not isinstance(counters.get(key), kind) or isinstance(counters.get(key), bool)]
         if not problems and (state['counters']['epoch'] < 0 or state['counters']['global_step'] < 0):
             problems.append('the counters are negative')
         if not isinstance(state['rng'].get('torch'), torch.Tensor) or state['rng']['torch'].dtype != torch.uint8:

@@ -400,7 +400,8 @@ def command_help(command, parsed):
             text = puffer_config.help_text(section, key)
             if key in unset.get(section, {}):
                 text = f'{config["base"][MODEL_CLASS_KEYS[section]]}\'s own default (docs/training.md)'
-            lines.append(f'  {flag + " " + metavar_of(section, key, value):<40} {puffer_config.format_value(value):<14} {text}')
+            shown = f'{flag} {metavar_of(section, key, value)}'
+            lines.append(f'  {shown:<40} {puffer_config.format_value(value):<14} {text}')
     spaces = [s for s in config if s.startswith(puffer_config.SWEEP_PREFIX)]
     if spaces:
         lines += ['', 'sweep spaces (set in config files): ' + ', '.join(s[len('sweep.'):] for s in spaces)]

@@ -20,6 +20,8 @@ SECTIONS = ('base', 'vec', 'env', 'policy', 'rnn', 'train', 'sweep')
 # Keys of these sections are defined by the environment / policy, not by default.ini.
 OPEN_SECTIONS = ('env', 'policy', 'rnn')
 SWEEP_PREFIX = 'sweep.'
+# [reward.<signal>] sections (pufferlib/rewards.py, docs/rewards.md): one per known signal, declared in default.ini.
+REWARD_PREFIX = 'reward.'
 SWEEP_SPACE_KEYS = ('distribution', 'min', 'max', 'mean', 'scale')
 DISTRIBUTIONS = ('uniform', 'int_uniform', 'uniform_pow2', 'log_normal', 'logit_normal')
 SCHEDULES = schedules.KINDS
@@ -35,6 +37,7 @@ AUTO_TYPES = {
     ('train', 'batch_size'): int,
     ('train', 'bptt_horizon'): int,
     ('train', 'device'): str,
+    ('reward.extrinsic', 'gamma'): float,  # auto: train.gamma
 }
 CHOICES = {
     ('vec', 'backend'): ('Serial', 'Multiprocessing', 'Ray', 'PufferEnv'),
@@ -56,6 +59,7 @@ AT_LEAST_ONE = {
     ('train', 'max_minibatch_size'), ('train', 'update_epochs'), ('train', 'checkpoint_interval'),
     ('train', 'keep_checkpoints'), ('train', 'world_size'),
     ('sweep', 'max_runs'), ('sweep', 'workers'), ('sweep', 'curve_points'), ('sweep', 'candidates_per_point'),
+    ('reward.rnd', 'hidden_size'), ('reward.rnd', 'output_size'),
 }
 # (low, high, low inclusive, high inclusive)
 RANGES = {
@@ -93,6 +97,11 @@ RANGES = {
     ('train', 'checkpoint_seconds'): (0, math.inf, True, True),
     ('train', 'milestone_seconds'): (0, math.inf, True, True),
     ('sweep', 'random_warmup'): (0, math.inf, True, True),
+    ('reward.extrinsic', 'strength'): (0, math.inf, True, False),
+    ('reward.extrinsic', 'gamma'): (0, 1, True, True),
+    ('reward.rnd', 'strength'): (0, math.inf, True, False),
+    ('reward.rnd', 'gamma'): (0, 1, True, True),
+    ('reward.rnd', 'learning_rate'): (0, math.inf, False, False),
 }
 # Largest accepted value of each count: far above any real run, low enough that checking and suggesting stay instant
 # and nothing allocates absurd buffers. docs/config.md lists them.
@@ -118,6 +127,8 @@ MAXIMA = {
     ('sweep', 'random_warmup'): 10**6,
     ('sweep', 'curve_points'): 10**3,
     ('sweep', 'candidates_per_point'): 10**4,
+    ('reward.rnd', 'hidden_size'): 2**16,
+    ('reward.rnd', 'output_size'): 2**16,
 }
 MAX_AGENT_ROWS = 2**24     # vec.num_envs x the agent rows of one env object
 MAX_ENV_OBJECT_ENVS = 2**20  # [env] num_envs: envs inside one env object (Ocean, Atari)
@@ -514,8 +525,7 @@ def apply_layer(config, sections, source, problems, schema, may_define):
         section = normalize(raw_section)
         is_space = section.startswith(SWEEP_PREFIX)
         if section not in schema and not is_space:
-            problems.append(f'{source}: unknown section [{cut(section)}]{did_you_mean(section, SECTIONS)} '
-                            f'(valid: {", ".join(SECTIONS)}, sweep.<section>.<key>)')
+            problems.append(f'{source}: {unknown_section(section, schema)}')
             continue
         if is_space and section not in config and not may_define:
             problems.append(f'{source}: unknown sweep space [{cut(section)}]; define it in a config file first')
@@ -543,7 +553,7 @@ def apply_layer(config, sections, source, problems, schema, may_define):
                     target[key] = value
                     continue
             elif key not in schema[section]:
-                problems.append(f'{source}: unknown key {cut(name)}{did_you_mean(name, all_keys(schema))}')
+                problems.append(f'{source}: {unknown_key(section, key, schema)}')
                 continue
             else:
                 default = schema[section][key]
@@ -552,6 +562,28 @@ def apply_layer(config, sections, source, problems, schema, may_define):
             except ValueError as error:
                 problems.append(f'{source}: {name} = {shown(value)}: {error}')
                 target[key] = INVALID  # reported; the checks of what depends on this key skip it
+
+
+def reward_sections(schema):
+    return [section for section in schema if section.startswith(REWARD_PREFIX)]
+
+
+def unknown_section(section, schema):
+    """The one-line message for a section that default.ini does not declare."""
+    if section.startswith(REWARD_PREFIX) or section == 'reward':
+        known = reward_sections(schema)
+        return (f'unknown reward signal [{cut(section)}]{did_you_mean(section, known)} (known: '
+                f'{", ".join(known)}; docs/rewards.md)')
+    return (f'unknown section [{cut(section)}]{did_you_mean(section, SECTIONS)} '
+            f'(valid: {", ".join(SECTIONS)}, sweep.<section>.<key>, reward.<signal>)')
+
+
+def unknown_key(section, key, schema):
+    name = f'{section}.{key}'
+    if section.startswith(REWARD_PREFIX):  # suggest from the signal's own keys
+        keys = list(schema[section])
+        return f'unknown key {cut(name)}{did_you_mean(key, keys)} ([{section}] has {", ".join(keys)})'
+    return f'unknown key {cut(name)}{did_you_mean(name, all_keys(schema))}'
 
 
 def migrate_train_keys(items, source, problems, train_schema):
@@ -833,7 +865,7 @@ def typed_copy(config, problems):
     typed = {}
     for section, items in config.items():
         if section not in schema and not str(section).startswith(SWEEP_PREFIX):
-            problems.append(f'unknown section [{cut(section)}]{did_you_mean(str(section), SECTIONS)}')
+            problems.append(unknown_section(str(section), schema))
             continue
         typed[section] = dict(items)
         if section in OPEN_SECTIONS or section.startswith(SWEEP_PREFIX):
@@ -842,8 +874,8 @@ def typed_copy(config, problems):
             name = f'{section}.{key}'
             if key not in schema[section]:
                 replaced = section == 'train' and key in OLD_TRAIN_KEYS
-                problems.append(f'unknown key {cut(name)}' + (f'; it was replaced by {NEW_SCHEDULE_KEYS}' if replaced
-                                                              else did_you_mean(name, all_keys(schema))))
+                problems.append(f'unknown key {cut(name)}; it was replaced by {NEW_SCHEDULE_KEYS}' if replaced
+                                else unknown_key(section, key, schema))
                 del typed[section][key]
             elif value is not INVALID:
                 try:

@@ -1,4 +1,5 @@
-"""Policies (docs/architecture.md §5): an encoder from observations to a hidden vector, a decoder from it to actions and value.
+"""Policies (docs/architecture.md §5): an encoder from observations to a hidden vector, a decoder from it to actions
+and value.
 
 Every policy exposes `encode_observations(observations) -> hidden` and `decode_actions(hidden) -> (action
 parameters, value)`, so a recurrent wrapper (LSTM, GRU, minGRU) can sit between the two. `action_head` turns action

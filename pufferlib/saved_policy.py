@@ -2,8 +2,9 @@
 
 A model file is only useful with the policy and env settings it was trained with, so a model that lives in a run
 directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections (and the observation keys of
-[train]: obs_norm and its kin) replace the ones given, and the policy built from them has the saved shapes. Files are read weights-only (pufferlib.checkpoint.read): a file
-that would need the full unpickler, which can run any code stored in it, is refused before anything in it runs.
+[train]: obs_norm and its kin) replace the ones given, and the policy built from them has the saved shapes. Files
+are read weights-only (pufferlib.checkpoint.read): a file that would need the full unpickler, which can run any code
+stored in it, is refused before anything in it runs.
 """
 import os
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, distributed, models, optim, schedules
+from pufferlib import advantage, checkpoint, distributed, models, optim, rewards, schedules
 from pufferlib.actor import Actor
 from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
@@ -104,6 +104,16 @@ class Trainer:
         self.return_stats = RunningMeanStd().to(self.device) if t.get('return_norm') else None
         self.return_scale = 1.0  # the value head's unit in returns: the running std of the returns
         self.reward_scale, self.reward_clip = t.get('reward_scale', 1.0), t.get('reward_clip', 0.0)
+
+        # Reward signals ([reward.*], pufferlib.rewards, docs/rewards.md): the env's reward times its strength, and
+        # the intrinsic signals switched on, each with its own reward buffer, critic and advantage.
+        self.extrinsic, self.intrinsic = rewards.make_signals(config, vecenv.single_observation_space.shape,
+                                                              self.device)
+        self.gamma = self.extrinsic.gamma
+        self.intrinsic_rewards = [torch.zeros(self.segments, self.horizon, device=self.device)
+                                  for _ in self.intrinsic]
+        self.intrinsic_values = [torch.zeros(self.segments, self.horizon, device=self.device)
+                                 for _ in self.intrinsic]
 
     # ------------------------------------------------------------------------------------------------------------
     # Buffers
@@ -254,8 +264,9 @@ class Trainer:
         return torch.from_numpy(segment).to(self.device), torch.from_numpy(step).to(self.device)
 
     def learned_rewards(self, rewards):
-        """The rewards the update learns from: train.reward_scale, then train.reward_clip. Episode returns in the
-        infos (what is logged) stay the env's own."""
+        """The rewards the update learns from: reward.extrinsic.strength, train.reward_scale, then train.reward_clip.
+        Episode returns in the infos (what is logged) stay the env's own."""
+        rewards = self.extrinsic.reward(rewards)
         if self.reward_scale != 1.0:
             rewards = rewards * np.float32(self.reward_scale)
         if self.reward_clip > 0:
@@ -304,27 +315,37 @@ class Trainer:
         if self.flat is not None:
             self.flat.check_views()
         accumulation = self.minibatch_segments // self.chunk_segments
+        signal_stats = self.intrinsic_rollout(valid) if self.intrinsic else {}
+        intrinsic_value_loss = torch.zeros(len(self.intrinsic), device=self.device)
 
         for minibatch in range(self.minibatches_per_epoch):
             # 2. Advantages: recomputed for every minibatch, as the updated ratios change the V-trace weights.
             advantages = advantage.compute_advantages(
-                self.values, self.rewards, self.terminals, self.truncations, self.ratio, t['gamma'],
+                self.values, self.rewards, self.terminals, self.truncations, self.ratio, self.gamma,
                 t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
             if minibatch == 0:
                 explained = explained_variance(self.values, advantages + self.values, valid)
+            if self.intrinsic:
+                intrinsic_advantages = self.intrinsic_advantages()
+                returns = advantages + self.values  # the extrinsic value head's targets
+                advantages = advantages + sum(signal.strength * a for signal, a in
+                                              zip(self.intrinsic, intrinsic_advantages))
 
             # Prioritized segments (Schaul et al. 2016): P_i ~ (sum_t |A_it|)^alpha, weight (S P_i)^-beta.
             # Drawn here, not in compiled code: compiling a random op changes how much it draws from the generator.
             noise = torch.empty(self.segments, device=self.device).exponential_()
 
             # 3. PPO update, accumulating gradients over chunks of at most max_minibatch_size steps.
-            if accumulation == 1:  # the usual case: sampling and losses in one (compiled) call
+            if accumulation == 1 and not self.intrinsic:  # the usual case: sampling and losses in one (compiled) call
                 loss, stats = self.minibatch_losses(advantages, noise, valid, beta, coefficients)
                 self.check_finite(loss, advantages)
                 loss.backward()
                 sums += stats
             else:
                 index, mb_advantages, mb_returns, mb_valid = self.minibatch_targets(advantages, noise, valid, beta)
+                if self.intrinsic:  # sampled by the combined advantage; each head learns its own returns
+                    mb_returns = returns[index]
+                    intrinsic_value_loss += self.train_intrinsic_values(index, intrinsic_advantages, mb_valid)
                 valid_steps = mb_valid.sum().clamp(min=1)
                 for chunk in range(accumulation):
                     part = slice(chunk * self.chunk_segments, (chunk + 1) * self.chunk_segments)
@@ -347,6 +368,12 @@ class Trainer:
         if self.observation_stats is not None:
             self.update_observation_stats(valid)
         averages = dict(zip(LOSS_NAMES, (sums / self.minibatches_per_epoch).tolist()))
+        if self.intrinsic:
+            for signal, loss in zip(self.intrinsic, (intrinsic_value_loss / self.minibatches_per_epoch).tolist()):
+                averages[f'value_loss_{signal.name}'] = loss
+                observations = self.observations.to(self.device, non_blocking=True)
+                signal_stats.update(signal.update(observations.reshape(-1, *observations.shape[2:]), valid))
+            averages.update(signal_stats)
         averages['explained_variance'] = explained.item()
         averages['learning_rate'] = learning_rate
         averages['ent_coef'] = ent_coef
@@ -366,6 +393,40 @@ class Trainer:
         self.profile['learn'] += time.perf_counter() - start
         return averages
 
+    @torch.no_grad()
+    def intrinsic_rollout(self, valid):
+        """Each intrinsic signal's rewards and critic values for every stored step, in chunks of segments. Step t's
+        reward is the novelty of o_t: with the rollout layout it is the outcome of the action taken at t - 1."""
+        stats = {}
+        for signal, reward, value in zip(self.intrinsic, self.intrinsic_rewards, self.intrinsic_values):
+            for start in range(0, self.segments, self.chunk_segments):
+                part = slice(start, start + self.chunk_segments)
+                observations = self.observations[part].to(self.device, non_blocking=True)
+                flat = observations.reshape(-1, *observations.shape[2:])
+                reward[part] = signal.reward(flat).view(-1, self.horizon)
+                value[part] = signal.value(flat).view(-1, self.horizon)
+            raw = masked_mean(reward, valid).item()
+            reward.copy_(signal.normalize(reward, valid))
+            stats[f'reward/{signal.name}'] = masked_mean(reward, valid).item()
+            stats[f'reward/{signal.name}_raw'] = raw
+        return stats
+
+    def intrinsic_advantages(self):
+        """Each intrinsic signal's advantage with its own gamma, non-episodic: terminals and truncations are ignored,
+        so novelty found after an episode ends still pays (Burda et al. 2018)."""
+        t = self.train_config
+        never = torch.zeros_like(self.terminals)
+        return [advantage.compute_advantages(value, reward, never, never, self.ratio, signal.gamma, t['gae_lambda'],
+                                             t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+                for signal, reward, value in zip(self.intrinsic, self.intrinsic_rewards, self.intrinsic_values)]
+
+    def train_intrinsic_values(self, index, intrinsic_advantages, mb_valid):
+        """One step of each intrinsic critic on the minibatch's segments; their losses as a tensor."""
+        observations = self.observations[index.to(self.observations.device)].to(self.device, non_blocking=True)
+        flat = observations.reshape(-1, *observations.shape[2:])
+        return torch.stack([signal.train_value(flat, (a + value)[index], mb_valid) for signal, a, value in
+                            zip(self.intrinsic, intrinsic_advantages, self.intrinsic_values)])
+
     def update_return_scale(self, valid):
         """train.return_norm: fold this epoch's value targets (GAE returns, on-policy as the epoch starts) into the
         running return statistics and return their std as a [1] tensor. The value head learns returns / std and its
@@ -374,7 +435,7 @@ class Trainer:
         in Sample Factory's normalize_returns and MAPPO's value normalization."""
         t = self.train_config
         advantages = advantage.compute_advantages(
-            self.values, self.rewards, self.terminals, self.truncations, self.ratio, t['gamma'], t['gae_lambda'],
+            self.values, self.rewards, self.terminals, self.truncations, self.ratio, self.gamma, t['gae_lambda'],
             t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
         self.return_stats.update(advantages + self.values, valid)
         scale = self.return_stats.std()
@@ -527,7 +588,8 @@ class Trainer:
         self.latest_stats.update(stats)
         self.latest_losses = losses
         row = dict(epoch=self.epoch, global_step=self.global_step, uptime=uptime, sps=sps)
-        row.update({f'loss/{name}': value for name, value in losses.items()})
+        # Names with their own prefix (reward/rnd) are logged as they are; the rest are losses.
+        row.update({(name if '/' in name else f'loss/{name}'): value for name, value in losses.items()})
         row.update({f'env/{key}': value for key, value in stats.items()})
         row.update({f'time/{name}': value for name, value in self.profile.items()})
         for sink in self.sinks:
@@ -555,6 +617,8 @@ class Trainer:
             recurrent_state=[tensor.cpu() for tensor in self.state] if self.recurrent else None,
             **({} if self.return_stats is None else dict(
                 return_stats={name: value.cpu() for name, value in self.return_stats.state_dict().items()})),
+            **({} if not self.intrinsic else dict(
+                reward_signals={signal.name: signal.state_dict() for signal in self.intrinsic})),
         )
 
     def load_state_dict(self, state, path='the checkpoint'):
@@ -575,6 +639,7 @@ class Trainer:
         if self.flat is not None:
             self.flat.check_views()
         self.load_return_stats(state.get('return_stats'), path)
+        self.load_reward_signals(state.get('reward_signals') or {}, path)
         counters = state['counters']
         self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
         # Checkpoints written before the KL-adaptive learning rate lack it: it starts again from train.learning_rate.
@@ -619,6 +684,18 @@ class Trainer:
             raise checkpoint.CheckpointError(f'{path}: its return statistics are invalid: '
                                              f'{checkpoint.first_line(error)}') from None
         self.return_scale = float(self.return_stats.std())
+
+    def load_reward_signals(self, saved, path):
+        """The intrinsic signals' networks, optimizers and normalizers. A checkpoint without them (written before
+        they existed, or with the signal off) starts them afresh; signals switched off ignore theirs."""
+        for signal in self.intrinsic:
+            if signal.name not in saved:
+                continue
+            try:
+                signal.load_state_dict(saved[signal.name])
+            except (RuntimeError, KeyError, TypeError, ValueError) as error:
+                raise checkpoint.CheckpointError(f'{path}: its reward.{signal.name} state does not fit this run: '
+                                                 f'{checkpoint.first_line(error)}') from None
 
     def model_weights(self):
         return self.policy.state_dict()

@@ -506,3 +506,16 @@ except MemoryError:
     result = subprocess.run([os.sys.executable, '-c', script], capture_output=True, text=True, timeout=120,
                             cwd=tempfile.gettempdir(), env={**os.environ, 'PYTHONPATH': package_root})
     assert result.returncode == 0 and result.stdout.strip() == 'MemoryError', result.stdout + result.stderr
+
+
+@pytest.mark.parametrize('name', ocean.list_envs())
+def test_registry_entry_is_the_c_spec(name):
+    """Every registry field comes from the binding's spec(): the module constants, the defaults and the spaces agree."""
+    spec = ocean.registry.lookup(name)
+    module = importlib.import_module(spec.module)
+    declared = module.spec()
+    assert spec.agents_per_env == module.NUM_AGENTS and spec.frame_shape == (module.FRAME_H, module.FRAME_W, 3)
+    assert set(spec.params) == set(declared['defaults']) and spec.description
+    observation_space, action_space = spec.spaces(spec.params)
+    assert observation_space.dtype == np.dtype(module.OBS_DTYPE)
+    assert np.all(observation_space.low <= observation_space.high)

@@ -218,7 +218,8 @@ def test_restart_behaviors_of_a_named_experiment(tmp_path, behavior):
 def test_bad_experiment_names_and_behaviors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="train.experiment = '../up' cannot name a run"):
         run(small_config(tmp_path, train={'experiment': '../up'}))
-    with pytest.raises(ConfigError, match="train.restart_behavior = 'replace' is not valid; choose one of: resume, restart, overwrite"):
+    with pytest.raises(ConfigError, match="train.restart_behavior = 'replace' is not valid; choose one of: resume, "
+                                          "restart, overwrite"):
         run(small_config(tmp_path, train={'restart_behavior': 'replace'}))
     assert not (tmp_path / 'experiments' / 'puffer_squared').exists() or \
         os.listdir(tmp_path / 'experiments' / 'puffer_squared') == []
@@ -443,7 +444,8 @@ def test_train_seconds_stops_within_one_epoch(tmp_path):
 
 def test_init_path_warm_starts_from_another_run_even_of_another_env(tmp_path):
     same = dict(policy={'hidden_size': 32}, env={'num_envs': 32, 'log_interval': 4})
-    bandit = run(small_config(tmp_path, 'puffer_bandit', env={'num_arms': 2, 'best_arm': 1}, policy={'hidden_size': 32}))
+    bandit = run(small_config(tmp_path, 'puffer_bandit', env={'num_arms': 2, 'best_arm': 1},
+                              policy={'hidden_size': 32}))
     # puffer_stochastic has the same spaces as a two-armed bandit; a learning rate of 1e-30 keeps the weights.
     warm = run(small_config(tmp_path, 'puffer_stochastic', train=dict(init_path=bandit.run_dir,
                                                                        learning_rate=1e-30), **same))

@@ -18,24 +18,12 @@ from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError
-from trainer_hooks import watch_trainers
+from trainer_hooks import small_config, watch_trainers
 
 # Subprocesses import the same pufferlib as this test (the installed one in CI, the checkout in development); they
 # run outside the repository, where `python -m` would otherwise find the uncompiled source tree first.
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(pufferlib.__file__))
 TIMING_KEYS = ('sps', 'uptime')
-
-
-def small_config(tmp_path, env_name='puffer_squared', **sections):
-    """Six epochs: 32 agents, 8-step segments (7 new steps per agent and epoch), minibatches of 128 steps."""
-    overrides = {
-        'env': {'num_envs': 32, 'log_interval': 4},
-        'train': dict(total_timesteps=32 * 7 * 6, bptt_horizon=8, minibatch_size=128, max_minibatch_size=128,
-                      device='cpu', data_dir=str(tmp_path / 'experiments'), checkpoint_interval=2),
-    }
-    for section, values in sections.items():
-        overrides.setdefault(section, {}).update(values)
-    return puffer_config.load(env_name, overrides=overrides)
 
 
 def quiet():

@@ -1,11 +1,18 @@
 #include "breakout.h"
 #define Env Breakout
 #define ENV_NAME breakout
+#define DESCRIPTION "Atari-style Breakout: 6x18 bricks worth 1/4/7 points, two walls, 864 points for a perfect game"
+#define PARAMS(INT, FLOAT) \
+    INT(frameskip, 4, 1, 16) INT(balls, 5, 1, 100) INT(max_steps, 27000, 1, 1000000000) \
+    FLOAT(paddle_reward, 0.1, 0.0f, 10.0f)
 #define OBS_TYPE float
 #define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) BREAKOUT_OBS_SIZE
+#define OBS_LOW(env, i) -1
+#define OBS_HIGH(env, i) 1
 #define ACT_SIZE 1
+#define ACT_N(env, j) 4
 #define MY_METHODS(X) X(set_ball)
 // Saved and checked by snapshot()/restore(): the ball inside the field at most SPEED_MAX fast, the paddle inside
 // it, counters within their limits; breakout_check_state: bricks_left counts the standing bricks.
@@ -35,12 +42,6 @@ static int breakout_check_state(const Env* env, char* error, int size) {
     return 0;
 }
 
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "frameskip", &env->frameskip, 1, 16)
-        || unpack_int(kwargs, "balls", &env->balls, 1, 100)
-        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
-        || unpack_float(kwargs, "paddle_reward", &env->paddle_reward, 0.0f, 10.0f) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "walls_cleared", log->walls_cleared);

@@ -1,11 +1,19 @@
 #include "cartpole.h"
 #define Env CartPole
 #define ENV_NAME cartpole
+#define DESCRIPTION "CartPole-v1 with Gymnasium-identical dynamics (discrete pushes; continuous=1 for a force)"
+#define PARAMS(INT, FLOAT) \
+    INT(continuous, 0, 0, 1) INT(max_steps, 500, 1, 1000000000)
 #define OBS_TYPE float
 #define ACT_TYPE float  // the discrete registry entry hands int32 actions; the binding converts them
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 4
+// Gymnasium's CartPole-v1 bounds: |x| <= 2 * 2.4, |theta| <= 2 * 12 degrees, velocities unbounded.
+#define OBS_HIGH(env, i) \
+    ((i) == 0 ? CARTPOLE_X_THRESHOLD * 2 : (i) == 2 ? CARTPOLE_THETA_THRESHOLD * 2 : (double)INFINITY)
+#define OBS_LOW(env, i) (-OBS_HIGH(env, i))
 #define ACT_SIZE 1
+#define ACT_N(env, j) ((env)->continuous ? 0 : 2)
 #define MY_METHODS(X) X(get_state) X(set_state)
 // Between steps the pole is inside the termination thresholds (else the episode ended and reset); velocities are
 // bounded far above any reachable value so that no loaded one overflows. action_scale/offset come from c_init.
@@ -14,11 +22,6 @@
     FIELD((env)->theta, -CARTPOLE_THETA_THRESHOLD, CARTPOLE_THETA_THRESHOLD) FIELD((env)->theta_dot, -1e6, 1e6) \
     FIELD((env)->tick, 0, (env)->max_steps - 1)
 #include "vecenv.h"
-
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "continuous", &env->continuous, 0, 1)
-        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "truncated", log->truncated);

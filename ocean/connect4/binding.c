@@ -1,11 +1,16 @@
 #include "connect4.h"
 #define Env Connect4
 #define ENV_NAME connect4
+#define DESCRIPTION "Connect Four against a scripted opponent that wins if it can, blocks if it must, else plays randomly"
+#define PARAMS(INT, FLOAT)
 #define OBS_TYPE float
 #define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) C4_OBS_SIZE
+#define OBS_LOW(env, i) 0
+#define OBS_HIGH(env, i) 1
 #define ACT_SIZE 1
+#define ACT_N(env, j) 7
 #define MY_METHODS(X) X(set_board)
 // Saved and checked by snapshot()/restore(); c4_check_state: the bitboards are a stack of stones the heights and
 // move count agree with.
@@ -39,8 +44,6 @@ static int c4_check_state(const Env* env, char* error, int size) {
     }
     return 0;
 }
-
-static int my_init(Env* env, PyObject* kwargs) { return 0; }
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "draws", log->draws);

@@ -1,20 +1,22 @@
 #include "g2048.h"
 #define Env G2048
 #define ENV_NAME g2048
+#define DESCRIPTION "2048 on a 4x4 board; one-hot tile observations, log-scaled merge rewards"
+#define PARAMS(INT, FLOAT) \
+    INT(max_steps, 20000, 1, 1000000000)
 #define OBS_TYPE unsigned char
 #define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) G2048_OBS_SIZE
+#define OBS_LOW(env, i) 0
+#define OBS_HIGH(env, i) 1
 #define ACT_SIZE 1
+#define ACT_N(env, j) 4
 #define MY_METHODS(X) X(set_board)
 #define STATE(env, FIELD, ARRAY) \
     FIELD((env)->board, 0, G2048_VALUES - 1) FIELD((env)->score, 0, 1000000000) \
     FIELD((env)->steps, 0, (env)->max_steps - 1) FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
-
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "max_tile", log->max_tile);

@@ -1,11 +1,18 @@
 #include "pong.h"
 #define Env Pong
 #define ENV_NAME pong
+#define DESCRIPTION "Pong against a scripted paddle that follows the ball at a limited speed"
+#define PARAMS(INT, FLOAT) \
+    INT(frameskip, 4, 1, 16) INT(points_to_win, 21, 1, 1000) FLOAT(opponent_speed, 2.0, 0.0f, 20.0f) \
+    INT(max_steps, 10000, 1, 1000000000)
 #define OBS_TYPE float
 #define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) PONG_OBS_SIZE
+#define OBS_LOW(env, i) -1
+#define OBS_HIGH(env, i) 1
 #define ACT_SIZE 1
+#define ACT_N(env, j) 3
 #define MY_METHODS(X) X(set_ball)
 // Saved and checked by snapshot()/restore(): paddles and ball inside the field (the ball may be past a paddle, not
 // yet out), speeds within their maxima, points below points_to_win, steps below max_steps.
@@ -17,13 +24,6 @@
     FIELD((env)->opponent_points, 0, (env)->points_to_win - 1) FIELD((env)->steps, 0, (env)->max_steps - 1) \
     FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
-
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "frameskip", &env->frameskip, 1, 16)
-        || unpack_int(kwargs, "points_to_win", &env->points_to_win, 1, 1000)
-        || unpack_float(kwargs, "opponent_speed", &env->opponent_speed, 0.0f, 20.0f)
-        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "wins", log->wins);

@@ -1,11 +1,19 @@
 #include "snake.h"
 #define Env Snake
 #define ENV_NAME snake
+#define DESCRIPTION PUFFER_STR(SNAKE_AGENTS) " snakes per arena compete for food; each sees a crop around its head"
+#define PARAMS(INT, FLOAT) \
+    INT(width, 40, 4, 256) INT(height, 40, 4, 256) INT(num_food, 24, 0, 65536) INT(vision, 5, 1, 15) \
+    INT(max_steps, 2000, 1, 1000000000) FLOAT(reward_food, 1.0, -100.0f, 100.0f) \
+    FLOAT(reward_death, -1.0, -100.0f, 100.0f)
 #define OBS_TYPE unsigned char
 #define ACT_TYPE int
 #define NUM_AGENTS SNAKE_AGENTS
 #define OBS_SIZE(env) snake_obs_size(env)
+#define OBS_LOW(env, i) 0
+#define OBS_HIGH(env, i) 4
 #define ACT_SIZE 1
+#define ACT_N(env, j) 4
 #define MY_METHODS(X) X(clear_arena) X(set_snake) X(set_cell)
 #define TEXT_SIZE 66000   // the whole arena, up to 256 x 256 cells
 // Saved and checked by snapshot()/restore(): the three arrays (cells a valid code, no claims left between steps,
@@ -67,15 +75,6 @@ static int snake_check_state(const Env* env, char* error, int size) {
     return 0;
 }
 
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "width", &env->width, 4, 256)
-        || unpack_int(kwargs, "height", &env->height, 4, 256)
-        || unpack_int(kwargs, "num_food", &env->num_food, 0, 65536)
-        || unpack_int(kwargs, "vision", &env->vision, 1, 15)
-        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
-        || unpack_float(kwargs, "reward_food", &env->reward_food, -100.0f, 100.0f)
-        || unpack_float(kwargs, "reward_death", &env->reward_death, -100.0f, 100.0f) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {}
 

@@ -1,11 +1,22 @@
 #include "tetris.h"
 #define Env Tetris
 #define ENV_NAME tetris
+#define DESCRIPTION "Tetris on a 10x20 board with a 7-piece bag; rewards for cleared rows"
+#define PARAMS(INT, FLOAT) \
+    INT(placement, 1, 0, 1) INT(fall_interval, 1, 1, 100) INT(max_steps, 10000, 1, 1000000000) \
+    FLOAT(reward_piece, 0.02, -10.0f, 10.0f) FLOAT(reward_line, 0.1, 0.0f, 10.0f) FLOAT(reward_hole, 0.0, 0.0f, 10.0f) \
+    INT(features, 0, 0, 1)
 #define OBS_TYPE float
 #define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) (TETRIS_OBS_SIZE + ((env)->features ? TETRIS_FEATURE_SIZE : 0))
+// Board, current and next piece, fall timer, all in [0, 1]; with features = 1 then, for each of the 40 placements,
+// rows cleared / 4, holes / 10, summed heights / 50, bumpiness / 20, tallest column / 10 (at most 1, 20, 4, 9, 2).
+static const double tetris_feature_high[TETRIS_FEATURES] = {1, 20, 4, 9, 2};
+#define OBS_LOW(env, i) 0
+#define OBS_HIGH(env, i) ((i) < TETRIS_OBS_SIZE ? 1 : tetris_feature_high[((i) - TETRIS_OBS_SIZE) % TETRIS_FEATURES])
 #define ACT_SIZE 1
+#define ACT_N(env, j) ((env)->placement ? 4 * 10 : 6)
 #define MY_METHODS(X) X(set_state)
 // Saved and checked by snapshot()/restore(); tetris_check_state: walls and floor intact, the falling piece fits
 // where it is, holes counted right.
@@ -43,15 +54,6 @@ static int tetris_check_state(const Env* env, char* error, int size) {
     return 0;
 }
 
-static int my_init(Env* env, PyObject* kwargs) {
-    return unpack_int(kwargs, "placement", &env->placement, 0, 1)
-        || unpack_int(kwargs, "fall_interval", &env->fall_interval, 1, 100)
-        || unpack_int(kwargs, "max_steps", &env->max_steps, 1, 1000000000)
-        || unpack_float(kwargs, "reward_piece", &env->reward_piece, -10.0f, 10.0f)
-        || unpack_float(kwargs, "reward_line", &env->reward_line, 0.0f, 10.0f)
-        || unpack_float(kwargs, "reward_hole", &env->reward_hole, 0.0f, 10.0f)
-        || unpack_int(kwargs, "features", &env->features, 0, 1) ? -1 : 0;
-}
 
 static void my_log(Log* log, PyObject* dict) {
     log_add(dict, "pieces", log->pieces);

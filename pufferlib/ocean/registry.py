@@ -1,16 +1,15 @@
-"""The Ocean registry: one declarative entry per C env (name, spaces, defaults); no per-env Python classes.
+"""The Ocean registry: one entry per C env, built from the spec its C binding declares (ocean/vecenv.h `spec()`:
+description, parameters with defaults and ranges, spaces, agents per env, frame shape); no per-env Python classes.
 
-Entries live in `pufferlib/ocean/envs.py` (sanity envs, cartpole) and `pufferlib/ocean/games.py` (the games).
+The names live in `pufferlib/ocean/envs.py` (sanity envs, cartpole) and `pufferlib/ocean/games.py` (the games).
 """
 import difflib
-from dataclasses import dataclass, field
-from typing import Callable, Union
+import functools
 
+import numpy as np
 from gymnasium import spaces
 
 from pufferlib.exceptions import ConfigError, EnvironmentSetupError
-
-SpaceOrFactory = Union[spaces.Space, Callable[[dict], spaces.Space]]
 
 # Parameters of every Ocean env object, handled in Python and never passed to C.
 COMMON_PARAMS = {
@@ -25,16 +24,45 @@ def _format_bound(kind, value):
     return str(int(value)) if kind == 'int' else f'{value:g}'
 
 
-@dataclass(frozen=True)
 class OceanSpec:
-    name: str
-    module: str                          # importable C extension, e.g. 'pufferlib.ocean._cartpole'
-    description: str                     # one line
-    observation_space: SpaceOrFactory    # a Box, or a function of the resolved params returning one
-    action_space: SpaceOrFactory         # Discrete / MultiDiscrete / Box, or a function of params
-    frame_shape: tuple                   # (FRAME_H, FRAME_W, 3) of render()
-    params: dict = field(default_factory=dict)  # C parameters and their defaults (int or float)
-    agents_per_env: int = 1
+    """One Ocean env: its name, its C module, and everything else as the module's binding declares it (ocean/vecenv.h
+    `spec()`): description, parameters with their defaults (int or float, typed by the default), agents per env,
+    frame shape and spaces. The module is imported on first use; EnvironmentSetupError if it is not built."""
+
+    def __init__(self, name, module, description=None, defaults=None):
+        self.name = name
+        self.module = module
+        self._description = description  # overrides the C one (a variant such as puffer_cartpole_continuous)
+        self._defaults = dict(defaults or {})  # overrides some C defaults (same variant)
+
+    def __repr__(self):
+        return f'OceanSpec({self.name!r}, module={self.module!r})'
+
+    @functools.cached_property
+    def _declared(self):
+        from pufferlib.ocean.env import load_module  # env.py imports this module
+        declared = load_module(self).spec()
+        unknown = sorted(set(self._defaults) - set(declared['defaults']))
+        if unknown:
+            raise EnvironmentSetupError(f'{self.name}: defaults {unknown} are not parameters of {self.module}')
+        return declared
+
+    @property
+    def description(self):
+        return self._description or self._declared['description']
+
+    @property
+    def params(self):
+        """Every C parameter with its default, in the order the binding reads them."""
+        return {**self._declared['defaults'], **self._defaults}
+
+    @property
+    def agents_per_env(self):
+        return self._declared['agents_per_env']
+
+    @property
+    def frame_shape(self):
+        return tuple(self._declared['frame_shape'])
 
     def resolve_params(self, overrides):
         """Defaults updated with `overrides`, type-checked; ConfigError naming every bad key at once."""
@@ -116,22 +144,36 @@ class OceanSpec:
         return problems
 
     def spaces(self, params):
-        """(observation_space, action_space) for resolved params."""
-        obs = self.observation_space(params) if callable(self.observation_space) else self.observation_space
-        act = self.action_space(params) if callable(self.action_space) else self.action_space
-        return obs, act
+        """(observation_space, action_space) for resolved params, as the C binding declares them."""
+        from pufferlib.ocean.env import load_module
+        declared = load_module(self).spec(dict(params))
+        size, dtype, low, high = declared['observation']
+        low, high = np.array(low), np.array(high)
+        if low.min() == low.max() and high.min() == high.max():  # the short form, as Box(0, 1, (n,), dtype)
+            low, high = (int(x) if x.is_integer() else x for x in (low[0].item(), high[0].item()))
+            observation = spaces.Box(low, high, (size,), dtype)
+        else:
+            observation = spaces.Box(low.astype(dtype), high.astype(dtype), dtype=dtype)
+        kind, sizes = declared['action']
+        if kind == 'discrete':
+            action = spaces.Discrete(sizes)
+        elif kind == 'multidiscrete':
+            action = spaces.MultiDiscrete(sizes)
+        else:
+            action = spaces.Box(-1, 1, (sizes,), np.float32)
+        return observation, action
 
 
 REGISTRY = {}
 
 
-def register(name, *, description, observation_space, action_space, frame_shape, params=None, agents_per_env=1,
-             module=None):
-    """Add one Ocean env. `module` defaults to '_' + name without 'puffer_' (the folder ocean/<that>/)."""
+def register(name, *, module=None, description=None, defaults=None):
+    """Add one Ocean env; everything but its name is read from the C binding. `module` defaults to '_' + name without
+    'puffer_' (the folder ocean/<that>/). `description` and `defaults` override the C ones, for a second entry of
+    one module (puffer_cartpole_continuous: cartpole with continuous = 1)."""
     if name in REGISTRY:
         raise EnvironmentSetupError(f'Ocean env {name!r} is registered twice')
-    params = dict(params or {})
-    for key, default in params.items():
+    for key, default in (defaults or {}).items():
         if key in COMMON_PARAMS or isinstance(default, bool) or not isinstance(default, (int, float)):
             raise EnvironmentSetupError(f'{name}: parameter {key!r} must be an int or float and not one of '
                                         f'{sorted(COMMON_PARAMS)}, got {default!r}')
@@ -139,9 +181,7 @@ def register(name, *, description, observation_space, action_space, frame_shape,
         module = '_' + name.removeprefix('puffer_')
     if not module.startswith('pufferlib.'):
         module = 'pufferlib.ocean.' + module
-    spec = OceanSpec(name=name, module=module, description=description, observation_space=observation_space,
-                     action_space=action_space, frame_shape=tuple(frame_shape), params=params,
-                     agents_per_env=agents_per_env)
+    spec = OceanSpec(name, module, description, defaults)
     REGISTRY[name] = spec
     return spec
 

@@ -34,8 +34,9 @@ from pufferlib.runs import find, history, layout
 from pufferlib.runs.lock import RunLock
 from pufferlib.runs.metrics import MetricsLog, TensorBoardLog
 
-OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, config_files=(), wandb=False, wandb_project=None,
-                       wandb_group=None, wandb_tag=None, neptune=False, neptune_project=None, neptune_name=None)
+OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, config_files=(), wandb=False,
+                       wandb_project=None, wandb_group=None, wandb_tag=None, neptune=False, neptune_project=None,
+                       neptune_name=None)
 # What a resumed run may change: budgets, logging, checkpointing, and where it computes. The run's identity keys
 # (experiment, data_dir, restart_behavior) only say which run to open. Everything else would change the model,
 # the data layout or the learning itself, and is refused by name.

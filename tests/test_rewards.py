@@ -1,0 +1,186 @@
+"""Reward signals (pufferlib/rewards.py, docs/rewards.md): RND on hand-built inputs, the [reward.*] config sections,
+the intrinsic reward stream in the trainer (its own buffer, critic and advantage), checkpoints, and a short run."""
+import io
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from pufferlib import config as puffer_config
+from pufferlib import rewards, runs, trainer
+from pufferlib.dashboard import Dashboard
+from pufferlib.exceptions import ConfigError
+from trainer_hooks import small_config, watch_trainers
+
+TIMING_KEYS = ('sps', 'uptime')
+
+
+def run(config, **options):
+    return trainer.train(config, SimpleNamespace(**options), dashboard=Dashboard('test', live=False, file=io.StringIO()))
+
+
+def comparable(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS and not k.startswith('time/')} for row in rows]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# RND on hand-built inputs
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_rnd_rewards_novel_observations_and_forgets_trained_ones():
+    torch.manual_seed(0)
+    rnd = rewards.RND((4,), strength=0.1, gamma=0.99, hidden_size=32, output_size=16, learning_rate=1e-2)
+    seen = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).repeat(64, 1)
+    novel = torch.tensor([[0.0, 0.0, 5.0, -5.0]])
+    rnd.obs_stats.update(torch.cat([seen, novel, torch.randn(64, 4)]))
+    before = rnd.reward(seen[:1]).item()
+    losses = [rnd.update(seen)['rnd_predictor_loss'] for _ in range(50)]
+    after = rnd.reward(seen[:1]).item()
+    assert after < before / 10 and losses[-1] < losses[0]
+    assert rnd.reward(novel).item() > 10 * after
+    assert rnd.reward(seen).shape == (64,)
+
+
+def test_rnd_normalizes_rewards_by_the_std_of_intrinsic_returns():
+    rnd = rewards.RND((2,), gamma=0.5)
+    raw = torch.full((3, 4), 2.0)
+    valid = torch.ones(3, 4)
+    normalized = rnd.normalize(raw, valid)
+    # Discounted returns per row 2, 3, 3.5, 3.75: their std divides the rewards.
+    expected = torch.tensor([2, 3, 3.5, 3.75], dtype=torch.float64).repeat(3).std(unbiased=False)
+    assert torch.allclose(normalized, raw / expected.float(), atol=1e-5)
+    assert rnd.forward_return.shape == (3,)
+
+
+def test_extrinsic_scales_rewards_and_leaves_them_alone_at_one():
+    import numpy as np
+    env_rewards = np.array([1.0, -2.0], dtype=np.float32)
+    assert rewards.Extrinsic(1.0).reward(env_rewards) is env_rewards
+    scaled = rewards.Extrinsic(0.5).reward(env_rewards)
+    assert scaled.dtype == np.float32 and scaled.tolist() == [0.5, -1.0]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Config sections
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_reward_sections_have_defaults_that_leave_training_alone():
+    config = puffer_config.load('puffer_squared')
+    assert config['reward.extrinsic'] == {'strength': 1.0, 'gamma': 'auto'}
+    assert config['reward.rnd']['strength'] == 0.0
+    extrinsic, intrinsic = rewards.make_signals(config, (4,), 'cpu')
+    assert extrinsic.gamma == config['train']['gamma'] and extrinsic.strength == 1.0 and intrinsic == []
+    text = puffer_config.to_ini(config)
+    assert '[reward.rnd]' in text and '[reward.extrinsic]' in text
+    assert puffer_config.load_file(_write(text))['reward.rnd'] == config['reward.rnd']
+
+
+def _write(text):
+    import tempfile
+    with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as file:
+        file.write(text)
+    return file.name
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'reward.rnd.strenght': 0.1}, 'unknown key reward.rnd.strenght; did you mean strength?'),
+    ({'reward.rdn.strength': 0.1}, 'unknown reward signal [reward.rdn]; did you mean reward.rnd?'),
+    ({'reward.rnd.strength': -1.0}, 'reward.rnd.strength = -1.0 is out of range'),
+    ({'reward.rnd.gamma': 1.5}, 'reward.rnd.gamma = 1.5 is out of range'),
+    ({'reward.rnd.hidden_size': 0}, 'reward.rnd.hidden_size = 0 must be at least 1'),
+    ({'reward.extrinsic.gamma': 'soon'}, 'reward.extrinsic.gamma'),
+])
+def test_reward_section_problems_are_one_line_each(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        puffer_config.load('puffer_squared', overrides=overrides)
+    assert message in str(error.value)
+    assert all('\n' not in problem for problem in error.value.problems)
+
+
+def test_reward_values_are_typed_and_validated():
+    config = puffer_config.load('puffer_squared', overrides={'reward.rnd.strength': '0.25',
+                                                             'reward.extrinsic.gamma': '0.9'})
+    assert config['reward.rnd']['strength'] == 0.25 and config['reward.extrinsic']['gamma'] == 0.9
+    config['reward.rnd']['output_size'] = 'big'
+    with pytest.raises(ConfigError, match='reward.rnd.output_size'):
+        puffer_config.validate(config)
+    config['reward.rnd']['output_size'] = 8
+    config['reward.bonus'] = {'strength': 1.0}
+    with pytest.raises(ConfigError, match='unknown reward signal'):
+        puffer_config.validate(config)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The trainer
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_strength_zero_changes_nothing(tmp_path):
+    default = comparable(runs.read_metrics(run(small_config(tmp_path / 'a')).run_dir))
+    off = small_config(tmp_path / 'b', **{'reward.rnd': dict(strength=0.0, hidden_size=8, gamma=0.5),
+                                            'reward.extrinsic': dict(strength=1.0)})
+    assert comparable(runs.read_metrics(run(off).run_dir)) == default
+
+
+def test_rnd_has_its_own_reward_buffer_critic_and_advantage(tmp_path, monkeypatch):
+    learners = []
+    watch_trainers(monkeypatch, learners.append)
+    config = small_config(tmp_path, **{'reward.rnd': dict(strength=0.5, gamma=0.9)})
+    rows = runs.read_metrics(run(config).run_dir)
+    (learner,) = learners
+    (rnd,) = learner.intrinsic
+    assert isinstance(rnd, rewards.RND) and rnd.gamma == 0.9 and rnd.strength == 0.5
+    shape = (learner.segments, learner.horizon)
+    assert learner.intrinsic_rewards[0].shape == shape and learner.intrinsic_values[0].shape == shape
+    assert learner.intrinsic_rewards[0].abs().sum() > 0
+    (advantages,) = learner.intrinsic_advantages()
+    assert advantages.shape == shape and torch.isfinite(advantages).all()
+    # The critic is the signal's own: the policy has exactly the parameters it has without RND.
+    assert not {id(p) for p in rnd.networks.parameters()} & {id(p) for p in learner.policy.parameters()}
+    for row in rows:
+        assert row['reward/rnd'] > 0 and row['loss/value_loss_rnd'] >= 0 and row['loss/rnd_predictor_loss'] > 0
+        assert 'loss/value_loss' in row
+    assert len(rows) == 6
+
+
+def test_rnd_state_survives_a_resume_exactly(tmp_path):
+    """Stop after three epochs, extend to six: the same metrics as six epochs straight. Nothing may follow the
+    budget (a constant learning rate, prio_beta0 = 1), as an extended run stretches its schedules."""
+    settings = {'reward.rnd': dict(strength=0.5),
+                'train': dict(experiment='rnd', lr_schedule='constant', prio_beta0=1.0, checkpoint_interval=3)}
+    straight = run(small_config(tmp_path / 'a', **settings))
+    half = small_config(tmp_path / 'b', **settings)
+    half['train']['total_timesteps'] = 32 * 7 * 3
+    run(half)
+    resumed = run(small_config(tmp_path / 'b', **settings), overrides={'train.total_timesteps': 32 * 7 * 6})
+    assert resumed.global_step == straight.global_step
+    assert comparable(runs.read_metrics(resumed.run_dir)) == comparable(runs.read_metrics(straight.run_dir))
+
+
+def test_checkpoints_without_reward_signals_still_load(tmp_path, monkeypatch):
+    learners = []
+    watch_trainers(monkeypatch, learners.append)
+    run(small_config(tmp_path, **{'reward.rnd': dict(strength=0.5)}, train={'total_timesteps': 32 * 7}))
+    (learner,) = learners
+    (rnd,) = learner.intrinsic
+    state = learner.state_dict()['reward_signals']['rnd']
+    weights = {k: v.clone() for k, v in rnd.networks.state_dict().items()}
+    learner.load_reward_signals({}, 'old.pt')  # an old checkpoint: RND is left as it is
+    assert all(torch.equal(weights[k], v) for k, v in rnd.networks.state_dict().items())
+    fresh = rewards.RND((learner.observations.shape[2:]), strength=0.5)
+    fresh.load_state_dict(state)
+    observations = learner.observations[0].float()
+    assert torch.equal(fresh.reward(observations), rnd.reward(observations))
+    assert fresh.optimizer.state_dict()['state'].keys() == rnd.optimizer.state_dict()['state'].keys()
+
+
+def test_rnd_trains_on_a_long_password(tmp_path):
+    """puffer_password with an 8-bit password: the sparse reward is rarely found; RND trains alongside without
+    error and its reward falls as the states it keeps visiting become familiar."""
+    config = puffer_config.load('puffer_password', overrides={
+        'env': {'length': 8},
+        'train': dict(total_timesteps=20_000, device='cpu', data_dir=str(tmp_path / 'experiments')),
+        'reward.rnd': {'strength': 0.1}})
+    rows = runs.read_metrics(run(config).run_dir)
+    raw = [row['reward/rnd_raw'] for row in rows]
+    assert len(rows) >= 10 and all(torch.isfinite(torch.tensor(raw)))
+    assert sum(raw[-3:]) < sum(raw[:3])
