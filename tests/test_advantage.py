@@ -1,4 +1,5 @@
-"""The advantage kernels (native C, vectorized torch) against a plain reference written straight from docs/architecture.md §6.2."""
+"""The advantage kernels (native C, vectorized torch) against a plain reference written straight from
+docs/architecture.md §6.2."""
 import numpy as np
 import pytest
 import torch

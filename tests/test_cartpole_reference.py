@@ -1,4 +1,5 @@
-"""Ocean CartPole against Gymnasium's CartPole-v1, step by step from identical states (docs/architecture.md §3.2, STYLE habit 5)."""
+"""Ocean CartPole against Gymnasium's CartPole-v1, step by step from identical states (docs/architecture.md §3.2,
+STYLE habit 5)."""
 import math
 
 import gymnasium

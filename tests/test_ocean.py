@@ -445,7 +445,8 @@ def test_check_params_reports_every_problem_in_one_line_each_without_raising():
         "env.size = 100 is outside [2, 63] for puffer_squared",
     ]
     # A bound that depends on another parameter: best_arm < num_arms, with best_arm left at its default 2.
-    assert ocean.check_params('puffer_bandit', {'num_arms': 2}) == ['env.best_arm = 2 is outside [0, 1] for puffer_bandit']
+    assert ocean.check_params('puffer_bandit', {'num_arms': 2}) == [
+        'env.best_arm = 2 is outside [0, 1] for puffer_bandit']
     assert ocean.check_params('puffer_continuous', {'tolerance': 2.5}) == [
         'env.tolerance = 2.5 is outside [0, 2] for puffer_continuous']
     assert ocean.check_params('puffer_squared', {'num_envs': 2**21, 'log_interval': 10**10}) == [

@@ -16,7 +16,8 @@ TIMING_KEYS = ('sps', 'uptime')
 
 
 def run(config, **options):
-    return trainer.train(config, SimpleNamespace(**options), dashboard=Dashboard('test', live=False, file=io.StringIO()))
+    dashboard = Dashboard('test', live=False, file=io.StringIO())
+    return trainer.train(config, SimpleNamespace(**options), dashboard=dashboard)
 
 
 def comparable(rows):
