@@ -25,8 +25,9 @@ BUILD="$(mktemp -d)"
 trap 'rm -rf "$BUILD"' EXIT
 
 # One line per registry entry: folder, action kind, lows, highs, key=value params (read from the registry, which
-# imports the built C modules for their spec()).
-"$PYTHON" - "$@" > "$BUILD/envs.txt" << 'PY'
+# imports the built C modules for their spec()). Run from the build folder, so the pufferlib Python imports is the
+# installed one (or PYTHONPATH's): this checkout's source tree, whose modules may not be built, cannot shadow it.
+(cd "$BUILD" && "$PYTHON" - "$@") > "$BUILD/envs.txt" << 'PY'
 import sys
 from gymnasium import spaces
 import pufferlib.ocean as ocean
