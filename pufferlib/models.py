@@ -583,6 +583,13 @@ def orthogonal_cells(cells):
     return cells
 
 
+def layer_cells(cell_class, size, num_layers, initialize=lambda cells: cells):
+    """The first layer's cell (named `cell`, as in models saved before num_layers) and the deeper layers' cells,
+    created and initialized in that order."""
+    first = initialize(cell_class(size, size))
+    return first, initialize(nn.ModuleList(cell_class(size, size) for _ in range(num_layers - 1)))
+
+
 class LSTMWrapper(RecurrentWrapper):
     """LSTM layers (Hochreiter & Schmidhuber 1997); state (h, c)."""
 
@@ -590,9 +597,7 @@ class LSTMWrapper(RecurrentWrapper):
 
     def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
         super().__init__(env, policy, input_size, hidden_size, num_layers)
-        self.cell = orthogonal_cells(nn.LSTMCell(self.hidden_size, self.hidden_size))
-        self.deeper_cells = orthogonal_cells(nn.ModuleList(
-            nn.LSTMCell(self.hidden_size, self.hidden_size) for _ in range(num_layers - 1)))
+        self.cell, self.deeper_cells = layer_cells(nn.LSTMCell, self.hidden_size, num_layers, orthogonal_cells)
 
     def step(self, x, state):
         hs, cs = [], []
@@ -610,9 +615,7 @@ class GRUWrapper(RecurrentWrapper):
 
     def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
         super().__init__(env, policy, input_size, hidden_size, num_layers)
-        self.cell = orthogonal_cells(nn.GRUCell(self.hidden_size, self.hidden_size))
-        self.deeper_cells = orthogonal_cells(nn.ModuleList(
-            nn.GRUCell(self.hidden_size, self.hidden_size) for _ in range(num_layers - 1)))
+        self.cell, self.deeper_cells = layer_cells(nn.GRUCell, self.hidden_size, num_layers, orthogonal_cells)
 
     def step(self, x, state):
         hs = []
@@ -666,9 +669,7 @@ class MinGRUWrapper(RecurrentWrapper):
 
     def __init__(self, env, policy, input_size=None, hidden_size=None, num_layers=1):
         super().__init__(env, policy, input_size, hidden_size, num_layers)
-        self.cell = MinGRUCell(self.hidden_size, self.hidden_size)
-        self.deeper_cells = nn.ModuleList(MinGRUCell(self.hidden_size, self.hidden_size)
-                                          for _ in range(num_layers - 1))
+        self.cell, self.deeper_cells = layer_cells(MinGRUCell, self.hidden_size, num_layers)
 
     def step(self, x, state):
         hs = []
