@@ -1,10 +1,11 @@
 """Build script: compiles every Ocean environment and native kernel as part of `pip install .`.
 
 Conventions (so adding an env never means editing this file):
-  ocean/<env>/binding.c  -> extension module pufferlib.ocean._<env>
+  ocean/<env>/binding.c  -> extension module pufferlib.envs.ocean._<env>
   extensions/<name>.c    -> extension module pufferlib._<name>
 A compile error aborts the build: no extension is optional, so there is never a half-installed package.
 Set PUFFER_CFLAGS (e.g. "-march=native") to add compiler flags for a build that stays on this machine.
+Set PUFFER_OCEAN_ONLY=env1,env2 (folder names) to rebuild only those Ocean envs while developing them.
 """
 import glob
 import os
@@ -23,7 +24,10 @@ def relative(path):
 def ocean_extensions():
     for binding in sorted(glob.glob(os.path.join(HERE, 'ocean', '*', 'binding.c'))):
         env = os.path.basename(os.path.dirname(binding))
-        yield Extension(f'pufferlib.ocean._{env}', sources=[relative(binding)],
+        only = os.environ.get('PUFFER_OCEAN_ONLY')
+        if only and env not in only.split(','):
+            continue
+        yield Extension(f'pufferlib.envs.ocean._{env}', sources=[relative(binding)],
                         include_dirs=['ocean', os.path.join('ocean', env)],
                         depends=glob.glob(os.path.join('ocean', env, '*.h')) + glob.glob('ocean/*.h'),
                         extra_compile_args=CFLAGS, libraries=['m'])
@@ -37,12 +41,12 @@ def kernel_extensions():
 
 
 def config_packages():
-    """Config files ship inside the package as pufferlib/configs (and its subfolders), so `puffer` works anywhere.
-    (Not pufferlib/config: that name belongs to the loader module, pufferlib/config.py.)"""
+    """Config files ship inside the package as pufferlib/config_files (and its subfolders), so `puffer` works anywhere.
+    (named apart from the loader module, pufferlib/config.py)"""
     packages, package_dir = [], {}
     for folder, _, files in os.walk(os.path.join(HERE, 'config')):
         rel = relative(folder)
-        package = 'pufferlib.configs' + rel[len('config'):].replace(os.sep, '.')
+        package = 'pufferlib.config_files' + rel[len('config'):].replace(os.sep, '.')
         packages.append(package)
         package_dir[package] = rel
     return packages, package_dir

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from pufferlib import vector
-from pufferlib.environments import atari
+from pufferlib.envs import atari
 
 FRAMESKIP, STICKY, NOOP_MAX, STACK, SIZE, MAX_FRAMES = 4, 0.25, 30, 4, 84, 108_000
 ACTION_BATCHES = 64

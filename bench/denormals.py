@@ -17,7 +17,11 @@ import time
 
 import torch
 
-from pufferlib import checkpoint, denormals, models, runs, saved_policy, trainer, vector
+from pufferlib import denormals, models, runs, trainer, vector
+
+from pufferlib.runs import checkpoint
+
+from pufferlib.runs import saved_policy
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.runs import session

@@ -14,7 +14,7 @@ import warnings
 import gymnasium
 import numpy as np
 
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 
 ACTION_BATCHES = 64  # distinct pre-generated action arrays, cycled
 # Settings that shipped config files use and that change an env's cost, timed as extra rows.

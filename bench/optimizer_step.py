@@ -14,9 +14,10 @@ import time
 import torch
 
 from pufferlib import config as puffer_config
-from pufferlib import models, ocean, optim
+from pufferlib import models, optim
 
 
+from pufferlib.envs import ocean
 def per_tensor(policy, settings):
     parameters = list(policy.parameters())
     adam = torch.optim.Adam(parameters, lr=settings['learning_rate'], betas=(settings['adam_beta1'],

@@ -17,7 +17,7 @@ import torch
 from gymnasium import spaces
 
 from pufferlib import models
-from pufferlib.environment import PufferEnv
+from pufferlib.envs.contract import PufferEnv
 from pufferlib.threads import SMALL_WORK
 
 

@@ -19,9 +19,9 @@ import time
 import gymnasium
 import numpy as np
 
-import pufferlib.ocean
+import pufferlib.envs.ocean
 import pufferlib.vector as vector
-from pufferlib.environments import gymnasium as gymnasium_package
+from pufferlib.envs import gymnasium as gymnasium_package
 
 
 def steps_per_second(step, agents, seconds):
@@ -81,7 +81,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--envs', type=int, default=32, help='Gymnasium CartPole envs')
     parser.add_argument('--seconds', type=float, default=3.0, help='measuring time per row')
-    parser.add_argument('--ocean-env', default='puffer_cartpole' if 'puffer_cartpole' in pufferlib.ocean.list_envs()
+    parser.add_argument('--ocean-env', default='puffer_cartpole' if 'puffer_cartpole' in pufferlib.envs.ocean.list_envs()
                         else 'puffer_squared')
     parser.add_argument('--ocean-envs-per-object', type=int, default=4096, help='[env] num_envs of one object')
     args = parser.parse_args()
@@ -97,7 +97,7 @@ def main():
               (f'SB3 SubprocVecEnv ({n} processes)', n, sb3_subproc(n, args.seconds))]
     table(f'Gymnasium CartPole-v1 x {n}', ours + theirs, max(sps for _, _, sps in theirs))
 
-    creator = pufferlib.ocean.env_creator(args.ocean_env)
+    creator = pufferlib.envs.ocean.env_creator(args.ocean_env)
     per_object = args.ocean_envs_per_object
     env_kwargs = {'num_envs': per_object}
     rows = [('pufferlib Serial, 2 objects', 2 * per_object, puffer(creator, 'Serial', 2, args.seconds,

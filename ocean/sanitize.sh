@@ -30,9 +30,9 @@ trap 'rm -rf "$BUILD"' EXIT
 (cd "$BUILD" && "$PYTHON" - "$@") > "$BUILD/envs.txt" << 'PY'
 import sys
 from gymnasium import spaces
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 from pufferlib import config
-from pufferlib.ocean.env import action_bounds
+from pufferlib.envs.ocean.ocean_env import action_bounds
 for name in sys.argv[1:] or ocean.list_envs():
     spec = ocean.registry.lookup(name)
     defaults = spec.resolve_params({})

@@ -2,12 +2,12 @@
 // below (the env's whole spec: parameters, spaces, agents, frame), includes this file, then defines my_log. This file
 // provides the vector core (plain C: create N envs over caller buffers, reset, step all N in one call, sum logs,
 // render, save and load checked state) and, unless PUFFER_NO_PYTHON is defined, the CPython module
-// pufferlib.ocean._<ENV_NAME> exposing it as the type `Vector` and the functions `spec(params)` and
+// pufferlib.envs.ocean._<ENV_NAME> exposing it as the type `Vector` and the functions `spec(params)` and
 // `param_bounds(params)`: the Python registry is built from spec(). See ocean/README.md.
 //
 // Required macros:
 //   Env             the env struct type (a typedef name)
-//   ENV_NAME        the env folder name as a bare token (cartpole -> module pufferlib.ocean._cartpole)
+//   ENV_NAME        the env folder name as a bare token (cartpole -> module pufferlib.envs.ocean._cartpole)
 //   DESCRIPTION     one line saying what the env is, a string
 //   PARAMS(INT, FLOAT)  every parameter, in the order they are read: INT(member, default, low, high) or
 //                   FLOAT(member, default, low, high) for the member of Env of that name (int or float), with its
@@ -42,7 +42,7 @@
 #error "define Env, ENV_NAME, DESCRIPTION, PARAMS, OBS_TYPE, OBS_SIZE, OBS_LOW, OBS_HIGH, ACT_TYPE, ACT_SIZE, ACT_N, \
 NUM_AGENTS, FRAME_W, FRAME_H and STATE first (see the top of ocean/vecenv.h)"
 #endif
-// The most envs one vector holds (pufferlib.ocean.registry.MAX_NUM_ENVS): bounds every allocation by parameters.
+// The most envs one vector holds (pufferlib.envs.ocean.registry.MAX_NUM_ENVS): bounds every allocation by parameters.
 #define PUFFER_MAX_ENVS (1 << 20)
 #ifndef TEXT_SIZE
 #define TEXT_SIZE 4096
@@ -69,7 +69,9 @@ typedef struct { int count; const char** keys; const char** values; } PyObject;
 #include <string.h>
 
 static int my_init(Env* env, PyObject* kwargs);  // read PARAMS into env; 0, or -1 with an error raised
+#ifndef LOG_STATS
 static void my_log(Log* log, PyObject* dict);    // add env-specific means (log is already divided by n)
+#endif
 #ifdef STATE_CHECK
 static int STATE_CHECK(const Env* env, char* error, int size);
 #endif
@@ -160,6 +162,7 @@ static void log_add(PyObject* dict, const char* key, float value) {
     PyDict_SetItemString(dict, key, number);
     Py_DECREF(number);
 }
+
 #else
 static const char* puffer_param(PyObject* kwargs, const char* key) {
     for (int i = 0; i < kwargs->count; i++)
@@ -199,6 +202,16 @@ static int unpack_float(PyObject* kwargs, const char* key, float* out, float low
 }
 
 static void log_add(PyObject* dict, const char* key, float value) { (void)dict; (void)key; (void)value; }
+#endif
+
+#ifdef LOG_STATS
+// The env's own stats (LOG_STATS in its header), reported as means like score.
+#define PUFFER_LOG_ADD(name) log_add(dict, #name, log->name);
+static void my_log(Log* log, PyObject* dict) {
+    (void)log;
+    (void)dict;
+    LOG_STATS(PUFFER_LOG_ADD)
+}
 #endif
 
 // my_init: every PARAMS entry read in order (short-circuit: a bound may use a member read before it).
@@ -913,7 +926,7 @@ static PyGetSetDef vector_getset[] = {
 
 static PyTypeObject VectorType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pufferlib.ocean._" PUFFER_ENV_NAME ".Vector",
+    .tp_name = "pufferlib.envs.ocean._" PUFFER_ENV_NAME ".Vector",
     .tp_basicsize = sizeof(VectorObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "num_envs " PUFFER_ENV_NAME " envs stepped together over caller-provided buffers",
@@ -1019,7 +1032,7 @@ static PyMethodDef puffer_module_methods[] = {
 };
 
 static struct PyModuleDef puffer_module = {
-    PyModuleDef_HEAD_INIT, "pufferlib.ocean._" PUFFER_ENV_NAME, "Ocean env " PUFFER_ENV_NAME " (C)", -1,
+    PyModuleDef_HEAD_INIT, "pufferlib.envs.ocean._" PUFFER_ENV_NAME, "Ocean env " PUFFER_ENV_NAME " (C)", -1,
     puffer_module_methods,
 };
 

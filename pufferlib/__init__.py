@@ -2,4 +2,4 @@
 __version__ = '0.1.0'
 
 from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError, PufferError  # noqa: F401
-from pufferlib.environment import Buffers, PufferEnv, allocate_buffers  # noqa: F401
+from pufferlib.envs.contract import Buffers, PufferEnv, allocate_buffers  # noqa: F401

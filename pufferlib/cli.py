@@ -71,7 +71,7 @@ COMMANDS = {c.name: c for c in (
                '--save-video.', 'N', int),
         Option('fps', 30.0, 'Frames per second of the window and the video.', 'F'),
         Option('deterministic', False, 'Take the most likely action instead of sampling.'))),
-    Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep', 'sweep',
+    Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep.runner', 'sweep',
             WANDB_OPTIONS, resolve=False),
     Command('export', 'Write a trained policy as ONNX.', 'pufferlib.export', 'export', (
         LOAD_OPTION, Option('output', None, 'Path of the .onnx file to write.', 'FILE'))),

@@ -152,11 +152,11 @@ KEY_PATTERN = re.compile(r'^[a-z_][a-z0-9_]*$')
 def config_dir():
     """The folder holding default.ini and the environment configs.
 
-    An installed wheel carries them as pufferlib/configs (setup.py maps the repository's config/ there); a source
+    An installed wheel carries them as pufferlib/config_files (setup.py maps the repository's config/ there); a source
     checkout or an editable install reads the repository's config/ directly.
     """
     package = os.path.dirname(os.path.abspath(__file__))
-    installed = os.path.join(package, 'configs')
+    installed = os.path.join(package, 'config_files')
     if os.path.exists(os.path.join(installed, 'default.ini')):
         return installed
     return os.path.join(os.path.dirname(package), 'config')
@@ -1217,16 +1217,16 @@ def check_data_dir(config, problems):
 def check_open_sections(config, problems, env_declared):
     """Keys of [env] must be ones the environment accepts, with values in its ranges; [policy] / [rnn] ones the
     policy classes accept, with sizes >= 1. Returns whether [base] and [env] are fine (the agent count can be asked)."""
-    from pufferlib import environments
+    from pufferlib import envs
     base = config['base']
     before = len(problems)
     if not isinstance(base.get('package'), str) or not isinstance(base.get('env_name'), str):
         return False  # reported as a type problem
     try:
-        environments.load_package(base['package'])
+        envs.load_package(base['package'])
         package_available = True
     except EnvironmentSetupError as error:
-        if base['package'] not in environments.PACKAGES:
+        if base['package'] not in envs.PACKAGES:
             problems.append(str(error))
             return False
         package_available = False  # optional dependency missing here: trust the env's own config file
@@ -1234,7 +1234,7 @@ def check_open_sections(config, problems, env_declared):
     parameters = None
     if package_available:
         try:
-            parameters = environments.env_parameters(base['package'], base['env_name'])
+            parameters = envs.env_parameters(base['package'], base['env_name'])
         except (EnvironmentSetupError, KeyError, ValueError, TypeError) as error:
             problems.append(f'base.env_name = {shown(base["env_name"])}: {error}')
             return False
@@ -1255,7 +1255,7 @@ def check_open_sections(config, problems, env_declared):
 def check_env_values(config, problems, parameters):
     """[env] values: Ocean's are C ints and floats; env objects hold 1..MAX_ENV_OBJECT_ENVS envs; then whatever the
     package itself checks (an Ocean env's parameter ranges, a Gymnasium id) before anything is built."""
-    from pufferlib import environments
+    from pufferlib import envs
     base, env = config['base'], config['env']
     for key, value in env.items():
         name = f'env.{key} = {shown(value)}'
@@ -1281,7 +1281,7 @@ def check_env_values(config, problems, parameters):
         return
     try:
         given = {key: value for key, value in env.items() if value is not INVALID}
-        problems += [str(p) for p in environments.check_params(base['package'], base['env_name'], given)]
+        problems += [str(p) for p in envs.check_params(base['package'], base['env_name'], given)]
     except (ConfigError, EnvironmentSetupError) as error:
         problems += getattr(error, 'problems', [str(error)])
 
@@ -1417,8 +1417,8 @@ def resolve_auto(config):
 def known_num_agents(config):
     """Agent rows of the whole vector if the env package can tell without building the env, else None."""
     try:
-        from pufferlib import environments
-        per_object = environments.num_agents(config['base']['package'], config['base']['env_name'], config['env'])
+        from pufferlib import envs
+        per_object = envs.num_agents(config['base']['package'], config['base']['env_name'], config['env'])
         num_envs = config['vec']['num_envs']
     except Exception:  # an env package that cannot say; resolved when the env is built
         return None

@@ -6,7 +6,7 @@
 
 One env object plays, with as few sub-envs as it allows ([env] num_envs = 1 where the env has that key), so the
 env that is drawn (env 0) is the env that is scored. The policy and env settings come from the model's run
-directory when it has one (see pufferlib.saved_policy). Without --load-model-path the agent takes uniformly random
+directory when it has one (see pufferlib.runs.saved_policy). Without --load-model-path the agent takes uniformly random
 actions, and says so. Every finished episode's statistics (the info dicts of the env contract) are collected, and
 a table of their mean, std, min and max is printed at the end; Ctrl-C or closing the window ends early and still
 prints it.
@@ -20,7 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from pufferlib import environments, saved_policy
+from pufferlib import envs
+
+from pufferlib.runs import saved_policy
 from pufferlib.actor import Actor
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 from pufferlib.video import VideoWriter, Window, check_video_path
@@ -115,7 +117,7 @@ def check_options(options):
 def eval_env_overrides(config, render_mode):
     """[env] changes for watching one env: a single sub-env, stats read every step, frames or text switched on."""
     base = config['base']
-    parameters = environments.env_parameters(base['package'], base['env_name'])
+    parameters = envs.env_parameters(base['package'], base['env_name'])
     overrides = saved_policy.single_env_overrides(config)
     if parameters is not None and 'log_interval' in parameters:
         overrides['log_interval'] = 1  # each step's info then holds exactly the episodes that just ended

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pufferlib import saved_policy
+from pufferlib.runs import saved_policy
 from pufferlib.actor import Actor
 from pufferlib.exceptions import APIUsageError, PufferError
 

@@ -198,7 +198,7 @@ def make_action_head(action_space, hidden_size, orthogonal=True, **box_options):
         return GaussianHead(hidden_size, action_space.shape, orthogonal, **box_options,
                             bounds=(action_space.low, action_space.high))
     raise APIUsageError(f'no action head for {action_space}; use Discrete, MultiDiscrete or Box '
-                        '(wrap structured action spaces with pufferlib.emulation)')
+                        '(wrap structured action spaces with pufferlib.envs.emulation)')
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def packed_layout(env):
     space = getattr(env, 'structured_observation_space', None)
     if space is None or isinstance(space, spaces.Box):
         return None
-    from pufferlib import emulation
+    from pufferlib.envs import emulation
     layout = emulation.observation_layout(space)
     return layout if layout.packed else None
 
@@ -258,7 +258,7 @@ class FlatObservations(ObservationFeatures):
         rows = observations.shape[0]
         if self.layout is None:
             return observations.reshape(rows, -1).float()
-        from pufferlib import emulation
+        from pufferlib.envs import emulation
         parts = flatten_tree(emulation.unflatten(observations, self.layout))
         return torch.cat([part.reshape(rows, -1).float() for part in parts], dim=1)
 

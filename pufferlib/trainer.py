@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from pufferlib import advantage, checkpoint, distributed, models, optim, rewards, schedules
+from pufferlib import advantage, distributed, models, optim, rewards, schedules
+
+from pufferlib.runs import checkpoint
 from pufferlib.actor import Actor
 from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
@@ -622,10 +624,10 @@ class Trainer:
         )
 
     def load_state_dict(self, state, path='the checkpoint'):
-        """Continue from a checkpoint dict (checked by pufferlib.checkpoint.read_checkpoint): weights, optimizer,
+        """Continue from a checkpoint dict (checked by pufferlib.runs.checkpoint.read_checkpoint): weights, optimizer,
         counters, RNG and the envs where they were (or, for envs without a snapshot, restarted from the
         checkpoint's epoch seed). Raises CheckpointError when the checkpoint does not fit this trainer."""
-        from pufferlib import saved_policy
+        from pufferlib.runs import saved_policy
         try:
             saved_policy.load_weights(self.policy, state['model'], path)
             if len(state['optimizers']) != len(self.optimizers):

@@ -7,7 +7,7 @@
         observations, rewards, terminals, truncations, infos, agent_ids, masks = vecenv.recv()
         vecenv.send(policy(observations))
 
-`creator(buf=None, seed=0, **env_kwargs)` builds one PufferEnv (see pufferlib.environments). The vector owns one
+`creator(buf=None, seed=0, **env_kwargs)` builds one PufferEnv (see pufferlib.envs). The vector owns one
 row per agent of every env: rows [0, num_agents), env j holding rows [j * agents_per_env, (j + 1) * agents_per_env).
 `recv` hands back `batch_size` envs' rows: the arrays are views (or, for a batch that is not one contiguous block,
 copies) that stay valid until the next `send`. Each round of num_envs / batch_size receives returns every env once.
@@ -37,7 +37,7 @@ from multiprocessing import get_context, resource_tracker
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.environment import (BUFFER_NAMES, Buffers, EnvOutputError, action_layout, allocate_buffers,
+from pufferlib.envs.contract import (BUFFER_NAMES, Buffers, EnvOutputError, action_layout, allocate_buffers,
                                    batch_action_space)
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, PufferError
 
@@ -300,7 +300,7 @@ class VecEnv:
 
 
 def _observation_layout(env):
-    from pufferlib.emulation import observation_layout
+    from pufferlib.envs.emulation import observation_layout
     return getattr(env, 'observation_layout', None) or observation_layout(env.single_observation_space)
 
 
@@ -368,11 +368,11 @@ class _OutputCheck:
         return self.receives_left > 0
 
     def _part(self, leaf, index):
-        from pufferlib.emulation import part_name
+        from pufferlib.envs.emulation import part_name
         return 'observation ' + part_name(leaf.path, index)
 
     def _raise(self, agent_row, problem):
-        from pufferlib.emulation import env_name
+        from pufferlib.envs.emulation import env_name
         vecenv = self.vecenv
         env, agent = divmod(int(agent_row), vecenv.agents_per_env)
         who = f'env {env}'
@@ -425,7 +425,7 @@ def describe_nonfinite(observations, rewards, values=None, env=None, index_names
             index = np.argwhere(bad)[0]
             text = f'the observations hold {part[tuple(index)].item()} at {where(index[:leading])}'
             if leaf is not None:
-                from pufferlib.emulation import part_name
+                from pufferlib.envs.emulation import part_name
                 text += ', ' + part_name(leaf.path, index[leading:])
             return text
     if values is not None:
@@ -1048,7 +1048,7 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
     against its spaces (bounds, NaN, dtype, finite rewards) and raise EnvOutputError naming the env, agent row
     and observation key (0: no check).
     """
-    from pufferlib.environment import PufferEnv
+    from pufferlib.envs.contract import PufferEnv
     num_workers, batch_size = check_sizes(backend, num_envs, num_workers, batch_size)
     if not callable(env_creator):
         raise APIUsageError(f'env_creator must be callable (creator(buf=None, seed=0, **env_kwargs)), '
@@ -1065,7 +1065,7 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
     driver = env_creator(buf=None, seed=env_seed(seed, 0), **env_kwargs)
     if not isinstance(driver, PufferEnv):
         raise APIUsageError(f'env_creator returned {type(driver).__name__}, not a PufferEnv; wrap Gymnasium / '
-                            'PettingZoo envs with pufferlib.emulation (GymnasiumPufferEnv, PettingZooPufferEnv)')
+                            'PettingZoo envs with pufferlib.envs.emulation (GymnasiumPufferEnv, PettingZooPufferEnv)')
     try:
         if backend == 'PufferEnv':
             return Serial([driver], driver.buffers, driver, 1, zero_copy, seed, check_spaces)
@@ -1090,7 +1090,7 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
 def make_from_config(config, **kwargs):
     """The vecenv a loaded config describes: env from [base] package / env_name with [env] as its parameters,
     vectorized as [vec] says. `kwargs` (e.g. start_method) go to make()."""
-    from pufferlib.environments import load_package
+    from pufferlib.envs import load_package
     base, vec = config['base'], config['vec']
     creator = load_package(base['package']).env_creator(base['env_name'])
 

@@ -14,7 +14,7 @@ ale_py = pytest.importorskip('ale_py')
 import pufferlib  # noqa: E402
 from pufferlib import config as puffer_config  # noqa: E402
 from pufferlib import trainer, vector  # noqa: E402
-from pufferlib.environments import atari  # noqa: E402
+from pufferlib.envs import atari  # noqa: E402
 from pufferlib.exceptions import ConfigError, EnvironmentSetupError  # noqa: E402
 
 

@@ -39,9 +39,9 @@ def test_wheel_contains_configs_and_compiled_envs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     wheel, = glob.glob(str(tmp_path / 'dist' / '*.whl'))
     names = zipfile.ZipFile(wheel).namelist()
-    assert 'pufferlib/configs/default.ini' in names
-    assert any(n.startswith('pufferlib/configs/ocean/') and n.endswith('.ini') for n in names)
-    assert any(n.startswith('pufferlib/ocean/_bandit') and n.endswith('.so') for n in names)
+    assert 'pufferlib/config_files/default.ini' in names
+    assert any(n.startswith('pufferlib/config_files/ocean/') and n.endswith('.ini') for n in names)
+    assert any(n.startswith('pufferlib/envs/ocean/_bandit') and n.endswith('.so') for n in names)
     assert any(n.endswith('entry_points.txt') for n in names)
 
 

@@ -6,7 +6,7 @@ import gymnasium
 import numpy as np
 import pytest
 
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 
 X_THRESHOLD, THETA_THRESHOLD = 2.4, 12 * 2 * math.pi / 360
 

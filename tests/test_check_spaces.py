@@ -7,8 +7,8 @@ import torch
 from gymnasium import spaces
 
 import pufferlib.vector as vector
-from pufferlib.emulation import GymnasiumPufferEnv, PettingZooPufferEnv
-from pufferlib.environment import EnvOutputError
+from pufferlib.envs.emulation import GymnasiumPufferEnv, PettingZooPufferEnv
+from pufferlib.envs.contract import EnvOutputError
 
 DICT_SPACE = spaces.Dict({'position': spaces.Box(-1, 1, (2,), np.float32), 'direction': spaces.Discrete(4)})
 # An int64 part with a range no float holds exactly: the flat row packs raw bytes.

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from pufferlib import checkpoint, models
+from pufferlib import models
 
+
+from pufferlib.runs import checkpoint
 def write_forever(path, version):
     """Rewrite one checkpoint over and over; each version is a payload filled with its own version number, so a
     torn or mixed file is detectable."""

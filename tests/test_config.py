@@ -735,7 +735,7 @@ def test_custom_file_inherits_its_package_config(chase_folder):
 
 @pytest.mark.parametrize('name', ['chase_env:Chase', 'chase_env:Chase-v0'])
 def test_own_env_module_is_found_in_the_current_folder(chase_folder, name):
-    from pufferlib.environments import gymnasium as gym_package
+    from pufferlib.envs import gymnasium as gym_package
     env = gym_package.make(name=name, size=3)
     env.reset(seed=0)
     env.close()

@@ -1,4 +1,4 @@
-"""pufferlib.emulation: structured spaces round-trip through flat rows; real Gymnasium / PettingZoo envs step exactly
+"""pufferlib.envs.emulation: structured spaces round-trip through flat rows; real Gymnasium / PettingZoo envs step exactly
 as they do unwrapped."""
 import gymnasium
 import numpy as np
@@ -8,10 +8,10 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 import pufferlib.vector as vector
-from pufferlib import emulation
-from pufferlib.emulation import ActionLayout, GymnasiumPufferEnv, flatten, unflatten
-from pufferlib.environments import gymnasium as gymnasium_package
-from pufferlib.environments import pettingzoo as pettingzoo_package
+from pufferlib.envs import emulation
+from pufferlib.envs.emulation import ActionLayout, GymnasiumPufferEnv, flatten, unflatten
+from pufferlib.envs import gymnasium as gymnasium_package
+from pufferlib.envs import pettingzoo as pettingzoo_package
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
 SPACES = {

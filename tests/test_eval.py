@@ -14,7 +14,8 @@ import torch
 
 import pufferlib
 from pufferlib import config as puffer_config
-from pufferlib import actor, evaluate, models, saved_policy, trainer
+from pufferlib import actor, evaluate, models, trainer
+from pufferlib.runs import saved_policy
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from pufferlib import config as puffer_config
-from pufferlib import export, models, runs, saved_policy, trainer
+from pufferlib import export, models, runs, trainer
+from pufferlib.runs import saved_policy
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError
 

@@ -6,8 +6,10 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from pufferlib import emulation, models
-from pufferlib.environment import PufferEnv
+from pufferlib import models
+
+from pufferlib.envs import emulation
+from pufferlib.envs.contract import PufferEnv
 from pufferlib.exceptions import ConfigError
 
 

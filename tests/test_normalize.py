@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from pufferlib import checkpoint, evaluate, models, runs, saved_policy
+from pufferlib import evaluate, models, runs
+
+from pufferlib.runs import checkpoint
+
+from pufferlib.runs import saved_policy
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.normalize import RunningMeanStd

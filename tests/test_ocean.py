@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-import pufferlib.ocean as ocean
-from pufferlib.environment import allocate_buffers
+import pufferlib.envs.ocean as ocean
+from pufferlib.envs.contract import allocate_buffers
 from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError
-from pufferlib.ocean.env import action_bounds
-from pufferlib.ocean.registry import lookup
+from pufferlib.envs.ocean.ocean_env import action_bounds
+from pufferlib.envs.ocean.registry import lookup
 
 ENVS = ocean.list_envs()
 SANITY_ENVS = ['puffer_squared', 'puffer_bandit', 'puffer_memory', 'puffer_password', 'puffer_stochastic',
@@ -356,7 +356,7 @@ def test_float_params_accept_ints_and_params_change_the_spaces():
 
 
 def test_c_vector_checks_buffers_and_parameters():
-    module = importlib.import_module('pufferlib.ocean._squared')
+    module = importlib.import_module('pufferlib.envs.ocean._squared')
     buffers = allocate_buffers(spaces.Box(0, 1, (98,), np.uint8), spaces.Discrete(5), 4)
     args = [buffers.observations, buffers.actions, buffers.rewards, buffers.terminals, buffers.truncations]
     params = {'size': 7, 'max_steps': 21}
@@ -459,7 +459,7 @@ def test_num_envs_and_log_interval_are_bounded():
         ocean.make('puffer_squared', num_envs=2**21)
     with pytest.raises(APIUsageError, match='log_interval'):
         ocean.make('puffer_squared', log_interval=0)
-    module = importlib.import_module('pufferlib.ocean._squared')
+    module = importlib.import_module('pufferlib.envs.ocean._squared')
     assert module.MAX_ENVS == ocean.registry.MAX_NUM_ENVS
     buffers = allocate_buffers(spaces.Box(0, 1, (98,), np.uint8), spaces.Discrete(5), 1)
     args = [buffers.observations, buffers.actions, buffers.rewards, buffers.terminals, buffers.truncations]
@@ -489,7 +489,7 @@ def test_a_failed_c_allocation_is_a_memory_error():
     the Python buffers (9 observation bytes per snake) still fit: MemoryError, not a segfault."""
     script = '''
 import resource
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 ocean.make('puffer_snake').close()
 with open('/proc/self/status') as status:
     used = next(int(line.split()[1]) for line in status if line.startswith('VmSize:')) * 1024

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 
 
 def make(name, **params):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pufferlib.ocean as ocean
+import pufferlib.envs.ocean as ocean
 from pufferlib.exceptions import APIUsageError
 
 ENVS = ocean.list_envs()

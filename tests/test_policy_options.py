@@ -14,7 +14,7 @@ from pufferlib import config as puffer_config
 from pufferlib import models, runs, trainer
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import ConfigError
-from pufferlib.environment import PufferEnv
+from pufferlib.envs.contract import PufferEnv
 
 
 class SpacesOnly(PufferEnv):

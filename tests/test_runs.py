@@ -17,7 +17,8 @@ import pytest
 import torch
 
 import pufferlib
-from pufferlib import checkpoint, cli, runs
+from pufferlib import cli, runs
+from pufferlib.runs import checkpoint
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import ConfigError

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pufferlib import checkpoint, runs, schedules
+from pufferlib import runs, schedules
+
+from pufferlib.runs import checkpoint
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import ConfigError

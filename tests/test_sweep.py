@@ -15,10 +15,12 @@ from types import SimpleNamespace
 import pytest
 
 from pufferlib import config as puffer_config
-from pufferlib import runs, sweep, sweep_spaces, trainer
+from pufferlib import runs, trainer
+from pufferlib.sweep import runner as sweep
+from pufferlib.sweep import spaces as sweep_spaces
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError
-from pufferlib.sweep_store import SweepStore
+from pufferlib.sweep.store import SweepStore
 
 ENV = 'puffer_squared'
 # 32 agents, 8-step segments, episodes of at most 6 steps and a score logged every 2: a trial trains in seconds.

@@ -5,9 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from pufferlib import sweep_methods, sweep_spaces
-from pufferlib.sweep_methods import Observation, Protein, Random, pareto_front
-from pufferlib.sweep_spaces import Space
+from pufferlib.sweep import methods as sweep_methods
+
+from pufferlib.sweep import spaces as sweep_spaces
+from pufferlib.sweep.methods import Observation, Protein, Random, pareto_front
+from pufferlib.sweep.spaces import Space
 
 SEEDS = range(5)
 MAX_TRIALS = 40

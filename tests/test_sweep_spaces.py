@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pufferlib import config as puffer_config
-from pufferlib import sweep_spaces
+from pufferlib.sweep import spaces as sweep_spaces
 from pufferlib.exceptions import ConfigError
-from pufferlib.sweep_spaces import Space
+from pufferlib.sweep.spaces import Space
 
 SPACES = {
     'uniform': Space('train.clip_coef', 'uniform', 0.1, 0.4, 0.5, 0.5, integer=False),

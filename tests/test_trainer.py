@@ -13,7 +13,9 @@ import pytest
 import pufferlib
 import torch
 
-from pufferlib import checkpoint, models, optim, runs, schedules, trainer
+from pufferlib import models, optim, runs, schedules, trainer
+
+from pufferlib.runs import checkpoint
 from pufferlib.runs import history
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
@@ -75,12 +77,12 @@ def test_run_folder_holds_config_metrics_checkpoint_and_model(tmp_path):
 
 
 def _squared_space():
-    from pufferlib import ocean
+    from pufferlib.envs import ocean
     return ocean.make('puffer_squared').single_observation_space
 
 
 def _squared_actions():
-    from pufferlib import ocean
+    from pufferlib.envs import ocean
     return ocean.make('puffer_squared').single_action_space
 
 

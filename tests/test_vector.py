@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-import pufferlib.ocean
+import pufferlib.envs.ocean
 import pufferlib.vector as vector
-from pufferlib.environment import PufferEnv
-from pufferlib.environments import gymnasium as gymnasium_package
+from pufferlib.envs.contract import PufferEnv
+from pufferlib.envs import gymnasium as gymnasium_package
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
-OCEAN_ENV = 'puffer_cartpole' if 'puffer_cartpole' in pufferlib.ocean.list_envs() else 'puffer_squared'
+OCEAN_ENV = 'puffer_cartpole' if 'puffer_cartpole' in pufferlib.envs.ocean.list_envs() else 'puffer_squared'
 
 
 class CounterEnv(PufferEnv):
@@ -115,7 +115,7 @@ def shm_files():
 
 STEPS = 1000
 CASES = {
-    'ocean': (pufferlib.ocean.env_creator(OCEAN_ENV), {'num_envs': 8, 'log_interval': 16}),
+    'ocean': (pufferlib.envs.ocean.env_creator(OCEAN_ENV), {'num_envs': 8, 'log_interval': 16}),
     'gymnasium': (gymnasium_package.make, {'name': 'CartPole-v1'}),
 }
 
@@ -323,7 +323,7 @@ def test_impossible_sizes_name_the_numbers(backend, num_envs, num_workers, batch
 def test_a_restored_snapshot_continues_like_the_original(backend, num_envs):
     """Ocean envs stepped in this process can be snapshotted after a recv(); restore() into a new vecenv repeats
     that batch (without its infos, already reported) and every step after it."""
-    creator, kwargs = pufferlib.ocean.env_creator('puffer_breakout'), {'num_envs': 4, 'log_interval': 8}
+    creator, kwargs = pufferlib.envs.ocean.env_creator('puffer_breakout'), {'num_envs': 4, 'log_interval': 8}
     make = lambda: vector.make(creator, backend=backend, num_envs=num_envs, env_kwargs=kwargs, seed=3)  # noqa: E731
     original, copy = make(), make()
     rng = np.random.default_rng(0)
@@ -349,7 +349,7 @@ def test_a_restored_snapshot_continues_like_the_original(backend, num_envs):
 
 
 def test_envs_in_worker_processes_or_without_snapshots_cannot_be_snapshotted():
-    ocean = pufferlib.ocean.env_creator('puffer_breakout')
+    ocean = pufferlib.envs.ocean.env_creator('puffer_breakout')
     with vector.make(ocean, backend='Multiprocessing', num_envs=2, num_workers=2) as workers:
         workers.reset(0)
         assert workers.snapshot() is None

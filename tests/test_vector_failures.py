@@ -147,7 +147,7 @@ SCRIPT = textwrap.dedent('''
     # then installs no KeyboardInterrupt handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import pufferlib.vector as vector
-    from pufferlib.environments import gymnasium
+    from pufferlib.envs import gymnasium
     from test_vector import CounterEnv
     if sys.argv[2] == 'stepping':
         v = vector.make(gymnasium.make, backend='Multiprocessing', num_envs=4, num_workers=2,

@@ -3,8 +3,6 @@
 #define ENV_NAME connect4
 #define DESCRIPTION "Connect Four against a scripted opponent that wins if it can, blocks if it must, else plays randomly"
 #define PARAMS(INT, FLOAT)
-#define OBS_TYPE float
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) C4_OBS_SIZE
 #define OBS_LOW(env, i) 0
@@ -43,11 +41,6 @@ static int c4_check_state(const Env* env, char* error, int size) {
         return -1;
     }
     return 0;
-}
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "draws", log->draws);
-    log_add(dict, "illegal", log->illegal);
 }
 
 #ifndef PUFFER_NO_PYTHON

@@ -21,23 +21,15 @@
 #define FRAME_W (C4_COLS * C4_CELL_PIXELS)
 #define FRAME_H (C4_ROWS * C4_CELL_PIXELS)
 
-typedef struct {
-    float score;           // 1 for a win, 0 otherwise: its mean is the win rate
-    float episode_return;
-    float episode_length;
-    float n;
-    float draws;
-    float illegal;         // games lost by playing into a full column
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(draws)     /* games drawn */ \
+    X(illegal)   /* games lost by playing into a full column */
+PUFFER_LOG(LOG_STATS)   // score: 1 for a win, 0 otherwise, so its mean is the win rate
 
 typedef struct {
-    Log log;
-    float* observations;
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
     uint64_t agent, opponent;   // bitboards of each side's stones
     int height[C4_COLS];         // bit index of the next free cell in each column
     int moves;                   // stones on the board

@@ -12,7 +12,7 @@ env's run. Runs in the folders used before env identities are found when their o
 import os
 
 from pufferlib import config as puffer_config
-from pufferlib.checkpoint import MODEL_FILE
+from pufferlib.runs.checkpoint import MODEL_FILE
 from pufferlib.exceptions import ConfigError
 from pufferlib.runs import history
 from pufferlib.runs.layout import (BEST_MODEL_FILE, CONFIG_FILE, env_dir, env_identity, is_run_dir,

@@ -1,7 +1,7 @@
 """A run's checkpoint history and its best model.
 
 Checkpoints are `checkpoints/checkpoint_<step>.pt`, the newest `keep_checkpoints` kept: a new one is written and
-made durable (pufferlib.checkpoint.save_atomic) before the oldest is removed, so a kill at any moment leaves at least
+made durable (pufferlib.runs.checkpoint.save_atomic) before the oldest is removed, so a kill at any moment leaves at least
 one complete checkpoint. Every `milestone_seconds` of training one of them is also linked as
 `milestone_<step>.pt`, which rotation never removes. A run folder from before histories has a single
 `checkpoint.pt` at its top; it counts as the oldest entry and rotates out once newer ones exist.
@@ -13,7 +13,7 @@ import shutil
 import time
 from collections import deque
 
-from pufferlib import checkpoint
+from pufferlib.runs import checkpoint
 from pufferlib.runs.layout import (BEST_INFO_FILE, BEST_MODEL_FILE, CHECKPOINT_DIR, read_json,
                                    write_json_atomic)
 

@@ -25,7 +25,7 @@ import os
 import re
 import time
 
-from pufferlib.checkpoint import CHECKPOINT_FILE, MODEL_FILE, fsync_folder
+from pufferlib.runs.checkpoint import CHECKPOINT_FILE, MODEL_FILE, fsync_folder
 
 CONFIG_FILE = 'config.ini'
 METRICS_FILE = 'metrics.jsonl'

@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from pufferlib.checkpoint import MODEL_FILE
+from pufferlib.runs.checkpoint import MODEL_FILE
 from pufferlib.dashboard import duration
 from pufferlib.runs import find, lock
 from pufferlib.runs.layout import created_time, read_info, run_dirs_in

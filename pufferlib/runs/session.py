@@ -26,7 +26,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from pufferlib import checkpoint, denormals, distributed, models
+from pufferlib import denormals, distributed, models
+
+from pufferlib.runs import checkpoint
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard, duration
 from pufferlib.exceptions import ConfigError, PufferError, TrainingInterrupted
@@ -497,7 +499,7 @@ class Session:
     def warm_start(self, policy):
         """--train.init-path (or --load-model-path): weights from another run or file, possibly of another env with
         the same spaces. Returns the loaded checkpoint when it was a full one (for init_optimizer), else None."""
-        from pufferlib import saved_policy
+        from pufferlib.runs import saved_policy
         spec = self.config['train'].get('init_path') or self.options.load_model_path
         if spec in (None, '', 'None'):
             return None

@@ -1,5 +1,5 @@
 """The game envs: their C code, which declares each one's spec, is in ocean/<env>/ (docs in docs/ocean_games.md)."""
-from pufferlib.ocean.registry import register
+from pufferlib.envs.ocean.registry import register
 
 for _name in ('breakout', 'pong', 'snake', 'connect4'):
     register('puffer_' + _name)

@@ -5,9 +5,9 @@ import numbers
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.environment import PufferEnv
+from pufferlib.envs.contract import PufferEnv
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, SnapshotError
-from pufferlib.ocean.registry import COMMON_PARAM_BOUNDS
+from pufferlib.envs.ocean.registry import COMMON_PARAM_BOUNDS
 
 
 def load_module(spec):

@@ -16,10 +16,10 @@ import sys
 from pufferlib.exceptions import EnvironmentSetupError
 
 PACKAGES = {
-    'ocean': 'pufferlib.ocean',
-    'gymnasium': 'pufferlib.environments.gymnasium',
-    'pettingzoo': 'pufferlib.environments.pettingzoo',
-    'atari': 'pufferlib.environments.atari',
+    'ocean': 'pufferlib.envs.ocean',
+    'gymnasium': 'pufferlib.envs.gymnasium',
+    'pettingzoo': 'pufferlib.envs.pettingzoo',
+    'atari': 'pufferlib.envs.atari',
 }
 
 # Optional dependencies behind a package, named in the error when they are missing.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.environment import EnvOutputError, PufferEnv
+from pufferlib.envs.contract import EnvOutputError, PufferEnv
 from pufferlib.exceptions import APIUsageError
 
 DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)

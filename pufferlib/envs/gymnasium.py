@@ -8,8 +8,8 @@ Env) of your own (`mymodule:MyEnv`; ./mymodule.py is found from the folder you r
 
 import gymnasium
 
-from pufferlib.emulation import GymnasiumPufferEnv
-from pufferlib.environments import import_user_module
+from pufferlib.envs.emulation import GymnasiumPufferEnv
+from pufferlib.envs import import_user_module
 from pufferlib.exceptions import EnvironmentSetupError
 
 

@@ -3,12 +3,16 @@
 A model file is only useful with the policy and env settings it was trained with, so a model that lives in a run
 directory brings that run's config.ini: its [base], [policy], [rnn] and [env] sections (and the observation keys of
 [train]: obs_norm and its kin) replace the ones given, and the policy built from them has the saved shapes. Files
-are read weights-only (pufferlib.checkpoint.read): a file that would need the full unpickler, which can run any code
+are read weights-only (pufferlib.runs.checkpoint.read): a file that would need the full unpickler, which can run any code
 stored in it, is refused before anything in it runs.
 """
 import os
 
-from pufferlib import checkpoint, environments, models, runs
+from pufferlib import models, runs
+
+from pufferlib.runs import checkpoint
+
+from pufferlib import envs
 from pufferlib import config as puffer_config
 from pufferlib.exceptions import ConfigError
 
@@ -65,14 +69,14 @@ def config_for_model(config, model_path):
 def make_env(config, seed, **env_overrides):
     """One env object of `config`'s [base] package and env_name, built with [env] updated by `env_overrides`."""
     base = config['base']
-    creator = environments.env_creator(base['package'], base['env_name'])
+    creator = envs.env_creator(base['package'], base['env_name'])
     return creator(buf=None, seed=seed, **{**config['env'], **env_overrides})
 
 
 def single_env_overrides(config):
     """[env] changes for one env object of a single sub-env (where the env has [env] num_envs)."""
     base = config['base']
-    parameters = environments.env_parameters(base['package'], base['env_name'])
+    parameters = envs.env_parameters(base['package'], base['env_name'])
     return {'num_envs': 1} if parameters is not None and 'num_envs' in parameters else {}
 
 

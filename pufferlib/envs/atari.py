@@ -24,7 +24,7 @@ import numpy as np
 from ale_py import roms
 from gymnasium import spaces
 
-from pufferlib.environment import PufferEnv
+from pufferlib.envs.contract import PufferEnv
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
 GAME_PREFIX = 'atari_'

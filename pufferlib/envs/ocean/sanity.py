@@ -1,6 +1,6 @@
 """The sanity envs and cartpole: their C code, which declares each one's spec, is in ocean/<env>/ (docs in
 docs/ocean.md)."""
-from pufferlib.ocean.registry import register
+from pufferlib.envs.ocean.registry import register
 
 for _name in ('squared', 'bandit', 'memory', 'password', 'stochastic', 'multiagent', 'spaces', 'continuous',
               'cartpole'):

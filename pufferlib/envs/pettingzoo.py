@@ -6,8 +6,8 @@ Every other [env] key goes to that env. Each possible agent gets a row; `masks` 
 """
 import functools
 
-from pufferlib.emulation import PettingZooPufferEnv
-from pufferlib.environments import import_user_module
+from pufferlib.envs.emulation import PettingZooPufferEnv
+from pufferlib.envs import import_user_module
 from pufferlib.exceptions import EnvironmentSetupError
 
 DEFAULT_NAME = 'butterfly/knights_archers_zombies-v11'

@@ -1,20 +1,20 @@
 """Ocean: pufferlib's environments written in C, one declarative registry entry each (see ocean/README.md).
 
-    env = pufferlib.ocean.make('puffer_cartpole', num_envs=1024, seed=0)
+    env = pufferlib.envs.ocean.make('puffer_cartpole', num_envs=1024, seed=0)
 
-Implements the package contract of pufferlib.environments: env_creator, env_parameters, num_agents; and
+Implements the package contract of pufferlib.envs: env_creator, env_parameters, num_agents; and
 check_params for config validation.
 """
 import functools
 import importlib.util
 
-from pufferlib.ocean.env import OceanEnv
-from pufferlib.ocean.registry import COMMON_PARAMS, REGISTRY, lookup, register  # noqa: F401
-from pufferlib.ocean import envs  # noqa: F401  (registers the sanity envs and cartpole)
+from pufferlib.envs.ocean.ocean_env import OceanEnv
+from pufferlib.envs.ocean.registry import COMMON_PARAMS, REGISTRY, lookup, register  # noqa: F401
+from pufferlib.envs.ocean import sanity  # noqa: F401  (registers the sanity envs and cartpole)
 
 # The games' entries live in their own module, owned by their author; it registers itself on import.
-if importlib.util.find_spec('pufferlib.ocean.games') is not None:
-    from pufferlib.ocean import games  # noqa: F401
+if importlib.util.find_spec('pufferlib.envs.ocean.games') is not None:
+    from pufferlib.envs.ocean import games  # noqa: F401
 
 
 def make(name, num_envs=1, buf=None, seed=0, **params):

@@ -1,7 +1,7 @@
 """The Ocean registry: one entry per C env, built from the spec its C binding declares (ocean/vecenv.h `spec()`:
 description, parameters with defaults and ranges, spaces, agents per env, frame shape); no per-env Python classes.
 
-The names live in `pufferlib/ocean/envs.py` (sanity envs, cartpole) and `pufferlib/ocean/games.py` (the games).
+The names live in `pufferlib/envs/ocean/sanity.py` (sanity envs, cartpole) and `pufferlib/envs/ocean/games.py` (the games).
 """
 import difflib
 import functools
@@ -40,7 +40,7 @@ class OceanSpec:
 
     @functools.cached_property
     def _declared(self):
-        from pufferlib.ocean.env import load_module  # env.py imports this module
+        from pufferlib.envs.ocean.ocean_env import load_module  # env.py imports this module
         declared = load_module(self).spec()
         unknown = sorted(set(self._defaults) - set(declared['defaults']))
         if unknown:
@@ -95,7 +95,7 @@ class OceanSpec:
         source of truth. A bound may depend on another parameter (puffer_bandit's best_arm < num_arms): it is
         worked out for `params` (resolved parameters; the defaults when None). EnvironmentSetupError if the C
         extension is not built."""
-        from pufferlib.ocean.env import load_module  # env.py imports this module
+        from pufferlib.envs.ocean.ocean_env import load_module  # env.py imports this module
         module = load_module(self)
         bounds = dict(COMMON_PARAM_BOUNDS)
         for key, kind, low, high in module.param_bounds(dict(self.params if params is None else params)):
@@ -145,7 +145,7 @@ class OceanSpec:
 
     def spaces(self, params):
         """(observation_space, action_space) for resolved params, as the C binding declares them."""
-        from pufferlib.ocean.env import load_module
+        from pufferlib.envs.ocean.ocean_env import load_module
         declared = load_module(self).spec(dict(params))
         size, dtype, low, high = declared['observation']
         low, high = np.array(low), np.array(high)
@@ -180,7 +180,7 @@ def register(name, *, module=None, description=None, defaults=None):
     if module is None:
         module = '_' + name.removeprefix('puffer_')
     if not module.startswith('pufferlib.'):
-        module = 'pufferlib.ocean.' + module
+        module = 'pufferlib.envs.ocean.' + module
     spec = OceanSpec(name, module, description, defaults)
     REGISTRY[name] = spec
     return spec

@@ -3,11 +3,11 @@
 One sweep lives in `data_dir/<env>/sweep_<hash>/`, the hash naming its config (all of it but sweep.max_runs and
 sweep.workers, so raising the budget or the parallelism continues the same sweep):
 
-    sweep.db              every trial (pufferlib.sweep_store); running the same command again resumes from it
+    sweep.db              every trial (pufferlib.sweep.store); running the same command again resumes from it
     trials/0001/          one trial: trial.ini, train.log, and its run folder <env>/<run_id>/ (metrics, models)
     best.ini              the best trial's full config, ready for `puffer train ENV --config best.ini`
 
-The loop: ask the method (pufferlib.sweep_methods) for a point, turn it into a trial config, run it as its own
+The loop: ask the method (pufferlib.sweep.methods) for a point, turn it into a trial config, run it as its own
 `python -m pufferlib.cli train` process (so a crash, a NaN or a kill ends that trial only; `[sweep] workers` run
 at once), read its learning curve from the metrics log, record it, repeat until max_runs trials have finished.
 """
@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pufferlib import config as puffer_config
-from pufferlib import runs, sweep_methods, sweep_spaces
+from pufferlib import runs
+from pufferlib.sweep import methods as sweep_methods
+from pufferlib.sweep import spaces as sweep_spaces
 from pufferlib.exceptions import APIUsageError, ConfigError, EnvironmentSetupError, PufferError
-from pufferlib.sweep_store import SweepStore
+from pufferlib.sweep.store import SweepStore
 
 # Used when a [sweep] key is missing (a config dict built by hand, or an older default.ini).
 SETTING_DEFAULTS = dict(method='Protein', metric='score', goal='maximize', max_runs=100, max_suggestion_cost=3600.0,
@@ -44,7 +46,7 @@ DB_FILE, LOCK_FILE, BEST_FILE, TRIAL_FILE, LOG_FILE = 'sweep.db', 'sweep.lock', 
 @dataclass
 class SweepResult:
     folder: str
-    trials: list                 # every Trial (pufferlib.sweep_store), in order
+    trials: list                 # every Trial (pufferlib.sweep.store), in order
     best: object = None          # the best finished Trial, or None
     best_ini: str = None         # path of best.ini
 

@@ -46,7 +46,7 @@ def action_layout(action_space):
     if isinstance(action_space, spaces.Box):
         return action_space.shape, np.float32
     raise APIUsageError(f'single_action_space must be one of Discrete, MultiDiscrete, Box; got {action_space}. '
-                        'Wrap structured action spaces with pufferlib.emulation.')
+                        'Wrap structured action spaces with pufferlib.envs.emulation.')
 
 
 def allocate_buffers(observation_space, action_space, num_agents, allocator=np.zeros):
@@ -104,7 +104,7 @@ class PufferEnv:
     def __init__(self, buf=None):
         if not isinstance(self.single_observation_space, spaces.Box):
             raise APIUsageError(f'{type(self).__name__}.single_observation_space must be a gymnasium Box, got '
-                                f'{self.single_observation_space!r}; wrap structured spaces with pufferlib.emulation')
+                                f'{self.single_observation_space!r}; wrap structured spaces with pufferlib.envs.emulation')
         if buf is None:
             buf = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents)
         else:

@@ -1,5 +1,5 @@
 """Search methods: given what the sweep has observed, suggest the next trial as a point u in [0, 1]^d (one
-coordinate per Space, see pufferlib.sweep_spaces).
+coordinate per Space, see pufferlib.sweep.spaces).
 
 Both methods are stateless: the sweep hands them every observation each time, so a resumed sweep continues exactly
 where it stopped. Randomness comes from a generator seeded by (sweep seed, trial number), for the same reason.
