@@ -7,32 +7,6 @@
 // at load time and so never inlines it into the binding's stepping loop. Env functions are never replaced: say so.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-semantic-interposition")
-// ---------------------------------------------------------------------------------------------------------------
-// The env contract's fields, stated once. An env header writes (before its struct):
-//
-//     #define OBS_TYPE float                  // observation element type: float or unsigned char
-//     #define ACT_TYPE int                    // action element type: int (Discrete/MultiDiscrete) or float (Box)
-//     #define LOG_STATS(X) X(draws) X(illegal)   // the env's own episode stats (float sums), or nothing
-//     PUFFER_LOG(LOG_STATS)                   // typedef struct { score, episode_return, episode_length, n, ...} Log
-//     typedef struct {
-//         PUFFER_ENV_FIELDS                   // Log log; the buffers the binding attaches; uint64_t rng
-//         int size;                           // parameters, then game state
-//     } MyEnv;
-//
-// On episode end the env adds to log.score, log.episode_return, log.episode_length, its stats, and log.n += 1;
-// the binding reports each as a mean over finished episodes (my_log is generated from LOG_STATS).
-#define PUFFER_LOG_FIELD(name) float name;
-#define PUFFER_LOG(STATS) \
-    typedef struct { float score; float episode_return; float episode_length; float n; STATS(PUFFER_LOG_FIELD) } Log;
-#define PUFFER_ENV_FIELDS \
-    Log log;                    /* episode sums since the last report */ \
-    OBS_TYPE* observations;     /* this env's rows: NUM_AGENTS * OBS_SIZE */ \
-    ACT_TYPE* actions;          /* NUM_AGENTS * ACT_SIZE, already clamped into the action space */ \
-    float* rewards;             /* NUM_AGENTS */ \
-    unsigned char* terminals;   /* NUM_AGENTS, written 0/1 every step */ \
-    unsigned char* truncations; /* NUM_AGENTS, written 0/1 every step */ \
-    uint64_t rng;               /* seeded from (vector seed, env index) before c_reset */
-
 #endif
 
 #include <math.h>
@@ -209,6 +183,8 @@ static inline void text_append(char* buffer, int size, int* length, const char* 
     float* rewards;             /* NUM_AGENTS */ \
     unsigned char* terminals;   /* NUM_AGENTS, written 0/1 every step */ \
     unsigned char* truncations; /* NUM_AGENTS, written 0/1 every step */ \
+    unsigned char* action_mask; /* NUM_AGENTS * sum of ACT_N, 1 = legal, written on reset and every step by */ \
+                                /* envs that define ACTION_MASK in their binding; NULL for the others */ \
     uint64_t rng;               /* seeded from (vector seed, env index) before c_reset */
 
 #endif

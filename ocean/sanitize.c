@@ -70,7 +70,7 @@ static int render_one(Harness* h, int index) {
 // halfway when `reset_halfway`. 0, or 1 with a message on a broken invariant. Adds finished episodes to *episodes.
 static int run_steps(Harness* h, uint64_t* rng, long steps, int reset_halfway, double* episodes) {
     Vec* vec = h->vec;
-    size_t rows = (size_t)vec->num_envs * NUM_AGENTS;
+    size_t rows = (size_t)vec->num_envs * vec->agents;
     for (long t = 0; t < steps; t++) {
         random_actions(rng, h->actions, h->floats, rows * ACT_SIZE, h->low, h->high);
         vec_step(vec);
@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
 
     Vec vec = {0};
     if (num_envs < 1 || num_envs > PUFFER_MAX_ENVS || vec_configure(&vec, num_envs, &params)) return 1;
-    size_t rows = (size_t)num_envs * NUM_AGENTS;
+    size_t rows = (size_t)num_envs * vec.agents;
     size_t num_actions = rows * ACT_SIZE;
     OBS_TYPE* observations = calloc(rows * vec.obs_size, sizeof(OBS_TYPE));
     void* actions = calloc(num_actions, 4);
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     char* text = malloc(TEXT_SIZE);
     if (!observations || !actions || !rewards || !terminals || !truncations || !frame || !text
             || vec_attach(&vec, observations, actions, floats ? ACTIONS_FLOAT32 : ACTIONS_INT32, rewards, terminals,
-                          truncations, low, high, 7)) {
+                          truncations, NULL, low, high, 7)) {
         fprintf(stderr, "%s: out of memory\n", PUFFER_ENV_NAME);
         return 1;
     }

@@ -1,5 +1,6 @@
-// vecenv.h: the one binding shared by every Ocean env. A binding.c includes its env header, defines the macros
-// below (the env's whole spec: parameters, spaces, agents, frame), includes this file, then defines my_log. This file
+// vecenv.h: the one binding shared by every Ocean env. A binding.c includes its env header (which defines OBS_TYPE,
+// ACT_TYPE and LOG_STATS and builds its struct from puffer.h's PUFFER_LOG and PUFFER_ENV_FIELDS), defines the
+// other macros below (the env's spec: parameters, spaces, agents, frame, state), then includes this file. It
 // provides the vector core (plain C: create N envs over caller buffers, reset, step all N in one call, sum logs,
 // render, save and load checked state) and, unless PUFFER_NO_PYTHON is defined, the CPython module
 // pufferlib.envs.ocean._<ENV_NAME> exposing it as the type `Vector` and the functions `spec(params)` and
@@ -13,14 +14,17 @@
 //                   FLOAT(member, default, low, high) for the member of Env of that name (int or float), with its
 //                   default and inclusive range. Bounds may use members read before (bandit: best_arm <= num_arms - 1).
 //                   Empty for an env without parameters. vecenv.h reads them into the env (my_init).
-//   OBS_TYPE        float or unsigned char: element type of the observation rows
+//   OBS_TYPE        float or unsigned char: element type of the observation rows (in the env header)
 //   OBS_SIZE(env)   observation elements per agent; may read parameters
 //   OBS_LOW(env, i), OBS_HIGH(env, i)  inclusive bounds of observation element i (doubles; INFINITY for none)
-//   ACT_TYPE        int or float: element type of env->actions (caller actions are converted and clamped into it)
+//   ACT_TYPE        int or float: element type of env->actions (caller actions are converted and clamped into it;
+//                   in the env header)
+//   LOG_STATS(X)    the env's own episode stats, X(name) each, reported as means after score, episode_return and
+//                   episode_length; empty for none (in the env header, which passes it to PUFFER_LOG)
 //   ACT_SIZE        action elements per agent (1 for Discrete, k for MultiDiscrete / Box of k floats)
 //   ACT_N(env, j)   choices of action element j (Discrete / MultiDiscrete), or 0 for a Box action in [-1, 1]; may
 //                   read parameters (cartpole: 0 when continuous)
-//   NUM_AGENTS      agent rows per C env
+//   NUM_AGENTS      agent rows per C env (with the default parameters; see AGENTS)
 //   FRAME_W, FRAME_H  size of the RGB frame c_render draws (usually defined in the env header, which needs them)
 //   STATE(env, FIELD, ARRAY)  the game state that snapshot() saves and restore() loads, besides the RNG and the log
 //                   (saved for every env): FIELD(member, low, high) for a member of the struct (a scalar, or a
@@ -29,23 +33,39 @@
 //                   may use parameters and fields listed before. A struct member (no range to check) is copied as
 //                   bytes: STATE_CHECK must then check it. Anything not listed (parameters, buffer pointers,
 //                   scratch that c_step rewrites before reading) is never read from a snapshot.
-// Optional: TEXT_SIZE (bytes for c_render_text, default 4096); MY_METHODS(X), an X-macro naming extra Python
+// Optional: AGENTS(env), agent rows per C env when they depend on parameters (two-player games: 1 against the
+// scripted opponent, 2 in agent mode; default NUM_AGENTS); AGENT_MASKS, defined when Env has a member
+// `unsigned char* masks` (one per agent row) that c_reset/c_step write: 1 when that row's action is used this step,
+// 0 while it waits its turn (Vector's optional `masks` buffer, the PufferEnv's masks; see "Two-player games" in
+// ocean/README.md); TEXT_SIZE (bytes for c_render_text, default 4096); MY_METHODS(X), an X-macro naming extra Python
 // methods `static PyObject* name(PyObject* self, PyObject* args)` the binding defines (see vector_env());
 // STATE_CHECK, the name of a function `static int f(const Env* env, char* error, int size)` that checks what field
 // ranges cannot (cells that must agree with positions, ...) on a loaded state: 0, or -1 with a one-line message.
+// ACTION_MASK (defined as 1): the env writes env->action_mask, one row of sum(ACT_N) bytes per agent (1 = legal), on
+// c_reset and after every c_step; policies never sample a masked action (docs/policies.md). Python hands in the
+// buffer (Vector's optional `action_mask`); without one (and in the sanitizer) the vector owns it. Envs without
+// ACTION_MASK get env->action_mask = NULL. ACTION_MASK_ON(env) (default 1) may make the mask depend on parameters
+// (tetris: its `action_mask` parameter); where it is 0, env->action_mask is NULL and spec()'s 'action_mask' False.
 #ifndef PUFFER_VECENV_H
 #define PUFFER_VECENV_H
 
 #if !defined(Env) || !defined(ENV_NAME) || !defined(DESCRIPTION) || !defined(PARAMS) || !defined(OBS_TYPE) \
     || !defined(OBS_SIZE) || !defined(OBS_LOW) || !defined(OBS_HIGH) || !defined(ACT_TYPE) || !defined(ACT_SIZE) \
-    || !defined(ACT_N) || !defined(NUM_AGENTS) || !defined(FRAME_W) || !defined(FRAME_H) || !defined(STATE)
+    || !defined(ACT_N) || !defined(NUM_AGENTS) || !defined(FRAME_W) || !defined(FRAME_H) || !defined(STATE) \
+    || !defined(LOG_STATS)
 #error "define Env, ENV_NAME, DESCRIPTION, PARAMS, OBS_TYPE, OBS_SIZE, OBS_LOW, OBS_HIGH, ACT_TYPE, ACT_SIZE, ACT_N, \
-NUM_AGENTS, FRAME_W, FRAME_H and STATE first (see the top of ocean/vecenv.h)"
+NUM_AGENTS, FRAME_W, FRAME_H, STATE and LOG_STATS first (see the top of ocean/vecenv.h)"
 #endif
 // The most envs one vector holds (pufferlib.envs.ocean.registry.MAX_NUM_ENVS): bounds every allocation by parameters.
 #define PUFFER_MAX_ENVS (1 << 20)
 #ifndef TEXT_SIZE
 #define TEXT_SIZE 4096
+#endif
+#ifndef AGENTS
+#define AGENTS(env) NUM_AGENTS
+#endif
+#if defined(ACTION_MASK) && !defined(ACTION_MASK_ON)
+#define ACTION_MASK_ON(env) 1
 #endif
 #define PUFFER_STR_(x) #x
 #define PUFFER_STR(x) PUFFER_STR_(x)
@@ -69,9 +89,6 @@ typedef struct { int count; const char** keys; const char** values; } PyObject;
 #include <string.h>
 
 static int my_init(Env* env, PyObject* kwargs);  // read PARAMS into env; 0, or -1 with an error raised
-#ifndef LOG_STATS
-static void my_log(Log* log, PyObject* dict);    // add env-specific means (log is already divided by n)
-#endif
 #ifdef STATE_CHECK
 static int STATE_CHECK(const Env* env, char* error, int size);
 #endif
@@ -204,7 +221,6 @@ static int unpack_float(PyObject* kwargs, const char* key, float* out, float low
 static void log_add(PyObject* dict, const char* key, float value) { (void)dict; (void)key; (void)value; }
 #endif
 
-#ifdef LOG_STATS
 // The env's own stats (LOG_STATS in its header), reported as means like score.
 #define PUFFER_LOG_ADD(name) log_add(dict, #name, log->name);
 static void my_log(Log* log, PyObject* dict) {
@@ -212,7 +228,6 @@ static void my_log(Log* log, PyObject* dict) {
     (void)dict;
     LOG_STATS(PUFFER_LOG_ADD)
 }
-#endif
 
 // my_init: every PARAMS entry read in order (short-circuit: a bound may use a member read before it).
 #define PUFFER_UNPACK_INT(name, default_value, low, high) || unpack_int(kwargs, #name, &env->name, low, high)
@@ -234,10 +249,17 @@ typedef struct {
     PufferParam params[PUFFER_MAX_PARAMS];  // what my_init read (the same for every env)
     int num_params;
     int obs_size;                          // OBS_SIZE of one agent
+    int agents;                            // AGENTS: agent rows per env (the same for every env)
+    unsigned char* own_masks;              // AGENT_MASKS without a caller buffer: the envs write here
     const void* caller_actions;            // rows written by the caller, of element type caller_actions_type
     int caller_actions_type;               // ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32 or ACTIONS_FLOAT64
     ACT_TYPE* actions;                     // clamped copy the envs read: out-of-range actions never reach c_step
+    int mask_size;                         // ACTION_MASK: bytes of one agent's legal-action mask, sum of ACT_N
+    unsigned char* action_mask;            // ACTION_MASK: the rows the envs write (the caller's, or own_mask)
+    unsigned char* own_mask;               // ACTION_MASK without a caller buffer: the envs write here
     double action_low[ACT_SIZE], action_high[ACT_SIZE];  // inclusive clamp bounds per action element
+    uint64_t first_env;                    // index of env 0 in a larger pool (a data-parallel rank's share): env i
+                                           // is seeded from (seed, first_env + i); set_first_env, 0 by default
 } Vec;
 
 enum { ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32, ACTIONS_FLOAT64 };
@@ -246,23 +268,40 @@ enum { ACTIONS_INT32, ACTIONS_INT64, ACTIONS_FLOAT32, ACTIONS_FLOAT64 };
 static int vec_configure(Vec* vec, int num_envs, PyObject* kwargs) {
     vec->num_envs = num_envs;
     vec->envs = (Env*)calloc((size_t)num_envs, sizeof(Env));
-    vec->actions = (ACT_TYPE*)calloc((size_t)num_envs * NUM_AGENTS * ACT_SIZE, sizeof(ACT_TYPE));
-    if (vec->envs == NULL || vec->actions == NULL) return -1;
+    if (vec->envs == NULL) return -1;
     for (int i = 0; i < num_envs; i++) {
         puffer_num_params_read = 0;
         if (my_init(&vec->envs[i], kwargs) != 0) return -1;
     }
+    vec->agents = AGENTS(&vec->envs[0]);
+    vec->actions = (ACT_TYPE*)calloc((size_t)num_envs * vec->agents * ACT_SIZE, sizeof(ACT_TYPE));
+    if (vec->actions == NULL) return -1;
     vec->num_params = puffer_num_params_read;
     memcpy(vec->params, puffer_params_read, sizeof(PufferParam) * (size_t)vec->num_params);
     vec->obs_size = OBS_SIZE(&vec->envs[0]);
+#ifdef ACTION_MASK
+    if (ACTION_MASK_ON(&vec->envs[0])) {
+        for (int j = 0; j < ACT_SIZE; j++) vec->mask_size += (int)(ACT_N(&vec->envs[0], j));
+        vec->own_mask = (unsigned char*)calloc((size_t)num_envs * vec->agents * vec->mask_size, 1);
+        if (vec->own_mask == NULL) return -1;
+        vec->action_mask = vec->own_mask;
+    }
+#endif
     return 0;
 }
 
 // Point env i at its rows, set the action bounds (inclusive), call c_init and seed every env. 0, or -1 when a
-// c_init ran out of memory (vec_close then closes every env c_init ran on).
+// c_init ran out of memory (vec_close then closes every env c_init ran on). `masks` (rows; NULL: a buffer of the
+// vector's own) is only written by AGENT_MASKS envs.
 static int vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int actions_type,
-                      float* rewards, unsigned char* terminals, unsigned char* truncations,
+                      float* rewards, unsigned char* terminals, unsigned char* truncations, unsigned char* masks,
                       const double* action_low, const double* action_high, uint64_t seed) {
+#ifdef AGENT_MASKS
+    if (masks == NULL) masks = vec->own_masks = (unsigned char*)calloc((size_t)vec->num_envs * vec->agents, 1);
+    if (masks == NULL) return -1;
+#else
+    (void)masks;
+#endif
     vec->caller_actions = actions;
     vec->caller_actions_type = actions_type;
     for (int j = 0; j < ACT_SIZE; j++) {
@@ -271,12 +310,16 @@ static int vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int
     }
     for (int i = 0; i < vec->num_envs; i++) {
         Env* env = &vec->envs[i];
-        size_t row = (size_t)i * NUM_AGENTS;
+        size_t row = (size_t)i * vec->agents;
         env->observations = observations + row * vec->obs_size;
         env->actions = vec->actions + row * ACT_SIZE;
         env->rewards = rewards + row;
         env->terminals = terminals + row;
         env->truncations = truncations + row;
+#ifdef AGENT_MASKS
+        env->masks = masks + row;
+#endif
+        env->action_mask = vec->action_mask == NULL ? NULL : vec->action_mask + row * vec->mask_size;
         env->rng = rng_seed(seed, (uint64_t)i);
         vec->attached = i + 1;
         if (c_init(env) != 0) return -1;
@@ -286,14 +329,14 @@ static int vec_attach(Vec* vec, OBS_TYPE* observations, const void* actions, int
 
 // seed < 0: keep each env's random stream where it is (a plain reset); otherwise reseed env i from (seed, i).
 static void vec_reset(Vec* vec, long long seed) {
-    size_t rows = (size_t)vec->num_envs * NUM_AGENTS;
+    size_t rows = (size_t)vec->num_envs * vec->agents;
     Env* first = &vec->envs[0];
     memset(first->rewards, 0, rows * sizeof(float));
     memset(first->terminals, 0, rows);
     memset(first->truncations, 0, rows);
     for (int i = 0; i < vec->num_envs; i++) {
         Env* env = &vec->envs[i];
-        if (seed >= 0) env->rng = rng_seed((uint64_t)seed, (uint64_t)i);
+        if (seed >= 0) env->rng = rng_seed((uint64_t)seed, vec->first_env + (uint64_t)i);
         memset(&env->log, 0, sizeof(Log));
         c_reset(env);
     }
@@ -315,7 +358,7 @@ static void vec_reset(Vec* vec, long long seed) {
     }
 
 static void vec_copy_actions(Vec* vec) {
-    size_t rows = (size_t)vec->num_envs * NUM_AGENTS;
+    size_t rows = (size_t)vec->num_envs * vec->agents;
     ACT_TYPE* out = vec->actions;
     switch (vec->caller_actions_type) {
         case ACTIONS_INT32: PUFFER_CLAMP_COPY(int32_t) break;
@@ -560,8 +603,12 @@ static void vec_close(Vec* vec) {
         for (int i = 0; i < vec->attached; i++) c_close(&vec->envs[i]);
     free(vec->envs);
     free(vec->actions);
+    free(vec->own_masks);
+    free(vec->own_mask);
+    vec->own_mask = vec->action_mask = NULL;
     vec->envs = NULL;
     vec->actions = NULL;
+    vec->own_masks = NULL;
     vec->attached = 0;
     vec->ready = 0;
 }
@@ -579,8 +626,10 @@ static const char* puffer_buffer_names[NUM_BUFFERS] = {
 typedef struct {
     PyObject_HEAD
     Vec vec;
-    Py_buffer buffers[NUM_BUFFERS];
+    Py_buffer buffers[NUM_BUFFERS + 1];  // the five buffers, then the optional masks
     int num_buffers_held;
+    Py_buffer action_mask;                 // ACTION_MASK: the caller's legal-action mask rows, when handed in
+    int action_mask_held;
     int closed;
 } VectorObject;
 
@@ -657,20 +706,29 @@ static void vector_release(VectorObject* self) {
     if (!self->closed) vec_close(&self->vec);
     for (int b = 0; b < self->num_buffers_held; b++) PyBuffer_Release(&self->buffers[b]);
     self->num_buffers_held = 0;
+    if (self->action_mask_held) PyBuffer_Release(&self->action_mask);
+    self->action_mask_held = 0;
     self->closed = 1;
 }
 
 static PyObject* vector_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
     static char* keywords[] = {"observations", "actions", "rewards", "terminals", "truncations", "num_envs",
-                               "params", "action_low", "action_high", "seed", NULL};
+                               "params", "action_low", "action_high", "seed", "masks", "action_mask", NULL};
     PyObject* objects[NUM_BUFFERS];
-    PyObject *params, *low_seq, *high_seq;
+    PyObject *params, *low_seq, *high_seq, *masks_object = NULL, *action_mask_object = Py_None;
     int num_envs;
     unsigned long long seed = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOiO!OO|K", keywords, &objects[0], &objects[1], &objects[2],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOiO!OO|KOO", keywords, &objects[0], &objects[1], &objects[2],
                                      &objects[3], &objects[4], &num_envs, &PyDict_Type, &params, &low_seq, &high_seq,
-                                     &seed))
+                                     &seed, &masks_object, &action_mask_object))
         return NULL;
+#ifndef ACTION_MASK
+    if (action_mask_object != Py_None) {
+        PyErr_Format(PyExc_ValueError, "%s: action_mask given, but this env writes no action mask (no ACTION_MASK)",
+                     PUFFER_ENV_NAME);
+        return NULL;
+    }
+#endif
     if (num_envs < 1 || num_envs > PUFFER_MAX_ENVS) {
         PyErr_Format(PyExc_ValueError, "%s: num_envs must be in [1, %d], got %d", PUFFER_ENV_NAME, PUFFER_MAX_ENVS,
                      num_envs);
@@ -696,29 +754,62 @@ static PyObject* vector_new(PyTypeObject* type, PyObject* args, PyObject* kwds) 
     }
     if (puffer_check_all_read(params)) goto fail;
 
-    Py_ssize_t rows = (Py_ssize_t)num_envs * NUM_AGENTS;
+    int agents = self->vec.agents;
+    Py_ssize_t rows = (Py_ssize_t)num_envs * agents;
     char text[160];
-    snprintf(text, sizeof text, "num_envs %d x agents %d x obs_size %d", num_envs, NUM_AGENTS, self->vec.obs_size);
+    snprintf(text, sizeof text, "num_envs %d x agents %d x obs_size %d", num_envs, agents, self->vec.obs_size);
     int obs_is_float = sizeof(OBS_TYPE) == sizeof(float);
     if (puffer_check_buffer(&self->buffers[BUF_OBSERVATIONS], "observations", obs_is_float ? "f" : "B",
                             sizeof(OBS_TYPE), obs_is_float ? "float32" : "uint8", rows * self->vec.obs_size, text))
         goto fail;
     int actions_type = puffer_actions_type(&self->buffers[BUF_ACTIONS]);
-    snprintf(text, sizeof text, "num_envs %d x agents %d x ACT_SIZE %d", num_envs, NUM_AGENTS, ACT_SIZE);
+    snprintf(text, sizeof text, "num_envs %d x agents %d x ACT_SIZE %d", num_envs, agents, ACT_SIZE);
     if (puffer_check_buffer(&self->buffers[BUF_ACTIONS], "actions", "fi", 4, "int32 or float32", rows * ACT_SIZE,
                             text))
         goto fail;
-    snprintf(text, sizeof text, "num_envs %d x agents %d", num_envs, NUM_AGENTS);
+    snprintf(text, sizeof text, "num_envs %d x agents %d", num_envs, agents);
     if (puffer_check_buffer(&self->buffers[BUF_REWARDS], "rewards", "f", 4, "float32", rows, text)
         || puffer_check_buffer(&self->buffers[BUF_TERMINALS], "terminals", "?Bb", 1, "bool or uint8", rows, text)
         || puffer_check_buffer(&self->buffers[BUF_TRUNCATIONS], "truncations", "?Bb", 1, "bool or uint8", rows,
                                text))
         goto fail;
+    unsigned char* masks = NULL;  // the caller's masks rows (optional); only AGENT_MASKS envs write them
+    if (masks_object != NULL && masks_object != Py_None) {
+        if (PyObject_GetBuffer(masks_object, &self->buffers[NUM_BUFFERS], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT
+                               | PyBUF_WRITABLE)) {
+            PyErr_Format(PyExc_TypeError, "%s: masks must be a writable C-contiguous buffer (a numpy array)",
+                         PUFFER_ENV_NAME);
+            goto fail;
+        }
+        self->num_buffers_held++;
+        if (puffer_check_buffer(&self->buffers[NUM_BUFFERS], "masks", "?Bb", 1, "bool or uint8", rows, text))
+            goto fail;
+        masks = (unsigned char*)self->buffers[NUM_BUFFERS].buf;
+    }
+    if (action_mask_object != Py_None) {
+        if (PyObject_GetBuffer(action_mask_object, &self->action_mask, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT
+                               | PyBUF_WRITABLE)) {
+            PyErr_Format(PyExc_TypeError, "%s: action_mask must be a writable C-contiguous buffer (a numpy array)",
+                         PUFFER_ENV_NAME);
+            goto fail;
+        }
+        self->action_mask_held = 1;
+        if (self->vec.mask_size == 0) {
+            PyErr_Format(PyExc_ValueError, "%s: action_mask given, but this env writes none with these parameters",
+                         PUFFER_ENV_NAME);
+            goto fail;
+        }
+        snprintf(text, sizeof text, "num_envs %d x agents %d x mask size %d", num_envs, agents, self->vec.mask_size);
+        if (puffer_check_buffer(&self->action_mask, "action_mask", "?Bb", 1, "bool or uint8",
+                                rows * self->vec.mask_size, text))
+            goto fail;
+        self->vec.action_mask = (unsigned char*)self->action_mask.buf;
+    }
 
     if (vec_attach(&self->vec, (OBS_TYPE*)self->buffers[BUF_OBSERVATIONS].buf, self->buffers[BUF_ACTIONS].buf,
                    actions_type, (float*)self->buffers[BUF_REWARDS].buf,
                    (unsigned char*)self->buffers[BUF_TERMINALS].buf,
-                   (unsigned char*)self->buffers[BUF_TRUNCATIONS].buf, low, high, seed)) {
+                   (unsigned char*)self->buffers[BUF_TRUNCATIONS].buf, masks, low, high, seed)) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -777,6 +868,19 @@ static PyObject* vector_reset(VectorObject* self, PyObject* args) {
     Py_RETURN_NONE;
 }
 
+// set_first_env(index): env i is seeded from (seed, index + i) from the next seeded reset on, so that the vectors
+// of several processes (data-parallel ranks) seed their envs as the parts of one large vector would.
+static PyObject* vector_set_first_env(VectorObject* self, PyObject* args) {
+    long long index;
+    if (!PyArg_ParseTuple(args, "L", &index) || vector_check_open(self)) return NULL;
+    if (index < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: first env index must be >= 0, got %lld", PUFFER_ENV_NAME, index);
+        return NULL;
+    }
+    self->vec.first_env = (uint64_t)index;
+    Py_RETURN_NONE;
+}
+
 // step(actions=None): step every env once. `actions`, a C-contiguous array of num_envs * NUM_AGENTS rows of
 // ACT_SIZE elements (int32/int64, or also float32/float64 when the vector's own actions buffer is float32), is read
 // in place, clamped into the envs' copy; without it the vector's own actions buffer is used.
@@ -791,7 +895,7 @@ static PyObject* vector_step(VectorObject* self, PyObject* args) {
     }
     Py_buffer view;
     if (PyObject_GetBuffer(actions, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) return NULL;
-    Py_ssize_t rows = (Py_ssize_t)self->vec.num_envs * NUM_AGENTS;
+    Py_ssize_t rows = (Py_ssize_t)self->vec.num_envs * self->vec.agents;
     int type = puffer_actions_type(&view);
     int own_type = self->vec.caller_actions_type;
     int discrete = own_type == ACTIONS_INT32;  // the action buffer's dtype follows the space: int32 = discrete
@@ -802,7 +906,7 @@ static PyObject* vector_step(VectorObject* self, PyObject* args) {
     } else if (view.len / view.itemsize != rows * ACT_SIZE || (view.ndim > 0 && view.shape[0] != rows)) {
         PyErr_Format(PyExc_ValueError, "%s: actions have %zd elements in %zd rows; expected %zd rows of ACT_SIZE %d "
                      "(num_envs %d x agents %d)", PUFFER_ENV_NAME, view.len / view.itemsize,
-                     view.ndim > 0 ? view.shape[0] : 1, rows, ACT_SIZE, self->vec.num_envs, NUM_AGENTS);
+                     view.ndim > 0 ? view.shape[0] : 1, rows, ACT_SIZE, self->vec.num_envs, self->vec.agents);
     }
     if (PyErr_Occurred()) {
         PyBuffer_Release(&view);
@@ -904,7 +1008,9 @@ static PyObject* vector_restore(VectorObject* self, PyObject* args) {
 }
 
 static PyMethodDef vector_methods[] = {
-    {"reset", (PyCFunction)vector_reset, METH_VARARGS, "reset(seed=None): reset every env; reseed env i from (seed, i)"},
+    {"reset", (PyCFunction)vector_reset, METH_VARARGS, "reset(seed=None): reseed env i from (seed, first_env + i)"},
+    {"set_first_env", (PyCFunction)vector_set_first_env, METH_VARARGS,
+     "set_first_env(index): from the next seeded reset, env i is seeded from (seed, index + i)"},
     {"step", (PyCFunction)vector_step, METH_VARARGS, "step(actions=None): step every env once"},
     {"log", (PyCFunction)vector_log, METH_NOARGS, "log() -> dict of episode-stat means since the last call"},
     {"render", (PyCFunction)vector_render, METH_VARARGS, "render(index, frame): draw env index into frame"},
@@ -1009,9 +1115,15 @@ static PyObject* puffer_spec(PyObject* module, PyObject* args) {
         action = nvec == NULL ? NULL : Py_BuildValue("(sN)", "multidiscrete", nvec);
     }
     if (action == NULL) goto done;
-    result = Py_BuildValue("{s:s,s:O,s:i,s:(iii),s:(isOO),s:O}", "description", DESCRIPTION, "defaults", defaults,
-                           "agents_per_env", NUM_AGENTS, "frame_shape", FRAME_H, FRAME_W, 3, "observation", obs_size,
-                           sizeof(OBS_TYPE) == sizeof(float) ? "float32" : "uint8", lows, highs, "action", action);
+#ifdef ACTION_MASK
+    PyObject* action_mask = ACTION_MASK_ON(env) ? Py_True : Py_False;
+#else
+    PyObject* action_mask = Py_False;
+#endif
+    result = Py_BuildValue("{s:s,s:O,s:i,s:(iii),s:(isOO),s:O,s:O}", "description", DESCRIPTION, "defaults",
+                           defaults, "agents_per_env", AGENTS(env), "frame_shape", FRAME_H, FRAME_W, 3, "observation",
+                           obs_size, sizeof(OBS_TYPE) == sizeof(float) ? "float32" : "uint8", lows, highs, "action",
+                           action, "action_mask", action_mask);
 done:
     if (env == NULL) PyErr_NoMemory();
     free(env);
@@ -1047,6 +1159,11 @@ PyMODINIT_FUNC PUFFER_CAT(PyInit__, ENV_NAME)(void) {
         || PyModule_AddIntConstant(module, "FRAME_H", FRAME_H) < 0
         || PyModule_AddIntConstant(module, "FRAME_W", FRAME_W) < 0
         || PyModule_AddIntConstant(module, "MAX_ENVS", PUFFER_MAX_ENVS) < 0
+#ifdef ACTION_MASK
+        || PyModule_AddIntConstant(module, "ACTION_MASK", 1) < 0
+#else
+        || PyModule_AddIntConstant(module, "ACTION_MASK", 0) < 0
+#endif
         || PyModule_AddStringConstant(module, "OBS_DTYPE", sizeof(OBS_TYPE) == 4 ? "float32" : "uint8") < 0
         || PyModule_AddStringConstant(module, "ACT_DTYPE", (ACT_TYPE)0.5f == 0 ? "int32" : "float32") < 0) {
         Py_DECREF(module);

@@ -8,14 +8,17 @@
 
 `act` zeroes the recurrent state of the rows whose episode just ended (`done`), steps the policy, and takes the
 sampled actions (Gumbel-max or Gaussian noise, drawn outside with `head.noise` when it is to be compiled) or, with
-`deterministic`, the most likely ones. `forward` is the bare step (action parameters, value, state) that the ONNX
-graph holds.
+`deterministic`, the most likely ones. With `action_mask` (the env's legal-action rows, docs/policies.md), both are
+drawn from the legal actions only, and the log-probabilities are those of the renormalized distribution.
+`forward` is the bare step (action parameters, value, state) that the ONNX graph holds.
 """
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from pufferlib import models
+from pufferlib.envs.contract import MixedSpace
+from pufferlib.exceptions import APIUsageError
 
 
 class Actor:
@@ -29,8 +32,10 @@ class Actor:
         self.device = torch.device(device)
         self.deterministic = deterministic
         box = isinstance(action_space, spaces.Box)
+        mixed = isinstance(action_space, MixedSpace)  # discrete indices, then Box values (docs/policies.md)
         self.bounds = (action_space.low, action_space.high) if box else None
-        self.dtype = np.dtype(dtype if dtype is not None else np.float32 if box else np.int32)
+        self.mixed_bounds = (action_space.num_discrete, action_space.box.low, action_space.box.high) if mixed else None
+        self.dtype = np.dtype(dtype if dtype is not None else np.float32 if box or mixed else np.int32)
         self.sample_step = self.sample if compile is None else compile(self.sample)
 
     def initial_state(self, rows):
@@ -50,37 +55,57 @@ class Actor:
         params, value = self.policy.forward(observations)
         return params, value, state
 
-    def sample(self, observations, noise, state=None):
+    def sample(self, observations, noise, state=None, action_mask=None):
         """Sampled actions with their log-probabilities, and the value and new state. One function, so that
         compiling it fuses the sampling's small ops as well."""
         params, value, state = self.forward(observations, state)
-        actions, logprob = self.head.sample(params, noise)
+        if action_mask is None:
+            actions, logprob = self.head.sample(params, noise)
+        else:
+            actions, logprob = self.head.sample(params, noise, action_mask)
         return actions, logprob, value, state
 
-    def greedy(self, observations, state=None):
+    def greedy(self, observations, state=None, action_mask=None):
         """The most likely actions (see greedy_actions) with their log-probabilities, and the value and new state."""
         params, value, state = self.forward(observations, state)
-        actions = greedy_actions(self.head, params)
-        logprob, _ = self.head.logprob_entropy(params, actions)
+        if action_mask is None:
+            actions = greedy_actions(self.head, params)
+            logprob, _ = self.head.logprob_entropy(params, actions)
+        else:
+            actions = self.head.greedy(params, action_mask)
+            logprob, _ = self.head.logprob_entropy(params, actions, action_mask)
         return actions, logprob, value, state
 
     @torch.inference_mode()
-    def act(self, observations, state=None, done=None, noise=None):
+    def act(self, observations, state=None, done=None, noise=None, action_mask=None):
         """(actions, logprob, value, new state) for a batch of agent rows. `done` (bool per row): the rows whose
         episode ended with this observation, whose state restarts from zeros. `noise` (from head.noise): the
-        sampling's randomness; None draws it here."""
+        sampling's randomness; None draws it here. `action_mask` ([rows, action_mask_size] bool, True = legal; the
+        env's `action_masks`): only legal actions are taken; None: every action is."""
         observations = torch.as_tensor(observations, device=self.device)
+        if action_mask is not None:
+            if not hasattr(self.head, 'legal'):
+                raise APIUsageError(f'an action mask was given, but {type(self.head).__name__} actions cannot be '
+                                    'masked (only Discrete and MultiDiscrete choices can)')
+            action_mask = torch.as_tensor(action_mask, device=self.device)
         if self.recurrent and done is not None:
             state = self.reset_finished(state, torch.as_tensor(done, device=self.device))
         if self.deterministic:
-            return self.greedy(observations, state)
-        return self.sample_step(observations, noise, state)
+            return self.greedy(observations, state, action_mask)
+        if action_mask is None:
+            return self.sample_step(observations, noise, state)
+        return self.sample_step(observations, noise, state, action_mask)
 
     def to_env(self, actions):
         """Actions as the numpy array the env steps with: its dtype, Box actions clipped into their bounds."""
         actions = actions.cpu().numpy()
         if self.bounds is not None:
             return np.clip(actions, *self.bounds).astype(self.dtype)
+        if self.mixed_bounds is not None:
+            start, low, high = self.mixed_bounds
+            actions = actions.astype(self.dtype)  # a copy
+            actions[:, start:] = np.clip(actions[:, start:], low, high)
+            return actions
         return actions.astype(self.dtype, copy=False)
 
 

@@ -60,7 +60,13 @@ COMMANDS = {c.name: c for c in (
                'newest run, or best (rewound to its last checkpoint before its best model). Budget, logging and '
                'checkpoint flags apply to it; others must match the run.', 'latest|best|RUN|PATH|STEP'),
         Option('load_model_path', None, 'Start a new run from saved weights (the same as --train.init-path): '
-               'latest, best, a run name, a step, a run folder or a .pt file.', 'latest|best|RUN|STEP|PATH'))
+               'latest, best, a run name, a step, a run folder or a .pt file.', 'latest|best|RUN|STEP|PATH'),
+        Option('stop_at_step', None, 'Stop this session once the run reaches this many agent steps, with a '
+               'checkpoint (status paused); the budget and its schedules stay those of the run. PBT sweeps train '
+               'members a period at a time with it.', 'STEP', int),
+        Option('change_hyperparameters', False, 'With --resume, also accept changed learning hyperparameters '
+               '(learning rate, coefficients, gamma, gae_lambda, ...: session.HYPERPARAMETERS), as a PBT sweep '
+               'does at a period boundary.'))
         + WANDB_OPTIONS),
     Command('eval', 'Watch, record and score a policy.', 'pufferlib.evaluate', 'evaluate', (
         LOAD_OPTION,
@@ -70,7 +76,15 @@ COMMANDS = {c.name: c for c in (
         Option('episodes', None, 'Episodes to play before printing the statistics table; None: 10, or 1 with '
                '--save-video.', 'N', int),
         Option('fps', 30.0, 'Frames per second of the window and the video.', 'F'),
-        Option('deterministic', False, 'Take the most likely action instead of sampling.'))),
+        Option('deterministic', False, 'Take the most likely action instead of sampling.'),
+        Option('save_demos', None, 'Record every step (observations, actions, rewards, episode ends) to this .npz '
+               'demonstrations file for bc.demo_path and reward.gail.demo_path (docs/rewards.md).', 'FILE'),
+        Option('opponent', None, 'Two-player envs: play --load-model-path against this player (scripted, random, '
+               'or a model) for --episodes games (default 1000) and print win/draw/loss with 95% Wilson intervals '
+               '(docs/selfplay.md).', 'scripted|random|MODEL'),
+        Option('tournament', None, 'Two-player envs: round robin of these players (comma-separated; a run folder '
+               'stands for its checkpoints and final model), --episodes games a pair, and a Bradley-Terry Elo '
+               'table.', 'RUN|MODEL,...'))),
     Command('sweep', 'Search hyperparameters with the [sweep] settings.', 'pufferlib.sweep.runner', 'sweep',
             WANDB_OPTIONS, resolve=False),
     Command('export', 'Write a trained policy as ONNX.', 'pufferlib.export', 'export', (

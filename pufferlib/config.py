@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pufferlib import schedules
 from pufferlib.exceptions import ConfigError, EnvironmentSetupError
 
-SECTIONS = ('base', 'vec', 'env', 'policy', 'rnn', 'train', 'sweep')
+SECTIONS = ('base', 'vec', 'env', 'policy', 'rnn', 'train', 'sweep', 'bc', 'selfplay')
 # Keys of these sections are defined by the environment / policy, not by default.ini.
 OPEN_SECTIONS = ('env', 'policy', 'rnn')
 SWEEP_PREFIX = 'sweep.'
@@ -44,7 +44,7 @@ CHOICES = {
     ('train', 'optimizer'): ('adam', 'muon'),
     ('train', 'precision'): ('float32', 'bfloat16'),
     ('train', 'compile_mode'): ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
-    ('sweep', 'method'): ('Protein', 'Random'),
+    ('sweep', 'method'): ('Protein', 'Random', 'PBT'),
     ('sweep', 'goal'): ('maximize', 'minimize'),
     ('sweep', 'backend'): ('local', 'ray'),
     ('train', 'restart_behavior'): ('resume', 'restart', 'overwrite'),
@@ -59,7 +59,10 @@ AT_LEAST_ONE = {
     ('train', 'max_minibatch_size'), ('train', 'update_epochs'), ('train', 'checkpoint_interval'),
     ('train', 'keep_checkpoints'), ('train', 'world_size'),
     ('sweep', 'max_runs'), ('sweep', 'workers'), ('sweep', 'curve_points'), ('sweep', 'candidates_per_point'),
+    ('sweep', 'pbt_period_steps'),
     ('reward.rnd', 'hidden_size'), ('reward.rnd', 'output_size'),
+    ('reward.curiosity', 'encoding_size'), ('reward.curiosity', 'hidden_size'),
+    ('reward.gail', 'encoding_size'), ('reward.gail', 'hidden_size'), ('bc', 'batch_size'), ('bc', 'num_epoch'),
 }
 # (low, high, low inclusive, high inclusive)
 RANGES = {
@@ -97,11 +100,33 @@ RANGES = {
     ('train', 'checkpoint_seconds'): (0, math.inf, True, True),
     ('train', 'milestone_seconds'): (0, math.inf, True, True),
     ('sweep', 'random_warmup'): (0, math.inf, True, True),
+    ('sweep', 'replace_fraction'): (0, 0.5, False, True),
+    ('sweep', 'mutation_rate'): (0, 1, True, True),
+    ('sweep', 'resample_rate'): (0, 1, True, True),
+    ('sweep', 'perturb_min'): (1, math.inf, True, False),
+    ('sweep', 'perturb_max'): (1, math.inf, True, False),
     ('reward.extrinsic', 'strength'): (0, math.inf, True, False),
     ('reward.extrinsic', 'gamma'): (0, 1, True, True),
     ('reward.rnd', 'strength'): (0, math.inf, True, False),
     ('reward.rnd', 'gamma'): (0, 1, True, True),
     ('reward.rnd', 'learning_rate'): (0, math.inf, False, False),
+    ('reward.curiosity', 'strength'): (0, math.inf, True, False),
+    ('reward.curiosity', 'gamma'): (0, 1, True, True),
+    ('reward.curiosity', 'learning_rate'): (0, math.inf, False, False),
+    ('reward.gail', 'strength'): (0, math.inf, True, False),
+    ('reward.gail', 'gamma'): (0, 1, True, True),
+    ('reward.gail', 'learning_rate'): (0, math.inf, False, False),
+    ('bc', 'strength'): (0, math.inf, True, False),
+    ('bc', 'steps'): (0, math.inf, True, False),
+    ('bc', 'pretrain_steps'): (0, math.inf, True, False),
+    ('bc', 'samples_per_update'): (0, math.inf, True, False),
+    ('selfplay', 'save_steps'): (1, math.inf, True, False),
+    ('selfplay', 'window'): (1, math.inf, True, False),
+    ('selfplay', 'play_against_latest'): (0, 1, True, True),
+    ('selfplay', 'swap_steps'): (1, math.inf, True, False),
+    ('selfplay', 'team_change'): (0, math.inf, True, False),
+    ('selfplay', 'elo_k'): (0, math.inf, False, False),
+    ('selfplay', 'elo_initial'): (-math.inf, math.inf, False, False),
 }
 # Largest accepted value of each count: far above any real run, low enough that checking and suggesting stay instant
 # and nothing allocates absurd buffers. docs/config.md lists them.
@@ -127,8 +152,17 @@ MAXIMA = {
     ('sweep', 'random_warmup'): 10**6,
     ('sweep', 'curve_points'): 10**3,
     ('sweep', 'candidates_per_point'): 10**4,
+    ('sweep', 'population_size'): 2**10,
+    ('sweep', 'pbt_period_steps'): 10**15,
     ('reward.rnd', 'hidden_size'): 2**16,
     ('reward.rnd', 'output_size'): 2**16,
+    ('reward.curiosity', 'encoding_size'): 2**16,
+    ('reward.curiosity', 'hidden_size'): 2**16,
+    ('reward.gail', 'encoding_size'): 2**16,
+    ('reward.gail', 'hidden_size'): 2**16,
+    ('bc', 'batch_size'): 2**24,
+    ('bc', 'num_epoch'): 10**4,
+    ('selfplay', 'window'): 10**4,
 }
 MAX_AGENT_ROWS = 2**24     # vec.num_envs x the agent rows of one env object
 MAX_ENV_OBJECT_ENVS = 2**20  # [env] num_envs: envs inside one env object (Ocean, Atari)
@@ -720,6 +754,10 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
     else:
         find_env_config(env_name)  # raises with the closest names
 
+    # The env's declared parameters are the lowest [env] layer: its .ini lists only what it changes, and every key
+    # is still shown, typed by its default and open to sweeps.
+    layers = [env_ini.sections if env_ini is not None else {}] + [ini.sections for ini in files] + [override_sections]
+    config['env'] = {**declared_env_parameters(layered_package(layers), env_name), **config['env']}
     if env_ini is not None:
         apply_layer(config, env_ini.sections, env_ini.source, problems, schema, may_define=True)
     env_models = {section: (config['base'][class_key], set(config[section]))
@@ -743,6 +781,15 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
 def package_ini(layers, index):
     """The config file of the [base] package the given layers pick (highest precedence last), if there is one:
     a user's own Gymnasium env inherits config/gymnasium.ini, its tuned defaults and its [env] name."""
+    package = layered_package(layers)
+    if package not in index:
+        return None
+    ini = read_ini(index[package])
+    return ini if ini.sections.get('base', {}).get('package') == package else None
+
+
+def layered_package(layers):
+    """The [base] package the given layers ({section: {key: value}}, highest precedence last) pick; default ocean."""
     package = 'ocean'
     for sections in layers:
         for section, items in sections.items():
@@ -750,10 +797,17 @@ def package_ini(layers, index):
                 for key, value in items.items():
                     if normalize(str(key)) == 'package' and isinstance(value, str):
                         package = value.strip()
-    if package not in index:
-        return None
-    ini = read_ini(index[package])
-    return ini if ini.sections.get('base', {}).get('package') == package else None
+    return package
+
+
+def declared_env_parameters(package, env_name):
+    """{key: default} of every [env] parameter `package` declares for `env_name`; {} when it accepts any keyword
+    or cannot tell here (an unknown package or name, an optional dependency missing: the validator reports it)."""
+    from pufferlib import envs
+    try:
+        return dict(envs.env_parameters(package, env_name) or {})
+    except (EnvironmentSetupError, ImportError, KeyError, ValueError, TypeError):
+        return {}
 
 
 def load_file(path, fill_in_default=True):
@@ -816,7 +870,40 @@ def config_problems(config, num_agents=None, env_declared=None):
     check_run_keys(config, problems)
     check_world_size(config, problems)
     check_adaptive_lr(config, problems)
+    check_demo_paths(config, problems)
+    check_pbt(config, problems)
     return problems
+
+
+def check_pbt(config, problems):
+    """The PBT settings that must fit together (pufferlib.sweep.pbt); each alone is checked with the others."""
+    sweep, train = config.get('sweep', {}), config.get('train', {})
+    low, high = sweep.get('perturb_min'), sweep.get('perturb_max')
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
+        problems.append(f'sweep.perturb_min = {low} is above sweep.perturb_max = {high}; PBT draws its factors '
+                        'from [perturb_min, perturb_max]')
+    size = sweep.get('population_size')
+    if isinstance(size, int) and not isinstance(size, bool) and size < 2:
+        problems.append(f'sweep.population_size = {size} must be at least 2 (PBT copies better members into worse)')
+    period, total = sweep.get('pbt_period_steps'), train.get('total_timesteps')
+    if sweep.get('method') == 'PBT' and isinstance(period, int) and isinstance(total, int) and period >= total:
+        problems.append(f'sweep.pbt_period_steps = {period} leaves no boundary inside train.total_timesteps = '
+                        f'{total}, so PBT would never exploit; use a period below it, e.g. {max(1, total // 10)}')
+
+
+def check_demo_paths(config, problems):
+    """bc.demo_path and reward.gail.demo_path name a file (None: none); GAIL switched on needs one. Whether the file
+    fits the env is checked where it is read (pufferlib.demos)."""
+    for section in ('bc', 'reward.gail'):
+        path = config.get(section, {}).get('demo_path')
+        if path is not None and path is not INVALID and (not isinstance(path, str) or not path.strip()):
+            problems.append(f'{section}.demo_path = {shown(path)} must be the path of a demonstrations file '
+                            '(written by `puffer eval ENV --save-demos FILE`) or None')
+    gail = config.get('reward.gail', {})
+    strength = gail.get('strength', 0.0)
+    if isinstance(strength, (int, float)) and strength > 0 and gail.get('demo_path') is None:
+        problems.append(f'reward.gail.strength = {shown(strength)} needs reward.gail.demo_path: a demonstrations '
+                        'file written by `puffer eval ENV --save-demos FILE`')
 
 
 def check_world_size(config, problems):
@@ -1424,6 +1511,8 @@ def known_num_agents(config):
         return None
     if not (is_int(per_object) and per_object >= 1 and is_count(num_envs, 'vec', 'num_envs')):
         return None
+    if config.get('selfplay', {}).get('enabled') is True and per_object % 2 == 0:
+        return per_object * num_envs // 2  # the trainer sees the learner's side only (pufferlib.selfplay)
     return per_object * num_envs
 
 

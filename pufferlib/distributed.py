@@ -15,9 +15,6 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-# Env seeds of rank r: vec.seed + r * SEED_STRIDE, so that no two ranks play the same episodes (ocean seeds env i
-# from (seed, i), and no vector holds a million envs).
-SEED_STRIDE = 1_000_003
 # A rank that waits this long on a collective (another rank hung, or died without torchrun noticing) fails with
 # an error instead of blocking forever.
 TIMEOUT_SECONDS = 600
@@ -72,9 +69,44 @@ def collective_device():
     return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
 
 
-def rank_seed(seed):
-    """This rank's seed derived from `seed` (rank 0 keeps it unchanged), within the 32-bit range seeds allow."""
-    return (seed + rank() * SEED_STRIDE) % 2**32
+def first_env(num_envs):
+    """Index of this rank's first env in the run's global env pool: rank r holds envs [r * num_envs, (r + 1) *
+    num_envs), seeded as those envs of one vector of all of them would be (pufferlib.vector.make's first_env), so
+    the ranks never play the same episodes and N ranks play the episodes one process with N times the envs plays."""
+    return rank() * num_envs
+
+
+def shared_draw(draw, rows):
+    """`draw(n)` (a tensor, or a tuple of them, of n rows) for this rank's `rows` rows. Data-parallel, every rank
+    draws the rows of all ranks from its torch generator, which is seeded alike on every rank and consumed alike,
+    and keeps its own slice: rank r's actions are sampled with the noise one process holding every rank's rows
+    would use for them, and the generators stay in step. Drawing N times the rows costs little (a few uniform
+    numbers per agent row and action); one process draws exactly `draw(rows)`."""
+    if not active():
+        return draw(rows)
+    full = draw(rows * world_size())
+    part = slice(rank() * rows, (rank() + 1) * rows)
+    return tuple(x[part] for x in full) if isinstance(full, tuple) else full[part]
+
+
+def global_moments(x, valid):
+    """Mean and standard deviation of x over the valid cells of every rank's x: advantage normalization over the
+    global minibatch, as one process holding all of it computes it (two small all_reduces)."""
+    totals = torch.stack([(x * valid).sum(), valid.sum()])
+    dist.all_reduce(totals, op=dist.ReduceOp.SUM)
+    mean = totals[0] / totals[1].clamp(min=1)
+    squares = ((x - mean) ** 2 * valid).sum().reshape(1)
+    dist.all_reduce(squares, op=dist.ReduceOp.SUM)
+    return mean, (squares[0] / totals[1].clamp(min=1)).sqrt()
+
+
+def global_count(valid):
+    """The valid cells of every rank's minibatch divided by the world size: each rank divides its loss sum by it,
+    so the mean of the ranks' gradients is the gradient of the mean loss over all cells, also when the ranks'
+    minibatches hold different numbers of valid cells."""
+    total = valid.sum().reshape(1)
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return (total[0] / world_size()).clamp(min=1)
 
 
 def broadcast_object(value):

@@ -3,6 +3,7 @@
     puffer eval puffer_squared --load-model-path latest                       # a window at --fps
     puffer eval puffer_squared --load-model-path latest --render-mode rgb_array --save-video run.mp4
     puffer eval puffer_squared --render-mode ansi                             # random actions, as text
+    puffer eval puffer_squared --load-model-path latest --render-mode none --save-demos demos.npz --episodes 100
 
 One env object plays, with as few sub-envs as it allows ([env] num_envs = 1 where the env has that key), so the
 env that is drawn (env 0) is the env that is scored. The policy and env settings come from the model's run
@@ -20,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from pufferlib import envs
+from pufferlib import demos, envs
 
 from pufferlib.runs import saved_policy
 from pufferlib.actor import Actor
@@ -29,7 +30,7 @@ from pufferlib.video import VideoWriter, Window, check_video_path
 
 RENDER_MODES = ('human', 'rgb_array', 'ansi', 'none')
 OPTION_DEFAULTS = dict(load_model_path=None, render_mode='human', save_video=None, episodes=None, fps=30,
-                       deterministic=False)
+                       deterministic=False, save_demos=None, opponent=None, tournament=None)
 # Shown first in the statistics table, in this order; the env's own statistics follow alphabetically.
 LEADING_STATS = ('episode_return', 'episode_length', 'score')
 
@@ -54,6 +55,9 @@ def evaluate(config, options=None, output=None):
     """
     options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
     output = output or sys.stdout
+    if options.opponent or options.tournament:  # two-player matches (pufferlib.arena, docs/selfplay.md)
+        from pufferlib import arena
+        return arena.run(config, options, output)
     check_options(options)
     model_path = saved_policy.find_model(options.load_model_path, config)
     config, run_config = saved_policy.config_for_model(config, model_path)
@@ -76,7 +80,13 @@ def evaluate(config, options=None, output=None):
         if options.save_video:
             writer = VideoWriter(options.save_video, options.fps)
         draw = Drawing(env, options.render_mode, window, writer, output, options.fps)
-        play(env, actor, options.episodes, seed, draw, result)
+        recorder = demos.Recorder(env.num_agents) if options.save_demos else None
+        play(env, actor, options.episodes, seed, draw, result, recorder)
+        if recorder is not None:  # what was played, also when stopped early (pufferlib.demos, docs/rewards.md)
+            header = recorder.save(options.save_demos, env_name, env.single_observation_space,
+                                   env.single_action_space, model_path or 'random')
+            note(result, f'wrote {header["steps"]} steps, {header["complete_episodes"]} finished episodes to '
+                         f'{options.save_demos}')
     finally:
         for closable in (window, writer, env):
             if closable is not None:
@@ -94,7 +104,7 @@ def note(result, message):
 
 def check_options(options):
     if options.render_mode is None:  # not chosen: record without a window when a video is asked for
-        options.render_mode = 'rgb_array' if options.save_video else 'human'
+        options.render_mode = 'rgb_array' if options.save_video else ('none' if options.save_demos else 'human')
     if options.episodes is None:  # not chosen: a video of one episode, a table over ten
         options.episodes = 1 if options.save_video else 10
     problems = []
@@ -105,6 +115,9 @@ def check_options(options):
         problems.append(f'--episodes {options.episodes!r} must be an int >= 1')
     if isinstance(options.fps, bool) or not isinstance(options.fps, (int, float)) or not options.fps > 0:
         problems.append(f'--fps {options.fps!r} must be a number > 0')
+    if options.save_demos is not None and (not isinstance(options.save_demos, str) or
+                                           not options.save_demos.endswith('.npz')):
+        problems.append(f'--save-demos {options.save_demos!r} must name an .npz file')
     if options.save_video:
         check_video_path(options.save_video)
         if options.render_mode not in ('human', 'rgb_array'):
@@ -135,16 +148,40 @@ def eval_env_overrides(config, render_mode):
 # ----------------------------------------------------------------------------------------------------------------
 
 class RandomActor:
-    """Uniformly random actions over every agent row."""
+    """Uniformly random actions over every agent row (over the legal ones, for an env with action masks)."""
 
     def __init__(self, env, seed):
+        self.env = env
         self.space = env.action_space
         self.space.seed(seed)
         self.dtype = env.actions.dtype
         self.shape = env.actions.shape
+        self.random = np.random.default_rng(seed)
 
     def __call__(self, observations, done):
-        return np.asarray(self.space.sample(), dtype=self.dtype).reshape(self.shape)
+        action_masks = getattr(self.env, 'action_masks', None)
+        actions = np.asarray(self.space.sample(), dtype=self.dtype).reshape(self.shape)
+        if action_masks is None:
+            return actions
+        space = self.env.single_action_space
+        discrete = getattr(space, 'discrete', space)  # a MixedSpace's choices come first in its rows
+        legal = random_legal_actions(self.random, action_masks, discrete).astype(self.dtype)
+        if discrete is space:
+            return legal.reshape(self.shape)
+        actions[:, :space.num_discrete] = legal.reshape(len(actions), -1)
+        return actions
+
+
+def random_legal_actions(random, action_masks, action_space):
+    """A uniformly random legal choice for every row and action dimension (all choices when none is legal)."""
+    nvec = [action_space.n] if hasattr(action_space, 'n') else list(action_space.nvec.reshape(-1))
+    columns = np.split(np.asarray(action_masks, bool), np.cumsum(nvec)[:-1], axis=1)
+    choices = []
+    for legal in columns:
+        legal = legal | ~legal.any(1, keepdims=True)
+        weights = (random.random(legal.shape) + 1) * legal  # the largest uniform draw among the legal choices
+        choices.append(weights.argmax(1))
+    return np.stack(choices, 1) if len(choices) > 1 else choices[0]
 
 
 class PolicyActor:
@@ -154,11 +191,13 @@ class PolicyActor:
 
     def __init__(self, policy, env, deterministic):
         self.actor = Actor(policy, env.single_action_space, 'cpu', deterministic, dtype=env.actions.dtype)
+        self.env = env
         self.shape = env.actions.shape
         self.state = self.actor.initial_state(env.num_agents)
 
     def __call__(self, observations, done):
-        actions, _, _, self.state = self.actor.act(observations, self.state, done)
+        action_masks = getattr(self.env, 'action_masks', None)  # the env's legal actions (docs/policies.md)
+        actions, _, _, self.state = self.actor.act(observations, self.state, done, action_mask=action_masks)
         return self.actor.to_env(actions).reshape(self.shape)
 
 
@@ -205,9 +244,9 @@ class Drawing:
         return True, 0
 
 
-def play(env, actor, episodes, seed, draw, result):
+def play(env, actor, episodes, seed, draw, result, recorder=None):
     """Step `env` with `actor` until `episodes` episodes have finished (or the viewer stops), recording into
-    `result`."""
+    `result` (and every step into `recorder`, a pufferlib.demos.Recorder)."""
     env.reset(seed=seed)
     done = np.zeros(env.num_agents, dtype=bool)
     try:
@@ -215,7 +254,10 @@ def play(env, actor, episodes, seed, draw, result):
         result.frames += drawn
         while still_open and len(result.episodes) < episodes:
             env.actions[:] = actor(env.observations, done)
-            _, _, terminals, truncations, infos = env.step(env.actions)
+            seen = None if recorder is None else np.array(env.observations)
+            _, rewards, terminals, truncations, infos = env.step(env.actions)
+            if recorder is not None:
+                recorder.add(seen, env.actions, rewards, terminals, truncations)
             result.steps += 1
             done = np.logical_or(terminals, truncations)
             result.episodes.extend(episode_stats(infos))

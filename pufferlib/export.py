@@ -10,6 +10,11 @@ and, for a recurrent policy, takes its state (`lstm_h`, `lstm_c` for LSTMWrapper
 `mingru_h` for MinGRUWrapper; each [batch, num_layers * hidden]) and also returns it after the step (`lstm_h_out`,
 ...). Start from zeros, and zero an agent's state when its episode ends.
 
+For an env with legal-action masks (docs/policies.md) the graph takes one more input, last: `action_mask` [batch,
+sum(nvec)] bool, True where an action is legal (the env's `action_masks` rows), and `action_params` then holds -1e9
+for every illegal choice, so an argmax or a softmax sample over it only takes legal actions. A row (or an action
+dimension) with no legal choice counts as all legal; feed all True to act unmasked.
+
 It is written with PyTorch's TorchScript-based exporter (the torch.export-based one needs the onnxscript package),
 then checked: onnxruntime must reproduce PyTorch's outputs on observations taken from the env, or nothing is
 written. Default output: the model file's path with .onnx instead of .pt.
@@ -50,13 +55,17 @@ class ExportResult:
 class OnnxPolicy(nn.Module):
     """The Actor's single-step forward pass (pufferlib.actor) with plain tensors in and out, as ONNX needs."""
 
-    def __init__(self, actor):
+    def __init__(self, actor, action_mask=False):
         super().__init__()
         self.policy = actor.policy  # a submodule, so that its weights are the graph's
         self.actor = actor
+        self.action_mask = action_mask  # the last input is the legal-action mask
 
-    def forward(self, observations, *state):
+    def forward(self, observations, *inputs):
+        state = inputs[:-1] if self.action_mask else inputs
         params, value, state = self.actor.forward(observations, state or None)
+        if self.action_mask:
+            params = self.policy.action_head.masked(params, inputs[-1])
         squashed = (self.policy.action_head.greedy(params),) if tanh_squashed(self.policy) else ()
         return (params, value, *squashed) if state is None else (params, value, *squashed, *state)
 
@@ -77,11 +86,11 @@ def export(config, options=None):
     env = saved_policy.make_env(config, seed, **saved_policy.single_env_overrides(config))
     try:
         policy = saved_policy.load_policy(config, env, model_path)
-        observations = sample_observations(env, seed, CHECK_ROWS)
+        observations, action_masks = sample_rows(env, seed, CHECK_ROWS)
     finally:
         env.close()
-    module = OnnxPolicy(Actor(policy, env.single_action_space)).eval()
-    inputs, input_names, output_names = example_inputs(policy, observations)
+    module = OnnxPolicy(Actor(policy, env.single_action_space), action_masks is not None).eval()
+    inputs, input_names, output_names = example_inputs(policy, observations, action_masks)
 
     folder = os.path.dirname(os.path.abspath(output))
     os.makedirs(folder, exist_ok=True)
@@ -103,27 +112,39 @@ def export(config, options=None):
 
 def sample_observations(env, seed, rows):
     """`rows` observation rows met by random actions: realistic inputs for checking the graph."""
+    return sample_rows(env, seed, rows)[0]
+
+
+def sample_rows(env, seed, rows):
+    """`rows` observation rows met by random actions, and their legal-action masks (None for an env without)."""
     space = env.action_space
     space.seed(seed)
     env.reset(seed=seed)
+    masks = getattr(env, 'action_masks', None)
     collected = [env.observations.copy()]
+    collected_masks = [] if masks is None else [masks.copy()]
     while sum(len(block) for block in collected) < rows:
         env.actions[:] = np.asarray(space.sample(), dtype=env.actions.dtype).reshape(env.actions.shape)
         env.step(env.actions)
         collected.append(env.observations.copy())
-    return torch.from_numpy(np.concatenate(collected)[:rows])
+        if masks is not None:
+            collected_masks.append(masks.copy())
+    observations = torch.from_numpy(np.concatenate(collected)[:rows])
+    return observations, None if masks is None else torch.from_numpy(np.concatenate(collected_masks)[:rows])
 
 
-def example_inputs(policy, observations):
+def example_inputs(policy, observations, action_masks=None):
     """(inputs, input names, output names); a recurrent policy's state inputs hold random values, so the check
-    covers a state that is not all zeros."""
+    covers a state that is not all zeros. `action_masks`: the legal-action mask input, last."""
     outputs = ['action_params', 'value', *(['action'] if tanh_squashed(policy) else [])]
+    mask = () if action_masks is None else (action_masks,)
+    mask_name = [] if action_masks is None else ['action_mask']
     if not policy.is_recurrent:
-        return (observations,), ['observations'], outputs
+        return (observations, *mask), ['observations', *mask_name], outputs
     generator = torch.Generator().manual_seed(0)
     state = [torch.randn(tensor.shape, generator=generator) for tensor in policy.initial_state(len(observations),
                                                                                                'cpu')]
-    return ((observations, *state), ['observations', *policy.state_names],
+    return ((observations, *state, *mask), ['observations', *policy.state_names, *mask_name],
             [*outputs, *(f'{name}_out' for name in policy.state_names)])
 
 
@@ -155,6 +176,8 @@ def describe(path, config, env, model_path):
         'pufferlib.policy': f'{config["base"]["policy_name"]} rnn={config["base"]["rnn_name"]}',
         'pufferlib.observation': f'{list(space.shape)} {space.dtype}',
         'pufferlib.action_space': str(env.single_action_space),
+        **({'pufferlib.action_mask': 'input action_mask: bool [batch, sum(nvec)], True = legal; illegal '
+            'action_params are -1e9'} if getattr(env, 'has_action_masks', False) else {}),
         'pufferlib.model_path': str(model_path),
     }
     for key, value in metadata.items():

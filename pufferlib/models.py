@@ -30,8 +30,18 @@ def layer_init(layer, std=math.sqrt(2), bias=0.0):
 # Action heads: hidden -> action parameters -> (actions, log-probability, entropy)
 # ----------------------------------------------------------------------------------------------------------------
 
+# The logit of an illegal action (docs/policies.md): probability exp(-1e9) = 0, yet finite, so the entropy's
+# p log p is 0 * -1e9 = 0 instead of 0 * -inf = nan, and Gumbel noise (at most ~17) can never lift it to the top.
+MASKED_LOGIT = -1e9
+
+
 class CategoricalHead(nn.Module):
-    """Discrete and MultiDiscrete actions: one categorical distribution per action dimension."""
+    """Discrete and MultiDiscrete actions: one categorical distribution per action dimension.
+
+    `mask` (optional in sample, logprob_entropy and greedy): [rows, sum(nvec)] bool, True where a choice is legal.
+    Illegal choices get MASKED_LOGIT, so they are never sampled nor chosen, and log-probabilities and entropies are
+    those of the distribution renormalized over the legal choices. A dimension of a row with no legal choice at all
+    (an absent agent's zeros) counts as all legal."""
 
     def __init__(self, hidden_size, nvec, orthogonal=True):
         super().__init__()
@@ -45,13 +55,31 @@ class CategoricalHead(nn.Module):
         self.register_buffer('pad_index', torch.tensor(index, dtype=torch.long), persistent=False)
         self.padded = any(n != width for n in self.nvec)
         self.width = width
+        # The action dimension of each mask column, to find dimensions left without a legal choice.
+        dims = [d for d, n in enumerate(self.nvec) for _ in range(n)]
+        self.register_buffer('mask_dim', torch.tensor(dims, dtype=torch.long), persistent=False)
 
     @property
     def output_layer(self):
         """The linear layer from hidden to action parameters (BasePolicy fuses it with the value head)."""
         return self.linear
 
-    def _log_probs(self, logits):
+    def legal(self, mask):
+        """`mask` as bool, with every choice of a dimension that has no legal one made legal."""
+        mask = mask.bool()
+        if len(self.nvec) == 1:
+            return mask | ~mask.any(-1, keepdim=True)
+        counts = torch.zeros(mask.shape[0], len(self.nvec), device=mask.device).index_add_(
+            1, self.mask_dim, mask.float())
+        return mask | (counts == 0)[:, self.mask_dim]
+
+    def masked(self, logits, mask):
+        """float32 logits with the illegal choices at MASKED_LOGIT (logits as they are when `mask` is None)."""
+        return logits if mask is None else logits.float().masked_fill(~self.legal(mask), MASKED_LOGIT)
+
+    def _log_probs(self, logits, mask=None):
+        if mask is not None:
+            logits = self.masked(logits, mask)
         dims = len(self.nvec)
         if self.padded:
             # -1e9 rather than -inf: probability 0 without 0 * inf = nan in the entropy.
@@ -64,8 +92,8 @@ class CategoricalHead(nn.Module):
         """The randomness `sample` uses for `rows` rows, drawn apart so that compiled sampling draws nothing."""
         return torch.rand(rows, len(self.nvec), self.width, device=device)
 
-    def sample(self, logits, noise=None):
-        log_probs = self._log_probs(logits)
+    def sample(self, logits, noise=None, mask=None):
+        log_probs = self._log_probs(logits, mask)
         # Gumbel-max: one vectorized op for every row and dimension (faster than multinomial on CPU).
         noise = (torch.rand_like(log_probs) if noise is None else noise).clamp(min=1e-20)
         actions = torch.argmax(log_probs - torch.log(-torch.log(noise)), dim=-1)
@@ -74,15 +102,16 @@ class CategoricalHead(nn.Module):
             actions = actions.squeeze(-1)
         return actions, logprob
 
-    def logprob_entropy(self, logits, actions):
-        log_probs = self._log_probs(logits)
+    def logprob_entropy(self, logits, actions, mask=None):
+        log_probs = self._log_probs(logits, mask)
         actions = actions.long().view(log_probs.shape[0], len(self.nvec), 1)
         logprob = log_probs.gather(-1, actions).squeeze(-1).sum(-1)
         entropy = -(log_probs.exp() * log_probs).sum(-1).sum(-1)
         return logprob, entropy
 
-    def greedy(self, logits):
-        """The most likely action: the mode of each dimension."""
+    def greedy(self, logits, mask=None):
+        """The most likely action: the mode of each dimension (of its legal choices, with a `mask`)."""
+        logits = self.masked(logits, mask)
         actions = torch.stack([part.argmax(-1) for part in torch.split(logits, self.nvec, dim=-1)], dim=-1)
         return actions.squeeze(-1) if len(self.nvec) == 1 else actions
 
@@ -174,9 +203,88 @@ class GaussianHead(nn.Module):
         return (self.squash(mean) if self.tanh_squash else mean).view(-1, *self.action_shape)
 
 
+class JoinedLinear:
+    """Several linear layers read as one (their outputs side by side): what BasePolicy fuses with the value head."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    @property
+    def weight(self):
+        return torch.cat([layer.weight for layer in self.layers])
+
+    @property
+    def bias(self):
+        return torch.cat([layer.bias for layer in self.layers])
+
+    def __call__(self, x):
+        return nn.functional.linear(x, self.weight, self.bias)
+
+
+class MixedHead(nn.Module):
+    """Mixed actions (contract.MixedSpace): a CategoricalHead for the discrete dimensions and a GaussianHead for
+    the Box values. Action parameters are the logits, then the Gaussian's parameters; an action row is the chosen
+    indices (as floats), then the values. The parts are independent given the state, so the log-probability and the
+    entropy are the sums of the parts'. An action mask masks the discrete part only."""
+
+    def __init__(self, hidden_size, action_space, orthogonal=True, **box_options):
+        super().__init__()
+        self.categorical = CategoricalHead(hidden_size, action_space.discrete.nvec, orthogonal)
+        self.gaussian = make_action_head(action_space.box, hidden_size, orthogonal, **box_options)
+        self.num_logits = sum(self.categorical.nvec)
+        self.num_discrete = len(self.categorical.nvec)
+        self.tanh_squash = self.gaussian.tanh_squash
+
+    @property
+    def output_layer(self):
+        return JoinedLinear([self.categorical.output_layer, self.gaussian.output_layer])
+
+    def split(self, params):
+        return params[:, :self.num_logits], params[:, self.num_logits:]
+
+    def noise(self, rows, device):
+        return self.categorical.noise(rows, device), self.gaussian.noise(rows, device)
+
+    def join(self, discrete, values):
+        rows = values.shape[0]
+        return torch.cat([discrete.reshape(rows, -1).float(), values.reshape(rows, -1).float()], dim=1)
+
+    def sample(self, params, noise=None, mask=None):
+        logits, gaussian = self.split(params)
+        categorical_noise, gaussian_noise = (None, None) if noise is None else noise
+        discrete, discrete_logprob = self.categorical.sample(logits, categorical_noise, mask)
+        values, value_logprob = self.gaussian.sample(gaussian, gaussian_noise)
+        return self.join(discrete, values), discrete_logprob + value_logprob
+
+    def logprob_entropy(self, params, actions, mask=None):
+        logits, gaussian = self.split(params)
+        actions = actions.reshape(actions.shape[0], -1)
+        discrete_logprob, discrete_entropy = self.categorical.logprob_entropy(
+            logits, actions[:, :self.num_discrete].round().long(), mask)
+        value_logprob, value_entropy = self.gaussian.logprob_entropy(gaussian, actions[:, self.num_discrete:])
+        return discrete_logprob + value_logprob, discrete_entropy + value_entropy
+
+    def greedy(self, params, mask=None):
+        logits, gaussian = self.split(params)
+        return self.join(self.categorical.greedy(logits, mask), self.gaussian.greedy(gaussian))
+
+    def legal(self, mask):
+        return self.categorical.legal(mask)
+
+    def masked(self, params, mask):
+        """The action parameters with the illegal logits at MASKED_LOGIT (see CategoricalHead.masked)."""
+        if mask is None:
+            return params
+        logits, gaussian = self.split(params)
+        return torch.cat([self.categorical.masked(logits, mask), gaussian.float()], dim=1)
+
+
 def make_action_head(action_space, hidden_size, orthogonal=True, **box_options):
     """`box_options` (initial_std, state_dependent_std, tanh_squash) shape a Box action's Gaussian; a non-default
     one is a ConfigError for other action spaces."""
+    from pufferlib.envs.contract import MixedSpace
+    if isinstance(action_space, MixedSpace):
+        return MixedHead(hidden_size, action_space, orthogonal, **box_options)
     if not isinstance(action_space, spaces.Box):
         for key, value in box_options.items():
             if value != BOX_DEFAULTS[key]:

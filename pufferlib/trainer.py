@@ -23,12 +23,12 @@ from collections import defaultdict
 
 import numpy as np
 import torch
-from gymnasium import spaces
 
-from pufferlib import advantage, distributed, models, optim, rewards, schedules
+from pufferlib import advantage, distributed, imitation, models, optim, rewards, schedules, selfplay
 
 from pufferlib.runs import checkpoint
 from pufferlib.actor import Actor
+from pufferlib.envs.contract import action_layout, action_mask_size
 from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
 
@@ -74,6 +74,10 @@ class Trainer:
             self.minibatch_losses = compile(self.minibatch_losses)
         # Observations -> sampled actions and env actions (pufferlib.actor), its sampling step compiled with the rest.
         self.actor = Actor(self.policy, vecenv.single_action_space, self.device, compile=compile)
+        # [selfplay] (pufferlib.selfplay): the vecenv shows only the learner's rows and plays the other side itself.
+        self.selfplay = vecenv if isinstance(vecenv, selfplay.SelfPlayVecEnv) else None
+        if self.selfplay is not None:
+            self.selfplay.attach(self.policy)
         self.optimizers, self.flat = optim.make_optimizers(policy, t)  # self.flat: see optim.FlatParameters
         self.data_parallel = distributed.active()  # gradients averaged over the ranks (pufferlib.distributed)
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16,
@@ -110,12 +114,16 @@ class Trainer:
         # Reward signals ([reward.*], pufferlib.rewards, docs/rewards.md): the env's reward times its strength, and
         # the intrinsic signals switched on, each with its own reward buffer, critic and advantage.
         self.extrinsic, self.intrinsic = rewards.make_signals(config, vecenv.single_observation_space.shape,
-                                                              self.device)
+                                                              self.device, vecenv.single_action_space,
+                                                              vecenv.single_observation_space)
         self.gamma = self.extrinsic.gamma
         self.intrinsic_rewards = [torch.zeros(self.segments, self.horizon, device=self.device)
                                   for _ in self.intrinsic]
         self.intrinsic_values = [torch.zeros(self.segments, self.horizon, device=self.device)
                                  for _ in self.intrinsic]
+        # Behavioural cloning from demonstrations ([bc], pufferlib.imitation): its own update after each epoch.
+        self.imitation = imitation.make(config, self.policy, vecenv.single_observation_space,
+                                        vecenv.single_action_space, self.device)
 
     # ------------------------------------------------------------------------------------------------------------
     # Buffers
@@ -129,15 +137,19 @@ class Trainer:
         self.observations = torch.zeros(S, T, *observation_space.shape, dtype=obs_dtype, device=obs_device)
         if offload:
             self.observations = self.observations.pin_memory()
-        if isinstance(action_space, spaces.Box):
-            self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.float32, device=device)
-        else:
-            self.actions = torch.zeros(S, T, *action_space.shape, dtype=torch.int32, device=device)
+        action_shape, action_dtype = action_layout(action_space)  # float32 for Box and mixed actions, else int32
+        self.actions = torch.zeros(S, T, *action_shape, dtype=torch.from_numpy(np.zeros(0, action_dtype)).dtype,
+                                   device=device)
         self.action_shape = tuple(self.actions.shape[2:])
         floats = lambda: torch.zeros(S, T, device=device)  # noqa: E731
         self.logprobs, self.values, self.rewards = floats(), floats(), floats()
         self.terminals, self.truncations, self.masks = floats(), floats(), floats()
         self.ratio = torch.ones(S, T, device=device)
+        # Legal-action masks of each step (docs/policies.md), only for envs that declare them: the update
+        # recomputes log-probabilities and entropies over the actions that were legal when each was taken.
+        self.action_masks = None
+        if getattr(self.vecenv, 'has_action_masks', False):
+            self.action_masks = torch.ones(S, T, action_mask_size(action_space), dtype=torch.bool, device=device)
         if self.recurrent:
             # The policy's state tensors ((h, c) of an LSTM, (h,) of a GRU), [rows, width] each.
             self.state = self.actor.initial_state(self.num_agents)   # of every agent row
@@ -178,9 +190,10 @@ class Trainer:
         while True:
             start = time.perf_counter()
             if self.pending is not None:  # already received (and counted) at the end of the last rollout
-                batch, self.pending = self.pending, None
+                (batch, action_mask), self.pending = self.pending, None
             else:
                 batch = self.vecenv.recv()
+                action_mask = None if self.action_masks is None else self.vecenv.action_masks
                 self.add_stats(batch[4])
             observations, rewards, terminals, truncations, _, agent_ids, masks = batch
             received = time.perf_counter()
@@ -192,23 +205,28 @@ class Trainer:
             last_batch = full_segments + int(filling.sum()) >= S
             obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
             done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
+            mask = None if action_mask is None else torch.from_numpy(action_mask).to(self.device)
             copied = time.perf_counter()
             profile['copy'] += copied - received
 
             with torch.inference_mode(), torch.autocast(**self.autocast):
-                noise = self.policy.action_head.noise(len(obs), self.device)
+                if self.data_parallel:  # this rank's rows of noise drawn for every rank's rows, alike on all
+                    noise = distributed.shared_draw(lambda rows: self.policy.action_head.noise(rows, self.device),
+                                                    len(obs))
+                else:
+                    noise = self.policy.action_head.noise(len(obs), self.device)
                 if self.recurrent:
                     state = tuple(tensor[rows] for tensor in self.state)
                     starting = np.flatnonzero((step == 0) & (segment < S))
                     if len(starting):  # remember where each segment starts, for training over it
                         for kept, tensor in zip(self.segment_state, state):
                             kept[segment[starting]] = tensor[starting]
-                    actions, logprob, value, state = self.actor.act(obs, state, done, noise)
+                    actions, logprob, value, state = self.actor.act(obs, state, done, noise, mask)
                     if not last_batch:  # the last batch is seen again next rollout: advance its state then
                         for tensor, new in zip(self.state, state):
                             tensor[rows] = new.float()
                 else:
-                    actions, logprob, value, _ = self.actor.act(obs, noise=noise)
+                    actions, logprob, value, _ = self.actor.act(obs, noise=noise, action_mask=mask)
                 if self.return_stats is not None:  # values are stored in the returns' own units
                     value = value * self.return_scale
             inferred = time.perf_counter()
@@ -222,6 +240,7 @@ class Trainer:
                 rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
                                                           (rewards, terminals, truncations, masks))
                 segment, step = segment[keep_rows], step[keep_rows]
+                mask = None if mask is None else mask[keep_index]
             else:
                 stored_actions = actions
             if len(segment):
@@ -234,9 +253,11 @@ class Trainer:
                 put(self.terminals, target, torch.from_numpy(terminals))
                 put(self.truncations, target, torch.from_numpy(truncations))
                 put(self.masks, target, torch.from_numpy(masks))
+                if mask is not None:
+                    put(self.action_masks, target, mask)
 
             if last_batch:
-                self.pending = batch
+                self.pending = (batch, action_mask)
                 profile['copy'] += time.perf_counter() - inferred
                 return
             step_of[rows] += 1
@@ -335,20 +356,29 @@ class Trainer:
 
             # Prioritized segments (Schaul et al. 2016): P_i ~ (sum_t |A_it|)^alpha, weight (S P_i)^-beta.
             # Drawn here, not in compiled code: compiling a random op changes how much it draws from the generator.
-            noise = torch.empty(self.segments, device=self.device).exponential_()
+            if self.data_parallel:  # drawn for every rank's segments, as for the actions (see collect)
+                noise = distributed.shared_draw(
+                    lambda rows: torch.empty(rows, device=self.device).exponential_(), self.segments)
+            else:
+                noise = torch.empty(self.segments, device=self.device).exponential_()
 
             # 3. PPO update, accumulating gradients over chunks of at most max_minibatch_size steps.
-            if accumulation == 1 and not self.intrinsic:  # the usual case: sampling and losses in one (compiled) call
+            if accumulation == 1 and not self.intrinsic and not self.data_parallel:
+                # The usual case: sampling and losses in one (compiled) call.
                 loss, stats = self.minibatch_losses(advantages, noise, valid, beta, coefficients)
                 self.check_finite(loss, advantages)
                 loss.backward()
                 sums += stats
             else:
-                index, mb_advantages, mb_returns, mb_valid = self.minibatch_targets(advantages, noise, valid, beta)
+                if self.data_parallel:  # normalized over every rank's minibatch: the plain method, collectives inside
+                    index, mb_advantages, mb_returns, mb_valid = Trainer.minibatch_targets(self, advantages, noise,
+                                                                                           valid, beta)
+                else:
+                    index, mb_advantages, mb_returns, mb_valid = self.minibatch_targets(advantages, noise, valid, beta)
                 if self.intrinsic:  # sampled by the combined advantage; each head learns its own returns
                     mb_returns = returns[index]
                     intrinsic_value_loss += self.train_intrinsic_values(index, intrinsic_advantages, mb_valid)
-                valid_steps = mb_valid.sum().clamp(min=1)
+                valid_steps = distributed.global_count(mb_valid) if self.data_parallel else mb_valid.sum().clamp(min=1)
                 for chunk in range(accumulation):
                     part = slice(chunk * self.chunk_segments, (chunk + 1) * self.chunk_segments)
                     loss, stats = self.losses(index[part], mb_advantages[part], mb_returns[part], mb_valid[part],
@@ -374,8 +404,11 @@ class Trainer:
             for signal, loss in zip(self.intrinsic, (intrinsic_value_loss / self.minibatches_per_epoch).tolist()):
                 averages[f'value_loss_{signal.name}'] = loss
                 observations = self.observations.to(self.device, non_blocking=True)
-                signal_stats.update(signal.update(observations.reshape(-1, *observations.shape[2:]), valid))
+                signal_stats.update(signal.rollout_update(observations, self.actions,
+                                                          self.terminals + self.truncations, valid))
             averages.update(signal_stats)
+        if self.imitation is not None:
+            averages.update(self.imitation.update(self.global_step, learning_rate, self.zero_grad))
         averages['explained_variance'] = explained.item()
         averages['learning_rate'] = learning_rate
         averages['ent_coef'] = ent_coef
@@ -405,7 +438,8 @@ class Trainer:
                 part = slice(start, start + self.chunk_segments)
                 observations = self.observations[part].to(self.device, non_blocking=True)
                 flat = observations.reshape(-1, *observations.shape[2:])
-                reward[part] = signal.reward(flat).view(-1, self.horizon)
+                done = self.terminals[part] + self.truncations[part]
+                reward[part] = signal.rollout_reward(observations, self.actions[part], done)
                 value[part] = signal.value(flat).view(-1, self.horizon)
             raw = masked_mean(reward, valid).item()
             reward.copy_(signal.normalize(reward, valid))
@@ -414,12 +448,14 @@ class Trainer:
         return stats
 
     def intrinsic_advantages(self):
-        """Each intrinsic signal's advantage with its own gamma, non-episodic: terminals and truncations are ignored,
-        so novelty found after an episode ends still pays (Burda et al. 2018)."""
+        """Each intrinsic signal's advantage with its own gamma. Non-episodic signals (RND, curiosity) ignore terminals
+        and truncations, so novelty found after an episode ends still pays (Burda et al. 2018); episodic ones (GAIL)
+        stop at episode ends like the extrinsic advantage."""
         t = self.train_config
         never = torch.zeros_like(self.terminals)
-        return [advantage.compute_advantages(value, reward, never, never, self.ratio, signal.gamma, t['gae_lambda'],
-                                             t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+        ends = lambda signal: (self.terminals, self.truncations) if signal.episodic else (never, never)  # noqa: E731
+        return [advantage.compute_advantages(value, reward, *ends(signal), self.ratio, signal.gamma,
+                                             t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
                 for signal, reward, value in zip(self.intrinsic, self.intrinsic_rewards, self.intrinsic_values)]
 
     def train_intrinsic_values(self, index, intrinsic_advantages, mb_valid):
@@ -439,7 +475,7 @@ class Trainer:
         advantages = advantage.compute_advantages(
             self.values, self.rewards, self.terminals, self.truncations, self.ratio, self.gamma, t['gae_lambda'],
             t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
-        self.return_stats.update(advantages + self.values, valid)
+        self.return_stats.update(advantages + self.values, valid, across_ranks=self.data_parallel)
         scale = self.return_stats.std()
         self.return_scale = float(scale)
         return scale.float().reshape(1)
@@ -454,7 +490,7 @@ class Trainer:
             part = slice(start, start + self.chunk_segments)
             observations = self.observations[part].to(self.device, non_blocking=True)
             features = self.observation_features.features(observations.reshape(-1, *observations.shape[2:]))
-            self.observation_stats.update(features, valid[part])
+            self.observation_stats.update(features, valid[part], across_ranks=self.data_parallel)
 
     def zero_grad(self):
         if self.flat is not None:
@@ -496,8 +532,11 @@ class Trainer:
         mb_advantages = advantages[index]
         mb_returns = mb_advantages + self.values[index]
         mb_valid = valid[index]
-        mean = masked_mean(mb_advantages, mb_valid)
-        std = masked_mean((mb_advantages - mean) ** 2, mb_valid).sqrt()
+        if self.data_parallel:  # over the global minibatch, every rank's part of it (pufferlib.distributed)
+            mean, std = distributed.global_moments(mb_advantages, mb_valid)
+        else:
+            mean = masked_mean(mb_advantages, mb_valid)
+            std = masked_mean((mb_advantages - mean) ** 2, mb_valid).sqrt()
         return index, weights * (mb_advantages - mean) / (std + 1e-8), mb_returns, mb_valid
 
     def minibatch_losses(self, advantages, noise, valid, beta, coefficients):
@@ -521,7 +560,11 @@ class Trainer:
             else:
                 params, values = self.evaluate(observations.reshape(-1, *observations.shape[2:]))
         actions = self.actions[segs].reshape(-1, *self.action_shape)
-        logprob, entropy = self.policy.action_head.logprob_entropy(params, actions)
+        if self.action_masks is None:
+            logprob, entropy = self.policy.action_head.logprob_entropy(params, actions)
+        else:
+            mask = self.action_masks[segs].reshape(-1, self.action_masks.shape[-1])
+            logprob, entropy = self.policy.action_head.logprob_entropy(params, actions, mask)
         logprob, entropy, values = (x.float().view(len(segs), self.horizon) for x in (logprob, entropy, values))
 
         logratio = logprob - self.logprobs[segs]
@@ -594,13 +637,17 @@ class Trainer:
         row.update({(name if '/' in name else f'loss/{name}'): value for name, value in losses.items()})
         row.update({f'env/{key}': value for key, value in stats.items()})
         row.update({f'time/{name}': value for name, value in self.profile.items()})
+        shown = dict(self.latest_stats)
+        if self.selfplay is not None:
+            row.update(self.selfplay.metrics())
+            shown.update({key: row[key] for key in selfplay.DASHBOARD_KEYS if key in row})
         for sink in self.sinks:
             sink.log(row, self.global_step)
         if self.dashboard is not None:
             self.dashboard.update(dict(
                 epoch=self.epoch, global_step=self.global_step, total_timesteps=self.train_config['total_timesteps'],
                 sps=sps, uptime=uptime, remaining=self.remaining_seconds(sps), profile=dict(self.profile),
-                losses=losses, stats=dict(self.latest_stats)))
+                losses=losses, stats=shown))
         for name in self.profile:
             self.profile[name] = 0.0
         return row
@@ -621,6 +668,8 @@ class Trainer:
                 return_stats={name: value.cpu() for name, value in self.return_stats.state_dict().items()})),
             **({} if not self.intrinsic else dict(
                 reward_signals={signal.name: signal.state_dict() for signal in self.intrinsic})),
+            **({} if self.selfplay is None else dict(selfplay=self.selfplay.state_dict())),
+            **({} if self.imitation is None else dict(imitation=self.imitation.state_dict())),
         )
 
     def load_state_dict(self, state, path='the checkpoint'):
@@ -642,6 +691,10 @@ class Trainer:
             self.flat.check_views()
         self.load_return_stats(state.get('return_stats'), path)
         self.load_reward_signals(state.get('reward_signals') or {}, path)
+        if self.selfplay is not None and state.get('selfplay') is not None:
+            self.selfplay.load_state_dict(state['selfplay'])
+        if self.imitation is not None and state.get('imitation') is not None:
+            self.imitation.load_state_dict(state['imitation'])
         counters = state['counters']
         self.epoch, self.global_step, self.uptime = counters['epoch'], counters['global_step'], counters['uptime']
         # Checkpoints written before the KL-adaptive learning rate lack it: it starts again from train.learning_rate.

@@ -11,6 +11,8 @@
 row per agent of every env: rows [0, num_agents), env j holding rows [j * agents_per_env, (j + 1) * agents_per_env).
 `recv` hands back `batch_size` envs' rows: the arrays are views (or, for a batch that is not one contiguous block,
 copies) that stay valid until the next `send`. Each round of num_envs / batch_size receives returns every env once.
+For envs that declare legal-action masks (`has_action_masks`), `vecenv.action_masks` is then that batch's mask rows
+[agents, action_mask_size] (valid until the next `send` too); None for envs without.
 
 Backends, chosen by `[vec] backend`:
   Serial           every env in this process, stepped in turn;
@@ -107,7 +109,7 @@ class _ActionCheck:
     def __init__(self, action_space, num_agents):
         self.space = action_space
         self.shape = (num_agents, *action_layout(action_space)[0])
-        self.discrete = not isinstance(action_space, spaces.Box)
+        self.discrete = isinstance(action_space, (spaces.Discrete, spaces.MultiDiscrete))  # else float rows
         if isinstance(action_space, spaces.Discrete):
             self.low, self.high = int(action_space.start), int(action_space.start + action_space.n)
         elif self.discrete:
@@ -159,11 +161,14 @@ class VecEnv:
         self.batch_size = batch_size
         self.zero_copy = zero_copy
         self.seed = seed
+        self.first_env = 0  # this vector's first env in a larger pool (see make): added to every reset's seed
         self.num_agents = num_envs * self.agents_per_env
         self.agents_per_batch = batch_size * self.agents_per_env
         self.rows_per_worker = envs_per_worker * self.agents_per_env
         self.workers_per_batch = batch_size // envs_per_worker
         self.agent_ids = np.arange(self.num_agents)
+        self.has_action_masks = bool(getattr(driver_env, 'has_action_masks', False))
+        self.action_masks = None  # the last recv()'s legal-action mask rows, for envs that declare masks
         box = self.single_observation_space
         self.observation_space = spaces.Box(
             low=np.broadcast_to(box.low, (self.agents_per_batch, *box.shape)),
@@ -182,7 +187,7 @@ class VecEnv:
         """Reset every env (env j seeded with seed + j; `seed` defaults to the vector's seed); then recv()."""
         self._check_open()
         self._returned[:] = False
-        self._reset_workers(self.seed if seed is None else seed)
+        self._reset_workers(self.seed if seed is None else seed + self.first_env)
         self._phase = 'recv'
 
     def recv(self):
@@ -204,13 +209,17 @@ class VecEnv:
         if isinstance(rows, slice):
             result = (buffers.observations[rows], buffers.rewards[rows], buffers.terminals[rows],
                       buffers.truncations[rows], infos, self.agent_ids[rows], buffers.masks[rows])
+            if self.has_action_masks:
+                self.action_masks = buffers.action_masks[rows]
         else:
             if self._gathered is None:
                 self._gathered = allocate_buffers(self.single_observation_space, self.single_action_space,
-                                                  self.agents_per_batch)
+                                                  self.agents_per_batch, action_masks=self.has_action_masks)
             out = self._gathered
             for name in ('observations', 'rewards', 'terminals', 'truncations', 'masks'):
                 np.take(getattr(buffers, name), rows, axis=0, out=getattr(out, name))
+            if self.has_action_masks:
+                self.action_masks = np.take(buffers.action_masks, rows, axis=0, out=out.action_masks)
             result = (out.observations, out.rewards, out.terminals, out.truncations, infos, self.agent_ids[rows],
                       out.masks)
         if self._check_output is not None and not self._check_output(result):
@@ -725,9 +734,10 @@ class Multiprocessing(VecEnv):
         context = get_context(start_method)
         self._spin = True
         template = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents,
-                                    allocator=np.empty)  # pages never touched: only shapes and dtypes are used
+                                    allocator=np.empty, action_masks=self.has_action_masks)  # only shapes, dtypes
+        names = BUFFER_NAMES + (('action_masks',) if self.has_action_masks else ())
         shared_file = _SharedFile([(name, getattr(template, name).shape, getattr(template, name).dtype)
-                                   for name in BUFFER_NAMES]
+                                   for name in names]
                                   + [('flags', ((self.num_workers + 1) * FLAG_STRIDE,), np.int32),
                                      ('seeds', (self.num_workers,), np.int64)])
         arrays = _map_shared(shared_file.path, shared_file.layout)
@@ -740,6 +750,8 @@ class Multiprocessing(VecEnv):
         self._seeds[:] = seed
         self.buffers = Buffers(**arrays)
         self.buffers.masks[:] = True
+        if self.has_action_masks:
+            self.buffers.action_masks[:] = True
         self.processes, self._connections = [], []
         self._finalizer = weakref.finalize(self, _stop_workers, self.processes, flags, shared_file,
                                            self._connections)
@@ -852,9 +864,10 @@ class _RayWorker:
     """The envs of one Ray worker on buffers of its own; results travel back through Ray's object store."""
 
     def __init__(self, creator, env_kwargs, first_env, envs_per_worker, observation_space, action_space,
-                 agents_per_env, seed, check_spaces=0):
+                 agents_per_env, seed, check_spaces=0, action_masks=False):
         self.first_env = first_env
-        self.buffers = allocate_buffers(observation_space, action_space, envs_per_worker * agents_per_env)
+        self.buffers = allocate_buffers(observation_space, action_space, envs_per_worker * agents_per_env,
+                                        action_masks=action_masks)
         self.envs = [creator(buf=self.buffers.rows(offset * agents_per_env, (offset + 1) * agents_per_env),
                              seed=env_seed(seed, first_env + offset), **env_kwargs)
                      for offset in range(envs_per_worker)]
@@ -885,7 +898,7 @@ class _RayWorker:
     def _results(self, infos):
         buffers = self.buffers
         return (buffers.observations, buffers.rewards, buffers.terminals, buffers.truncations, buffers.masks,
-                infos)
+                buffers.action_masks, infos)
 
 
 def _import_ray():
@@ -907,12 +920,13 @@ class Ray(VecEnv):
         ray = self._ray = _import_ray()
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False)
-        self.buffers = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents)
+        self.buffers = allocate_buffers(self.single_observation_space, self.single_action_space, self.num_agents,
+                                        action_masks=self.has_action_masks)
         # step / reset run one at a time (the default group); stack() has a thread of its own to answer a hang
         actor = ray.remote(concurrency_groups={'inspect': 1})(_RayWorker)
         self._actors = [actor.remote(creator, env_kwargs, worker * self.envs_per_worker, self.envs_per_worker,
                                      self.single_observation_space, self.single_action_space, self.agents_per_env,
-                                     seed, check_spaces)
+                                     seed, check_spaces, self.has_action_masks)
                         for worker in range(self.num_workers)]
         self._sent_at = np.full(self.num_workers, time.monotonic())
         self._started = False
@@ -947,8 +961,10 @@ class Ray(VecEnv):
         infos = []
         for worker in batch:
             *arrays, worker_infos = self._get(worker, self._futures[worker])
-            for name, array in zip(('observations', 'rewards', 'terminals', 'truncations', 'masks'), arrays):
-                getattr(self.buffers, name)[self._worker_rows[worker]] = array
+            for name, array in zip(('observations', 'rewards', 'terminals', 'truncations', 'masks', 'action_masks'),
+                                   arrays):
+                if array is not None:
+                    getattr(self.buffers, name)[self._worker_rows[worker]] = array
             infos.extend(worker_infos)
         return batch, infos
 
@@ -1035,7 +1051,7 @@ DEFAULT_CHECK_SPACES = 100
 
 def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size=None, zero_copy=True, seed=0,
          env_kwargs=None, start_method=None, ray_address=None, timeout=DEFAULT_TIMEOUT,
-         check_spaces=DEFAULT_CHECK_SPACES):
+         check_spaces=DEFAULT_CHECK_SPACES, first_env=0):
     """A vecenv of `num_envs` env objects built by `env_creator(buf=None, seed=0, **env_kwargs)` (a PufferEnv).
 
     backend: Serial, Multiprocessing, Ray or PufferEnv. num_workers: worker processes / actors (None: fit the
@@ -1046,7 +1062,10 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
     worker may take to start its envs or to answer a step / reset before recv() raises WorkerError with its
     stack (Multiprocessing and Ray; 0 or None: no limit). check_spaces: check every env's first this many steps
     against its spaces (bounds, NaN, dtype, finite rewards) and raise EnvOutputError naming the env, agent row
-    and observation key (0: no check).
+    and observation key (0: no check). first_env: this vector is envs [first_env, first_env + num_envs) of a larger
+    pool (a data-parallel rank's share, pufferlib.distributed) and seeds them as a vector of the whole pool would:
+    env objects j from seed + first_env + j; with the PufferEnv backend (the pool one native vector of equal parts),
+    C env i from (seed, first_env * its C envs + i).
     """
     from pufferlib.envs.contract import PufferEnv
     num_workers, batch_size = check_sizes(backend, num_envs, num_workers, batch_size)
@@ -1060,31 +1079,47 @@ def make(env_creator, backend='Serial', num_envs=1, num_workers=None, batch_size
         raise APIUsageError(f'timeout must be a number of seconds >= 0 (0 or None: no limit), got {timeout!r}')
     if not isinstance(check_spaces, (int, np.integer)) or isinstance(check_spaces, bool) or check_spaces < 0:
         raise APIUsageError(f'check_spaces must be an int >= 0 (steps to check; 0: off), got {check_spaces!r}')
+    if not isinstance(first_env, (int, np.integer)) or isinstance(first_env, bool) or first_env < 0:
+        raise APIUsageError(f'first_env must be an int >= 0, got {first_env!r}')
     timeout = float(timeout) if timeout else None
     env_kwargs = dict(env_kwargs or {})
+    if backend != 'PufferEnv':  # env objects j of this vector are envs first_env + j of the pool
+        seed += first_env
     driver = env_creator(buf=None, seed=env_seed(seed, 0), **env_kwargs)
     if not isinstance(driver, PufferEnv):
         raise APIUsageError(f'env_creator returned {type(driver).__name__}, not a PufferEnv; wrap Gymnasium / '
                             'PettingZoo envs with pufferlib.envs.emulation (GymnasiumPufferEnv, PettingZooPufferEnv)')
     try:
         if backend == 'PufferEnv':
+            if first_env:
+                native = getattr(driver, 'vector', None)
+                if not hasattr(native, 'set_first_env'):
+                    raise APIUsageError(f'first_env {first_env}: {type(driver).__name__} cannot offset its envs\' '
+                                        'seeds (only Ocean envs can); use the Serial or Multiprocessing backend')
+                native.set_first_env(first_env * driver.num_envs)
             return Serial([driver], driver.buffers, driver, 1, zero_copy, seed, check_spaces)
         if backend == 'Serial':
             rows = driver.num_agents
             buffers = allocate_buffers(driver.single_observation_space, driver.single_action_space,
-                                       num_envs * rows)
+                                       num_envs * rows, action_masks=getattr(driver, 'has_action_masks', False))
             envs = [env_creator(buf=buffers.rows(j * rows, (j + 1) * rows), seed=env_seed(seed, j), **env_kwargs)
                     for j in range(num_envs)]
             driver.close()  # env 0 takes its place, so driver_env.render() shows an env that is being stepped
-            return Serial(envs, buffers, envs[0], batch_size, zero_copy, seed, check_spaces)
+            return _offset(Serial(envs, buffers, envs[0], batch_size, zero_copy, seed, check_spaces), first_env)
         if backend == 'Multiprocessing':
-            return Multiprocessing(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy,
-                                   seed, start_method, timeout, check_spaces)
-        return Ray(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy, seed,
-                   ray_address, timeout, check_spaces)
+            return _offset(Multiprocessing(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size,
+                                           zero_copy, seed, start_method, timeout, check_spaces), first_env)
+        return _offset(Ray(env_creator, env_kwargs, driver, num_envs, num_workers, batch_size, zero_copy, seed,
+                           ray_address, timeout, check_spaces), first_env)
     except BaseException:
         driver.close()
         raise
+
+
+def _offset(vecenv, first_env):
+    """A vector of Python-level env objects built from seed + first_env: later resets add first_env too."""
+    vecenv.first_env = first_env
+    return vecenv
 
 
 def make_from_config(config, **kwargs):

@@ -354,6 +354,72 @@ def test_sweep_space_must_name_a_config_key(tmp_path):
         problems_of(excinfo)
 
 
+# ------------------------------------------------------------------------------------------------ env parameters
+
+def ocean_configs():
+    """{Ocean env name: its .ini path} for every registered Ocean env that has a config file."""
+    import pufferlib.envs.ocean as ocean
+    index = puffer_config.environment_index()
+    return {name: index[name] for name in ocean.list_envs() if name in index}
+
+
+def test_every_ocean_env_resolves_every_c_parameter():
+    """[env] is filled from the parameters the env declares, below every ini layer: an Ocean .ini lists only what
+    it changes, yet the resolved config (what `puffer config` prints and runs save) holds every C parameter, typed
+    and valued as its C default wherever the .ini leaves it out."""
+    import pufferlib.envs.ocean as ocean
+    assert len(ocean_configs()) >= 15
+    for name, path in ocean_configs().items():
+        resolved = puffer_config.load(name)['env']
+        written = puffer_config.read_ini(path).sections.get('env', {})
+        declared = ocean.env_parameters(name)
+        assert set(declared) <= set(resolved), (name, sorted(set(declared) - set(resolved)))
+        assert list(resolved)[:len(declared)] == list(declared)  # printed in the order C declares them
+        for key, default in declared.items():
+            if key not in written:
+                assert resolved[key] == default and type(resolved[key]) is type(default), (name, key)
+
+
+def test_shipped_ocean_configs_hold_only_values_that_differ_from_the_c_defaults():
+    """A value restated in an .ini would hide a later change of the C default: each [env] line must change one."""
+    import pufferlib.envs.ocean as ocean
+    restated = []
+    for name, path in ocean_configs().items():
+        declared = ocean.env_parameters(name)
+        for key, text in puffer_config.read_ini(path).sections.get('env', {}).items():
+            if key in declared and puffer_config.coerce(text, declared[key], key) == declared[key]:
+                restated.append(f'{os.path.basename(path)}: {key} = {text}')
+    assert not restated
+
+
+def test_env_values_are_typed_by_the_declared_default_and_checked_by_name(tmp_path):
+    """Flags and files set [env] keys the .ini leaves out, typed by the C default (a float parameter stays a
+    float); a bad value or a misspelt key is still named."""
+    pong = puffer_config.load('puffer_pong', overrides={'env.opponent_speed': '3', 'env.frameskip': '2'})
+    assert pong['env']['opponent_speed'] == 3.0 and isinstance(pong['env']['opponent_speed'], float)
+    assert pong['env']['frameskip'] == 2 and isinstance(pong['env']['frameskip'], int)
+    with pytest.raises(ConfigError) as excinfo:
+        puffer_config.load('puffer_pong', overrides={'env.frameskip': '2.5', 'env.framskip': '3'})
+    text = problems_of(excinfo)
+    assert "env.frameskip = '2.5': expected an integer" in text
+    assert 'unknown key env.framskip for puffer_pong; did you mean env.frameskip?' in text
+    with pytest.raises(ConfigError, match=r'env.frameskip = 99 is outside \[1, 16\] for puffer_pong'):
+        puffer_config.load('puffer_pong', overrides={'env.frameskip': '99'})
+
+
+def test_sweep_over_an_env_key_the_ini_leaves_to_its_default(tmp_path):
+    """[sweep.env.<key>] needs the key in the resolved [env]: it is there from the C declaration, as an int, and a
+    trial's value for it is a valid config."""
+    from pufferlib.sweep import spaces as sweep_spaces
+    assert 'frameskip' not in puffer_config.read_ini(ocean_configs()['puffer_breakout']).sections['env']
+    path = write(tmp_path, 'sweep.ini', '[sweep.env.frameskip]\ndistribution = int_uniform\nmin = 2\nmax = 6\n')
+    config = puffer_config.load('puffer_breakout', config_files=[path])
+    (space,) = [space for space in sweep_spaces.spaces_from_config(config) if space.name == 'env.frameskip']
+    assert space.integer
+    trial = sweep_spaces.apply_params(config, {'env.frameskip': 3})
+    assert puffer_config.validate(trial)['env']['frameskip'] == 3
+
+
 # ------------------------------------------------------------------------------------------------ round trips
 
 @pytest.mark.parametrize('env_name', ['puffer_cartpole', 'puffer_squared', 'puffer_breakout'])

@@ -1,5 +1,5 @@
-"""pufferlib.envs.emulation: structured spaces round-trip through flat rows; real Gymnasium / PettingZoo envs step exactly
-as they do unwrapped."""
+"""pufferlib.envs.emulation: structured spaces round-trip through flat rows; real Gymnasium / PettingZoo envs step
+exactly as they do unwrapped."""
 import gymnasium
 import numpy as np
 import pytest
@@ -119,8 +119,11 @@ def test_structured_actions_become_multidiscrete():
     assert ActionLayout(spaces.Discrete(4, start=1)).to_structured(np.array(0, np.int32)) == 1
     boxes = ActionLayout(spaces.Tuple((spaces.Box(-1, 1, (2,)), spaces.Box(0, 5, (1,)))))
     assert boxes.flat == spaces.Box(np.array([-1, -1, 0], np.float32), np.array([1, 1, 5], np.float32))
-    with pytest.raises(APIUsageError, match='mixes continuous'):
-        ActionLayout(spaces.Tuple((spaces.Discrete(2), spaces.Box(-1, 1, (1,)))))
+    # Discrete and Box parts together: one MixedSpace row (tests/test_mixed_actions.py)
+    mixed = ActionLayout(spaces.Tuple((spaces.Box(-1, 1, (1,)), spaces.Discrete(2)))).flat
+    assert mixed.discrete == spaces.MultiDiscrete([2]) and mixed.box == spaces.Box(-1, 1, (1,), np.float32)
+    with pytest.raises(APIUsageError, match='not supported'):
+        ActionLayout(spaces.Tuple((spaces.Discrete(2), spaces.Text(3))))
 
 
 def step_both(env_id, steps, seed, **kwargs):

@@ -6,21 +6,14 @@
 #define FRAME_W 128
 #define FRAME_H 128
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X)   // no stats besides score, episode_return and episode_length
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // [1.0]
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: [1.0]
     int num_arms;
     int best_arm;
     float best_prob;

@@ -5,8 +5,6 @@
 #define PARAMS(INT, FLOAT) \
     INT(frameskip, 4, 1, 16) INT(balls, 5, 1, 100) INT(max_steps, 27000, 1, 1000000000) \
     FLOAT(paddle_reward, 0.1, 0.0f, 10.0f)
-#define OBS_TYPE float
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) BREAKOUT_OBS_SIZE
 #define OBS_LOW(env, i) -1
@@ -24,7 +22,8 @@
     FIELD((env)->speed, BREAKOUT_SPEED_START, BREAKOUT_SPEED_MAX) FIELD((env)->paddle_bonus, -FLT_MAX, FLT_MAX) \
     FIELD((env)->paddle_w, 0.5f * BREAKOUT_PADDLE_W, BREAKOUT_PADDLE_W) \
     FIELD((env)->paddle_x, 0, BREAKOUT_FIELD_W - (env)->paddle_w) \
-    FIELD((env)->ball_x, 0, BREAKOUT_FIELD_W - BREAKOUT_BALL) FIELD((env)->ball_y, 0, BREAKOUT_FIELD_H - BREAKOUT_BALL) \
+    FIELD((env)->ball_x, 0, BREAKOUT_FIELD_W - BREAKOUT_BALL) \
+    FIELD((env)->ball_y, 0, BREAKOUT_FIELD_H - BREAKOUT_BALL) \
     FIELD((env)->ball_vx, -BREAKOUT_SPEED_MAX, BREAKOUT_SPEED_MAX) \
     FIELD((env)->ball_vy, -BREAKOUT_SPEED_MAX, BREAKOUT_SPEED_MAX) \
     FIELD((env)->score, 0, 2 * BREAKOUT_WALL_POINTS) FIELD((env)->steps, 0, (env)->max_steps - 1) \
@@ -40,11 +39,6 @@ static int breakout_check_state(const Env* env, char* error, int size) {
         return -1;
     }
     return 0;
-}
-
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "walls_cleared", log->walls_cleared);
 }
 
 #ifndef PUFFER_NO_PYTHON

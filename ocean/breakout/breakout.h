@@ -51,27 +51,20 @@
 
 enum { BREAKOUT_NOOP, BREAKOUT_FIRE, BREAKOUT_LEFT, BREAKOUT_RIGHT };
 
-typedef struct {
-    float score;           // bricks points
-    float episode_return;
-    float episode_length;
-    float n;
-    float walls_cleared;
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(walls_cleared)
+PUFFER_LOG(LOG_STATS)   // score: bricks points
 
 typedef struct {
-    Log log;
-    float* observations;   // [BREAKOUT_OBS_SIZE], see write_header
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: [BREAKOUT_OBS_SIZE], see write_header
     // parameters
-    int frameskip;         // physics frames per agent step
+    int frameskip;         // physics frames per agent step (each frame moves the paddle 10 px)
     int balls;             // balls per game
-    int max_steps;         // agent steps before the episode is truncated
-    float paddle_reward;   // reward per paddle hit, on top of the bricks'
+    int max_steps;         // agent steps before truncation (27000 x frameskip 4: the usual Atari cap)
+    float paddle_reward;   // per paddle hit, on top of the bricks' (points / 7); 0: pure Atari-style rewards
     // game state
     unsigned char bricks[BREAKOUT_BRICKS];   // 1 while standing
     int bricks_left;
@@ -330,7 +323,8 @@ int c_render_text(Breakout* env, char* buffer, int size) {
     for (int col = (int)(env->paddle_x / 16); col < COLS && col * 16 < env->paddle_x + env->paddle_w; col++) {
         grid[paddle_line][col] = '=';
     }
-    int ball_line = (int)((env->ball_y + 0.5f * BREAKOUT_BALL) / 12), ball_col = (int)((env->ball_x + 0.5f * BREAKOUT_BALL) / 16);
+    int ball_line = (int)((env->ball_y + 0.5f * BREAKOUT_BALL) / 12);
+    int ball_col = (int)((env->ball_x + 0.5f * BREAKOUT_BALL) / 16);
     if (ball_line >= 0 && ball_line < LINES && ball_col >= 0 && ball_col < COLS) grid[ball_line][ball_col] = 'o';
     int length = 0;
     text_append(buffer, size, &length, "score %d  balls %d  wall %d\n", env->score, env->balls_left, env->wall + 1);

@@ -4,8 +4,6 @@
 #define DESCRIPTION "CartPole-v1 with Gymnasium-identical dynamics (discrete pushes; continuous=1 for a force)"
 #define PARAMS(INT, FLOAT) \
     INT(continuous, 0, 0, 1) INT(max_steps, 500, 1, 1000000000)
-#define OBS_TYPE float
-#define ACT_TYPE float  // the discrete registry entry hands int32 actions; the binding converts them
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 4
 // Gymnasium's CartPole-v1 bounds: |x| <= 2 * 2.4, |theta| <= 2 * 12 degrees, velocities unbounded.
@@ -22,10 +20,6 @@
     FIELD((env)->theta, -CARTPOLE_THETA_THRESHOLD, CARTPOLE_THETA_THRESHOLD) FIELD((env)->theta_dot, -1e6, 1e6) \
     FIELD((env)->tick, 0, (env)->max_steps - 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "truncated", log->truncated);
-}
 
 #ifndef PUFFER_NO_PYTHON
 // get_state(index) -> (x, x_dot, theta, theta_dot, tick): the exact double state, for tests against Gymnasium.

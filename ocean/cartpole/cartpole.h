@@ -18,22 +18,16 @@
 #define CARTPOLE_THETA_THRESHOLD (12 * 2 * M_PI / 360)
 #define CARTPOLE_X_THRESHOLD 2.4
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-    float truncated;  // fraction of episodes that reached the step limit
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE float  // the discrete registry entry hands int32 actions; the binding converts them
+#define LOG_STATS(X) \
+    X(truncated) /* fraction of episodes that reached the step limit */
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // [x, x_dot, theta, theta_dot]
-    float* actions;       // discrete: 0 (push left) or 1 (push right); continuous: force / force_mag in [-1, 1]
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: [x, x_dot, theta, theta_dot]
+    // actions: discrete: 0 (push left) or 1 (push right); continuous: force / force_mag in [-1, 1]
     int continuous;
     int max_steps;
     double action_scale, action_offset;  // force / force_mag = action * scale + offset

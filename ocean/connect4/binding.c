@@ -1,27 +1,31 @@
 #include "connect4.h"
 #define Env Connect4
 #define ENV_NAME connect4
-#define DESCRIPTION "Connect Four against a scripted opponent that wins if it can, blocks if it must, else plays randomly"
-#define PARAMS(INT, FLOAT)
+#define DESCRIPTION "Connect Four against a scripted opponent (wins if it can, blocks if it must, else random) or a second agent"
+// opponent: 0 the scripted player, 1 a second agent row (ocean/README.md, "Two-player games")
+#define PARAMS(INT, FLOAT) INT(opponent, 0, 0, 1)
 #define NUM_AGENTS 1
+#define AGENTS(env) (1 + (env)->opponent)
+#define AGENT_MASKS
 #define OBS_SIZE(env) C4_OBS_SIZE
 #define OBS_LOW(env, i) 0
 #define OBS_HIGH(env, i) 1
 #define ACT_SIZE 1
 #define ACT_N(env, j) 7
+#define ACTION_MASK 1   // full columns are illegal (c4_write_mask)
 #define MY_METHODS(X) X(set_board)
 // Saved and checked by snapshot()/restore(); c4_check_state: the bitboards are a stack of stones the heights and
 // move count agree with.
 #define STATE(env, FIELD, ARRAY) \
-    FIELD((env)->agent, 0, 0) FIELD((env)->opponent, 0, 0) FIELD((env)->height, 0, C4_COLS * C4_COLS) \
-    FIELD((env)->moves, 0, C4_CELLS) FIELD((env)->steps, 0, C4_CELLS)
+    FIELD((env)->agent, 0, 0) FIELD((env)->other, 0, 0) FIELD((env)->height, 0, C4_COLS * C4_COLS) \
+    FIELD((env)->moves, 0, C4_CELLS) FIELD((env)->steps, 0, C4_CELLS) FIELD((env)->to_move, 0, (env)->opponent)
 #define STATE_CHECK c4_check_state
 #include "vecenv.h"
 
 // The two bitboards are disjoint stacks of stones on the 7x6 board, and height and moves count them.
 static int c4_check_state(const Env* env, char* error, int size) {
-    uint64_t stones = env->agent | env->opponent;
-    if ((env->agent & env->opponent) || (stones >> (C4_COLS * C4_COLS))) {
+    uint64_t stones = env->agent | env->other;
+    if ((env->agent & env->other) || (stones >> (C4_COLS * C4_COLS))) {
         snprintf(error, size, "agent and opponent stones overlap or lie off the board");
         return -1;
     }
@@ -53,9 +57,9 @@ static int c4_load(Connect4* env, uint64_t agent, uint64_t opponent) {
         if ((column >> C4_ROWS) || (column & (column + 1))) return -1;   // stones must stack from the bottom
     }
     env->agent = agent;
-    env->opponent = opponent;
+    env->other = opponent;
     env->moves = 0;
-    memset(env->observations, 0, C4_OBS_SIZE * sizeof(float));
+    memset(env->observations, 0, (size_t)(1 + env->opponent) * C4_OBS_SIZE * sizeof(float));
     for (int col = 0; col < C4_COLS; col++) {
         env->height[col] = C4_COLS * col;
         for (int row = 0; row < C4_ROWS; row++) {
@@ -63,9 +67,17 @@ static int c4_load(Connect4* env, uint64_t agent, uint64_t opponent) {
             if (!(stones & bit)) continue;
             env->height[col]++;
             env->moves++;
-            env->observations[((agent & bit) ? 0 : C4_CELLS) + (C4_ROWS - 1 - row) * C4_COLS + col] = 1.0f;
+            int cell = (C4_ROWS - 1 - row) * C4_COLS + col;
+            env->observations[((agent & bit) ? 0 : C4_CELLS) + cell] = 1.0f;
+            if (env->opponent) env->observations[C4_OBS_SIZE + ((agent & bit) ? C4_CELLS : 0) + cell] = 1.0f;
         }
     }
+    if (env->opponent) {   // agent mode: the side with fewer stones moves next (on a tie, the side to move stays)
+        int x = __builtin_popcountll(agent), o = __builtin_popcountll(opponent);
+        if (x != o) env->to_move = x > o;
+        c4_set_masks(env);
+    }
+    c4_write_mask(env);
     return 0;
 }
 

@@ -4,8 +4,6 @@
 #define DESCRIPTION "Sanity: move a Box action onto a target point"
 #define PARAMS(INT, FLOAT) \
     FLOAT(tolerance, 0.2, 0.0f, 2.0f)
-#define OBS_TYPE float
-#define ACT_TYPE float
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) CONTINUOUS_DIMS
 #define OBS_LOW(env, i) -1
@@ -14,7 +12,3 @@
 #define ACT_N(env, j) 0
 #define STATE(env, FIELD, ARRAY) FIELD((env)->target, -1, 1) FIELD((env)->last_action, -1, 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "error", log->error);
-}

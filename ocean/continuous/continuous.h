@@ -6,22 +6,16 @@
 #define FRAME_H 128
 #define CONTINUOUS_DIMS 2
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-    float error;  // mean |action - target|
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE float
+#define LOG_STATS(X) \
+    X(error) /* mean |action - target| */
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // the target, CONTINUOUS_DIMS floats in [-1, 1]
-    float* actions;       // CONTINUOUS_DIMS floats, clamped into [-1, 1] by the binding
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: the target, CONTINUOUS_DIMS floats in [-1, 1]
+    // actions: CONTINUOUS_DIMS floats, clamped into [-1, 1] by the binding
     float tolerance;
     float target[CONTINUOUS_DIMS];
     float last_action[CONTINUOUS_DIMS];

@@ -4,8 +4,6 @@
 #define DESCRIPTION "2048 on a 4x4 board; one-hot tile observations, log-scaled merge rewards"
 #define PARAMS(INT, FLOAT) \
     INT(max_steps, 20000, 1, 1000000000)
-#define OBS_TYPE unsigned char
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) G2048_OBS_SIZE
 #define OBS_LOW(env, i) 0
@@ -17,10 +15,6 @@
     FIELD((env)->board, 0, G2048_VALUES - 1) FIELD((env)->score, 0, 1000000000) \
     FIELD((env)->steps, 0, (env)->max_steps - 1) FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "max_tile", log->max_tile);
-}
 
 #ifndef PUFFER_NO_PYTHON
 // set_board(index, exponents): load 16 tile exponents (0 empty, 1 for a 2, ...), row-major from the top-left.

@@ -20,22 +20,14 @@
 #define FRAME_W (G2048_SIDE * G2048_CELL_PIXELS)
 #define FRAME_H (G2048_SIDE * G2048_CELL_PIXELS)
 
-typedef struct {
-    float score;           // game score: sum of the values of all merged tiles
-    float episode_return;
-    float episode_length;
-    float n;
-    float max_tile;        // value of the largest tile at the end of the game
-} Log;
+#define OBS_TYPE unsigned char
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(max_tile) /* value of the largest tile at the end of the game */
+PUFFER_LOG(LOG_STATS)   // score: the game score, the sum of the values of all merged tiles
 
 typedef struct {
-    Log log;
-    unsigned char* observations;
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
     int max_steps;
     unsigned char board[G2048_CELLS];   // exponents, row-major from the top-left
     int score;
@@ -162,7 +154,8 @@ void c_render(G2048* env, unsigned char* frame) {
         int e = env->board[i];
         int x = (i % G2048_SIDE) * cell, y = (i / G2048_SIDE) * cell;
         // Warmer as the tile grows.
-        Color color = e ? (Color){(unsigned char)(200 + 3 * e), (unsigned char)(190 - 9 * e), (unsigned char)(150 - 8 * e)}
+        Color color = e ? (Color){(unsigned char)(200 + 3 * e), (unsigned char)(190 - 9 * e),
+                                  (unsigned char)(150 - 8 * e)}
                         : (Color){160, 150, 140};
         draw_rect(canvas, x + 3, y + 3, cell - 6, cell - 6, color);
         if (e) {

@@ -7,21 +7,14 @@
 #define FRAME_W 128
 #define FRAME_H 128
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X)   // no stats besides score, episode_return and episode_length
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // [cue (+1/-1 on step 0, else 0), query (1 on the answer step, else 0)]
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: [cue (+1/-1 on step 0, else 0), query (1 on the answer step, else 0)]
     int delay;
     int bit;
     int tick;  // steps taken this episode; the action of step delay + 1 is the answer

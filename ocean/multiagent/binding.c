@@ -4,8 +4,6 @@
 #define DESCRIPTION "Sanity: two agents sharing a policy must act differently"
 #define PARAMS(INT, FLOAT) \
     INT(horizon, 4, 1, 100000)
-#define OBS_TYPE float
-#define ACT_TYPE int
 #define NUM_AGENTS 2
 #define OBS_SIZE(env) 2
 #define OBS_LOW(env, i) 0
@@ -16,5 +14,3 @@
     FIELD((env)->tick, 0, (env)->horizon - 1) FIELD((env)->differed, 0, (env)->tick) \
     FIELD((env)->last_actions, -1, 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {}

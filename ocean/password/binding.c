@@ -4,8 +4,6 @@
 #define DESCRIPTION "Sanity: find one exact sequence of binary actions from a sparse reward"
 #define PARAMS(INT, FLOAT) \
     INT(length, 5, 1, PASSWORD_MAX) INT(password_seed, 42, 0, 2147483647)
-#define OBS_TYPE float
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) ((env)->length)
 #define OBS_LOW(env, i) 0
@@ -15,5 +13,3 @@
 // The password itself is not state: c_init draws it from password_seed.
 #define STATE(env, FIELD, ARRAY) FIELD((env)->position, 0, (env)->length - 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {}

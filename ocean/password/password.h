@@ -8,21 +8,14 @@
 #define FRAME_H 128
 #define PASSWORD_MAX 64
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X)   // no stats besides score, episode_return and episode_length
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // one-hot of the position, `length` floats
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: one-hot of the position, `length` floats
     int length;
     int password_seed;
     int position;

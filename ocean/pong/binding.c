@@ -2,12 +2,12 @@
 #define Env Pong
 #define ENV_NAME pong
 #define DESCRIPTION "Pong against a scripted paddle that follows the ball at a limited speed"
+// opponent: 0 the scripted paddle, 1 a second agent row (ocean/README.md, "Two-player games")
 #define PARAMS(INT, FLOAT) \
-    INT(frameskip, 4, 1, 16) INT(points_to_win, 21, 1, 1000) FLOAT(opponent_speed, 2.0, 0.0f, 20.0f) \
-    INT(max_steps, 10000, 1, 1000000000)
-#define OBS_TYPE float
-#define ACT_TYPE int
+    INT(opponent, 0, 0, 1) INT(frameskip, 4, 1, 16) INT(points_to_win, 21, 1, 1000) \
+    FLOAT(opponent_speed, 2.0, 0.0f, 20.0f) INT(max_steps, 10000, 1, 1000000000)
 #define NUM_AGENTS 1
+#define AGENTS(env) (1 + (env)->opponent)
 #define OBS_SIZE(env) PONG_OBS_SIZE
 #define OBS_LOW(env, i) -1
 #define OBS_HIGH(env, i) 1
@@ -24,10 +24,6 @@
     FIELD((env)->opponent_points, 0, (env)->points_to_win - 1) FIELD((env)->steps, 0, (env)->max_steps - 1) \
     FIELD((env)->episode_return, -FLT_MAX, FLT_MAX)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "wins", log->wins);
-}
 
 #ifndef PUFFER_NO_PYTHON
 // set_ball(index, x, y, vx, vy): move the ball (pixels, pixels per frame), for tests.

@@ -4,6 +4,11 @@
 // vertical speed (edges send it out steeply), and every return makes it a little faster. The opponent moves
 // toward the ball's height at `opponent_speed` pixels per frame, slower than a steep ball, so angled shots beat
 // it. First to `points_to_win` ends the game; reward is +1 per point won and -1 per point lost.
+//
+// With opponent = 1 (agent mode, see "Two-player games" in ocean/README.md) a second agent row moves the left paddle
+// at the agent's speed: row 0 plays the right paddle, row 1 the left one and sees the field mirrored (its own paddle
+// first, x measured from its own side, points swapped), and each point pays +1 to the row that won it and -1 to
+// the other.
 #pragma once
 #include <math.h>
 #include <stdio.h>
@@ -30,26 +35,19 @@
 
 enum { PONG_STAY, PONG_UP, PONG_DOWN };
 
-typedef struct {
-    float score;           // points won minus points lost (-points_to_win .. points_to_win)
-    float episode_return;
-    float episode_length;
-    float n;
-    float wins;            // 1 when the agent reached points_to_win first
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(wins) /* 1 when the agent reached points_to_win first */
+PUFFER_LOG(LOG_STATS)   // score: points won minus points lost (-points_to_win .. points_to_win)
 
 typedef struct {
-    Log log;
-    float* observations;
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
     // parameters
+    int opponent;          // 0 scripted, 1 agent (a second agent row moves the left paddle)
     int frameskip;
     int points_to_win;
-    float opponent_speed;  // pixels per frame
+    float opponent_speed;  // pixels per frame (a steep ball moves up to PONG_MAX_VY = 4)
     int max_steps;
     // game state
     float agent_y, opponent_y;   // top edges of the paddles
@@ -85,6 +83,17 @@ static void pong_write_obs(Pong* env) {
     obs[5] = env->ball_vy / PONG_MAX_VY;
     obs[6] = (float)env->agent_points / (float)env->points_to_win;
     obs[7] = (float)env->opponent_points / (float)env->points_to_win;
+    if (!env->opponent) return;
+    // Row 1 sees the mirror image: the field flipped left-right, so its paddle is on the right as row 0's is.
+    float* mirror = obs + PONG_OBS_SIZE;
+    mirror[0] = obs[1];
+    mirror[1] = obs[0];
+    mirror[2] = 1.0f - obs[2];
+    mirror[3] = obs[3];
+    mirror[4] = -obs[4];
+    mirror[5] = obs[5];
+    mirror[6] = obs[7];
+    mirror[7] = obs[6];
 }
 
 static inline float pong_clamp_paddle(float y) {
@@ -102,14 +111,21 @@ static void pong_return(Pong* env, float paddle_y, float direction) {
     env->ball_x = direction < 0 ? PONG_AGENT_X - PONG_BALL : PONG_OPPONENT_X + PONG_PADDLE_W;
 }
 
-// One physics frame. Returns +1 / -1 when the agent wins / loses a point, else 0.
-static int pong_frame(Pong* env, int action) {
+// One physics frame. Returns +1 / -1 when the agent wins / loses a point, else 0. `opponent_action` moves the left
+// paddle in agent mode; the scripted one follows the ball otherwise.
+static int pong_frame(Pong* env, int action, int opponent_action) {
     if (action == PONG_UP) env->agent_y = pong_clamp_paddle(env->agent_y - PONG_PADDLE_SPEED);
     else if (action == PONG_DOWN) env->agent_y = pong_clamp_paddle(env->agent_y + PONG_PADDLE_SPEED);
 
-    float target = env->ball_y + 0.5f * PONG_BALL - 0.5f * PONG_PADDLE_H;
-    float move = fminf(fmaxf(target - env->opponent_y, -env->opponent_speed), env->opponent_speed);
-    env->opponent_y = pong_clamp_paddle(env->opponent_y + move);
+    if (env->opponent) {
+        if (opponent_action == PONG_UP) env->opponent_y = pong_clamp_paddle(env->opponent_y - PONG_PADDLE_SPEED);
+        else if (opponent_action == PONG_DOWN)
+            env->opponent_y = pong_clamp_paddle(env->opponent_y + PONG_PADDLE_SPEED);
+    } else {
+        float target = env->ball_y + 0.5f * PONG_BALL - 0.5f * PONG_PADDLE_H;
+        float move = fminf(fmaxf(target - env->opponent_y, -env->opponent_speed), env->opponent_speed);
+        env->opponent_y = pong_clamp_paddle(env->opponent_y + move);
+    }
 
     float x_before = env->ball_x;
     env->ball_x += env->ball_vx;
@@ -141,15 +157,18 @@ int c_init(Pong* env) {
 void c_reset(Pong* env) {
     pong_new_game(env);
     pong_write_obs(env);
-    env->rewards[0] = 0.0f;
-    env->terminals[0] = 0;
-    env->truncations[0] = 0;
+    for (int row = 0; row <= env->opponent; row++) {
+        env->rewards[row] = 0.0f;
+        env->terminals[row] = 0;
+        env->truncations[row] = 0;
+    }
 }
 
 void c_step(Pong* env) {
     int action = env->actions[0];
+    int opponent_action = env->opponent ? env->actions[1] : PONG_STAY;
     int point = 0;
-    for (int f = 0; f < env->frameskip && point == 0; f++) point = pong_frame(env, action);
+    for (int f = 0; f < env->frameskip && point == 0; f++) point = pong_frame(env, action, opponent_action);
     if (point > 0) env->agent_points++;
     if (point < 0) env->opponent_points++;
     if (point != 0) pong_serve(env);
@@ -160,6 +179,11 @@ void c_step(Pong* env) {
     int truncated = !over && env->steps >= env->max_steps;
     env->terminals[0] = (unsigned char)over;
     env->truncations[0] = (unsigned char)truncated;
+    if (env->opponent) {   // zero-sum: the left paddle's row wins what row 0 loses
+        env->rewards[1] = 0.0f - (float)point;
+        env->terminals[1] = (unsigned char)over;
+        env->truncations[1] = (unsigned char)truncated;
+    }
     if (over || truncated) {
         env->log.score += (float)(env->agent_points - env->opponent_points);
         env->log.episode_return += env->episode_return;

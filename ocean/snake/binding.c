@@ -6,8 +6,6 @@
     INT(width, 40, 4, 256) INT(height, 40, 4, 256) INT(num_food, 24, 0, 65536) INT(vision, 5, 1, 15) \
     INT(max_steps, 2000, 1, 1000000000) FLOAT(reward_food, 1.0, -100.0f, 100.0f) \
     FLOAT(reward_death, -1.0, -100.0f, 100.0f)
-#define OBS_TYPE unsigned char
-#define ACT_TYPE int
 #define NUM_AGENTS SNAKE_AGENTS
 #define OBS_SIZE(env) snake_obs_size(env)
 #define OBS_LOW(env, i) 0
@@ -74,9 +72,6 @@ static int snake_check_state(const Env* env, char* error, int size) {
     }
     return 0;
 }
-
-
-static void my_log(Log* log, PyObject* dict) {}
 
 #ifndef PUFFER_NO_PYTHON
 // Test setup: clear_arena(index) empties the arena and takes every snake off it (a snake left off respawns at

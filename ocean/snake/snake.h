@@ -22,12 +22,10 @@ enum { SNAKE_EMPTY, SNAKE_FOOD, SNAKE_WALL, SNAKE_BODY, SNAKE_HEAD, SNAKE_NUM_CE
 #define FRAME_W 320            // the arena is scaled to fit
 #define FRAME_H 320
 
-typedef struct {
-    float score;           // length of the snake when its life ended (1 + food eaten)
-    float episode_return;
-    float episode_length;
-    float n;
-} Log;
+#define OBS_TYPE unsigned char
+#define ACT_TYPE int
+#define LOG_STATS(X)   // no stats besides score, episode_return and episode_length
+PUFFER_LOG(LOG_STATS)   // score: length of the snake when its life ended (1 + food eaten)
 
 typedef struct {
     int head, tail;        // cell indices into the padded arena
@@ -42,17 +40,12 @@ typedef struct {
 } SnakeBody;
 
 typedef struct {
-    Log log;
-    unsigned char* observations;   // SNAKE_AGENTS rows of (2*vision+1)^2 cells
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: SNAKE_AGENTS rows of (2*vision+1)^2 cells
     // parameters
     int width, height;     // playable cells
     int num_food;
-    int vision;
+    int vision;            // crop radius: each snake sees (2 * vision + 1)^2 cells
     int max_steps;         // per life
     float reward_food;
     float reward_death;

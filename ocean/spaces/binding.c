@@ -3,8 +3,6 @@
 #define ENV_NAME spaces
 #define DESCRIPTION "Sanity: read an image part and a vector part, answer with MultiDiscrete actions"
 #define PARAMS(INT, FLOAT)
-#define OBS_TYPE float
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) (SPACES_IMAGE + SPACES_FLAT)
 #define OBS_LOW(env, i) -1
@@ -14,8 +12,3 @@
 #define STATE(env, FIELD, ARRAY) \
     FIELD((env)->image_answer, 0, 1) FIELD((env)->flat_answer, 0, 1) FIELD((env)->last_actions, -1, 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "image_correct", log->image_correct);
-    log_add(dict, "flat_correct", log->flat_correct);
-}

@@ -10,23 +10,17 @@
 #define SPACES_IMAGE (SPACES_SIDE * SPACES_SIDE)
 #define SPACES_FLAT 3
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-    float image_correct;  // rate of correct answers for each part
-    float flat_correct;
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(image_correct) /* rate of correct answers for each part */ \
+    X(flat_correct)
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // SPACES_IMAGE cells in {0, 1}, then SPACES_FLAT floats in [-1, 1]
-    int* actions;         // [majority of the image, sign of the first float]
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: SPACES_IMAGE cells in {0, 1}, then SPACES_FLAT floats in [-1, 1]
+    // actions: [majority of the image, sign of the first float]
     int image_answer, flat_answer;
     int last_actions[2];
 } Spaces;

@@ -4,8 +4,6 @@
 #define DESCRIPTION "Sanity: walk from the centre of a grid to a target on its border"
 #define PARAMS(INT, FLOAT) \
     INT(size, 7, 2, 63) INT(max_steps, 21, 1, 1000000)
-#define OBS_TYPE unsigned char
-#define ACT_TYPE int
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) (2 * (env)->size * (env)->size)
 #define OBS_LOW(env, i) 0
@@ -18,5 +16,3 @@
     FIELD((env)->target_row, 0, (env)->size - 1) FIELD((env)->target_col, 0, (env)->size - 1) \
     FIELD((env)->tick, 0, (env)->max_steps - 1) FIELD((env)->episode_return, 0, 1)
 #include "vecenv.h"
-
-static void my_log(Log* log, PyObject* dict) {}

@@ -6,21 +6,14 @@
 #define FRAME_W 128
 #define FRAME_H 128
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-} Log;
+#define OBS_TYPE unsigned char
+#define ACT_TYPE int
+#define LOG_STATS(X)   // no stats besides score, episode_return and episode_length
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    unsigned char* observations;  // agent plane then target plane, size * size cells each, 1 where it is
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: agent plane then target plane, size * size cells each, 1 where it is
     int size;       // grid side; the agent starts at cell (size / 2, size / 2)
     int max_steps;  // truncation limit
     int agent_row, agent_col, target_row, target_col, tick;

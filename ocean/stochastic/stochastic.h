@@ -8,22 +8,15 @@
 #define FRAME_W 128
 #define FRAME_H 128
 
-typedef struct {
-    float score;
-    float episode_return;
-    float episode_length;
-    float n;
-    float fraction;  // fraction of action 0 over the episode
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(fraction) /* fraction of action 0 over the episode */
+PUFFER_LOG(LOG_STATS)
 
 typedef struct {
-    Log log;
-    float* observations;  // [1.0]
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: [1.0]
     float p;
     int horizon;
     float tolerance;

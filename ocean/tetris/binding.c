@@ -5,9 +5,7 @@
 #define PARAMS(INT, FLOAT) \
     INT(placement, 1, 0, 1) INT(fall_interval, 1, 1, 100) INT(max_steps, 10000, 1, 1000000000) \
     FLOAT(reward_piece, 0.02, -10.0f, 10.0f) FLOAT(reward_line, 0.1, 0.0f, 10.0f) FLOAT(reward_hole, 0.0, 0.0f, 10.0f) \
-    INT(features, 0, 0, 1)
-#define OBS_TYPE float
-#define ACT_TYPE int
+    INT(features, 0, 0, 1) INT(mask_actions, 0, 0, 1)
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) (TETRIS_OBS_SIZE + ((env)->features ? TETRIS_FEATURE_SIZE : 0))
 // Board, current and next piece, fall timer, all in [0, 1]; with features = 1 then, for each of the 40 placements,
@@ -17,6 +15,8 @@ static const double tetris_feature_high[TETRIS_FEATURES] = {1, 20, 4, 9, 2};
 #define OBS_HIGH(env, i) ((i) < TETRIS_OBS_SIZE ? 1 : tetris_feature_high[((i) - TETRIS_OBS_SIZE) % TETRIS_FEATURES])
 #define ACT_SIZE 1
 #define ACT_N(env, j) ((env)->placement ? 4 * 10 : 6)
+#define ACTION_MASK 1                                // with mask_actions = 1: see tetris_write_mask
+#define ACTION_MASK_ON(env) ((env)->mask_actions)
 #define MY_METHODS(X) X(set_state)
 // Saved and checked by snapshot()/restore(); tetris_check_state: walls and floor intact, the falling piece fits
 // where it is, holes counted right.
@@ -52,11 +52,6 @@ static int tetris_check_state(const Env* env, char* error, int size) {
         return -1;
     }
     return 0;
-}
-
-
-static void my_log(Log* log, PyObject* dict) {
-    log_add(dict, "pieces", log->pieces);
 }
 
 #ifndef PUFFER_NO_PYTHON

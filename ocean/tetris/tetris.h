@@ -59,30 +59,24 @@ static const uint16_t TETRIS_SHAPES[TETRIS_PIECES][4] = {
 static const float TETRIS_LINE_REWARDS[5] = {0.0f, 1.0f, 3.0f, 5.0f, 8.0f};   // times reward_line
 static const int TETRIS_KICKS[5] = {0, -1, 1, -2, 2};   // sideways shifts tried when a rotation is blocked
 
-typedef struct {
-    float score;           // rows cleared
-    float episode_return;
-    float episode_length;
-    float n;
-    float pieces;          // pieces locked
-} Log;
+#define OBS_TYPE float
+#define ACT_TYPE int
+#define LOG_STATS(X) \
+    X(pieces) /* pieces locked */
+PUFFER_LOG(LOG_STATS)   // score: rows cleared
 
 typedef struct {
-    Log log;
-    float* observations;   // board (0 empty, 1 locked, 0.5 falling piece), current piece, next piece, fall timer
-    int* actions;
-    float* rewards;
-    unsigned char* terminals;
-    unsigned char* truncations;
-    uint64_t rng;
+    PUFFER_ENV_FIELDS
+    // observations: board (0 empty, 1 locked, 0.5 falling piece), current piece, next piece, fall timer
     // parameters
     int placement;         // 1: each action places a whole piece (rotation and column), which then drops
     int fall_interval;     // agent steps per automatic one-row fall
     int max_steps;
-    float reward_piece;    // reward per locked piece
-    float reward_line;     // reward per cleared row (more for several at once)
+    float reward_piece;    // reward per locked piece (staying alive)
+    float reward_line;     // reward per cleared row (x1, x3, x5, x8 for 1-4 rows at once)
     float reward_hole;     // penalty per hole a lock adds
     int features;          // 1: append the outcome of every placement to the observation
+    int mask_actions;      // 1: write the legal-action mask (tetris_write_mask)
     // state
     uint32_t rows[TETRIS_H + TETRIS_FLOOR_ROWS];   // top row first
     int piece, rotation, x, y;   // falling piece; (x, y) is its box's top-left cell
@@ -208,12 +202,14 @@ int c_init(Tetris* env) {
 }
 
 static void tetris_write_features(Tetris* env);
+static void tetris_write_mask(Tetris* env);
 
 static void tetris_write_obs(Tetris* env) {
     tetris_draw_piece(env, 0.5f);
     tetris_write_pieces(env);
     env->observations[TETRIS_OBS_SIZE - 1] = (float)env->fall_timer / (float)env->fall_interval;
     if (env->features) tetris_write_features(env);
+    tetris_write_mask(env);
 }
 
 void c_reset(Tetris* env) {
@@ -234,11 +230,15 @@ static inline int tetris_fall(Tetris* env) {
 // Placement `action` turns the piece to `rotation` and shifts it so its leftmost cell is in `column`, where it
 // is now, then drops it. A placement that does not fit there (off the board, or into the stack) drops the piece
 // as it is. Sets the rotation and box column the piece will drop with.
-static void tetris_placement(const Tetris* env, int action, int* rotation, int* x) {
-    int turn = action / TETRIS_W, column = action % TETRIS_W;
-    uint16_t shape = TETRIS_SHAPES[env->piece][turn];
+static int tetris_placement_x(const Tetris* env, int action) {
+    uint16_t shape = TETRIS_SHAPES[env->piece][action / TETRIS_W];
     uint16_t columns = (shape | shape >> 4 | shape >> 8 | shape >> 12) & 0xFu;
-    int shifted = column - __builtin_ctz(columns);
+    return action % TETRIS_W - __builtin_ctz(columns);
+}
+
+static void tetris_placement(const Tetris* env, int action, int* rotation, int* x) {
+    int turn = action / TETRIS_W;
+    int shifted = tetris_placement_x(env, action);
     int fits = tetris_fits(env, env->piece, turn, shifted, env->y);
     *rotation = fits ? turn : env->rotation;
     *x = fits ? shifted : env->x;
@@ -361,6 +361,29 @@ static void tetris_write_features(Tetris* env) {
         out[3] = (float)after.bumpiness * TETRIS_FEATURE_SCALE[3];
         out[4] = (float)after.tallest * TETRIS_FEATURE_SCALE[4];
     }
+}
+
+// Legal-action mask (parameter mask_actions): no Tetris action is ever refused, but some do nothing. A placement
+// that does not fit where the piece is (off the board or into the stack) drops the piece as it is, which the
+// placement of its current rotation and column does too; left, right and rotate are no-ops where the piece cannot
+// move or turn (no kick fits, or the O piece, which looks the same turned). Those are masked; noop, soft drop and
+// hard drop always stay legal.
+static void tetris_write_mask(Tetris* env) {
+    unsigned char* mask = env->action_mask;
+    if (mask == NULL) return;
+    if (env->placement) {
+        for (int action = 0; action < TETRIS_PLACEMENTS; action++)
+            mask[action] = (unsigned char)tetris_fits(env, env->piece, action / TETRIS_W,
+                                                      tetris_placement_x(env, action), env->y);
+        return;
+    }
+    int rotation = (env->rotation + 1) & 3, turns = 0;   // the O piece looks the same turned: a no-op too
+    for (int k = 0; k < 5; k++) turns |= tetris_fits(env, env->piece, rotation, env->x + TETRIS_KICKS[k], env->y);
+    turns &= TETRIS_SHAPES[env->piece][rotation] != TETRIS_SHAPES[env->piece][env->rotation];
+    mask[TETRIS_NOOP] = mask[TETRIS_SOFT_DROP] = mask[TETRIS_HARD_DROP] = 1;
+    mask[TETRIS_LEFT] = (unsigned char)tetris_fits(env, env->piece, env->rotation, env->x - 1, env->y);
+    mask[TETRIS_RIGHT] = (unsigned char)tetris_fits(env, env->piece, env->rotation, env->x + 1, env->y);
+    mask[TETRIS_ROTATE] = (unsigned char)turns;
 }
 
 void c_step(Tetris* env) {

@@ -6,6 +6,12 @@ flat row per agent; a policy turns a batch of rows back into the structured obse
 Structured action spaces become one MultiDiscrete (or one Box when every part is a Box). A multi-agent env gets one
 row per possible agent, and `masks` says which agents took part in the last step.
 
+Legal-action masks (docs/policies.md) come in two conventions: PettingZoo classic's Dict observation
+{'observation': ..., 'action_mask': ...} (found by its key: the mask is taken out, the policy sees the rest) and
+Gymnasium's `info['action_mask']` (GymnasiumPufferEnv(env, action_masks=True)). A mask is one 0/1 (or bool) entry
+per choice of the action space, in order: Discrete n: n entries; MultiDiscrete: sum(nvec), or one array per
+dimension. PettingZoo classic games are turn-based AEC envs: TurnBasedParallelEnv steps them as parallel ones.
+
 The flat row has one dtype when every part fits in it without loss (e.g. MiniGrid's uint8 image and its Discrete(4)
 direction both fit in uint8); otherwise the parts are packed as raw bytes, each aligned to its own item size so a
 policy can view them in place.
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from pufferlib.envs.contract import EnvOutputError, PufferEnv
+from pufferlib.envs.contract import EnvOutputError, MixedSpace, PufferEnv, action_mask_size
 from pufferlib.exceptions import APIUsageError
 
 DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -241,7 +247,8 @@ class ActionLayout:
     """The flat action space of a (possibly structured) action space, and the way back to a structured action.
 
     Discrete stays Discrete; MultiDiscrete and MultiBinary become a flat MultiDiscrete; Box stays a float32 Box.
-    Dict / Tuple of discrete parts become one MultiDiscrete, of Box parts one flat float32 Box. Flat actions are
+    Dict / Tuple of discrete parts become one MultiDiscrete, of Box parts one flat float32 Box, of both one
+    MixedSpace row: every discrete part's indices first, then every Box part's values. Flat actions are
     zero-based: a space's `start` is added back when converting.
     """
 
@@ -253,11 +260,12 @@ class ActionLayout:
         if unsupported:
             raise APIUsageError(f'action space part {unsupported[0]} is not supported; use Box, Discrete, '
                                 'MultiDiscrete, MultiBinary, or Dict / Tuple of them')
-        if any(is_box) and not all(is_box):
-            raise APIUsageError(f'action space {space} mixes continuous (Box) and discrete parts; a flat action '
-                                'row is either all discrete (MultiDiscrete) or all continuous (Box)')
+        mixed = any(is_box) and not all(is_box)
+        # Columns of each part in the flat row; a mixed row holds the discrete parts first, then the Box parts.
+        order = [part for part, box in zip(parts, is_box) if not box] + [part for part, box in zip(parts, is_box)
+                                                                         if box] if mixed else parts
         self.leaves, offset = [], 0
-        for path, leaf_space in parts:
+        for path, leaf_space in order:
             size = 1 if isinstance(leaf_space, spaces.Discrete) else int(np.prod(leaf_space.shape))
             self.leaves.append((path, leaf_space, offset, offset + size))
             offset += size
@@ -269,6 +277,11 @@ class ActionLayout:
             low = np.concatenate([s.low.ravel() for _, s in parts]).astype(np.float32)
             high = np.concatenate([s.high.ravel() for _, s in parts]).astype(np.float32)
             self.flat = spaces.Box(low, high, dtype=np.float32)
+        elif mixed:
+            boxes = [s for _, s in parts if isinstance(s, spaces.Box)]
+            self.flat = MixedSpace(np.concatenate([_choices(s) for _, s in parts if not isinstance(s, spaces.Box)]),
+                                   np.concatenate([s.low.ravel() for s in boxes]),
+                                   np.concatenate([s.high.ravel() for s in boxes]))
         else:
             self.flat = spaces.MultiDiscrete(np.concatenate([_choices(s) for _, s in parts]))
         self.structured = not isinstance(space, (spaces.Box, *DISCRETE_SPACES))
@@ -292,11 +305,49 @@ def _choices(space):
 
 
 def _leaf_action(space, part):
+    if not isinstance(space, spaces.Box) and part.dtype.kind == 'f':  # a discrete part of a MixedSpace row
+        part = np.rint(part).astype(np.int64)
     if isinstance(space, spaces.Discrete):
         return int(part[0]) + int(space.start)
     if isinstance(space, spaces.MultiDiscrete):
         return (part.reshape(space.shape) + space.start).astype(space.dtype)
     return part.reshape(space.shape).astype(space.dtype)
+
+
+MASK_KEY = 'action_mask'
+
+
+def split_action_mask(space):
+    """(observation space without the mask, True) for a Dict observation space holding MASK_KEY (PettingZoo classic),
+    else (space, False). A Dict of just 'observation' and the mask becomes its 'observation' part."""
+    if not isinstance(space, spaces.Dict) or MASK_KEY not in space.spaces:
+        return space, False
+    rest = {key: sub for key, sub in space.spaces.items() if key != MASK_KEY}
+    if list(rest) == ['observation']:
+        return rest['observation'], True
+    return spaces.Dict(rest), True
+
+
+def strip_action_mask(observation):
+    """(the observation the policy sees, the env's mask) of one observation with a MASK_KEY entry, as
+    split_action_mask splits its space."""
+    rest = {key: value for key, value in observation.items() if key != MASK_KEY}
+    return (rest['observation'] if list(rest) == ['observation'] else rest), observation[MASK_KEY]
+
+
+def flat_action_mask(mask, action_space, who):
+    """The env's mask as one bool row of action_mask_size(action_space) entries; EnvOutputError if it is not one."""
+    size = action_mask_size(action_space)
+    parts = mask if isinstance(mask, (list, tuple)) and len(mask) and np.ndim(mask[0]) > 0 else [mask]
+    try:
+        row = np.concatenate([np.asarray(part).reshape(-1) for part in parts])
+    except (TypeError, ValueError):
+        row = None
+    if row is None or row.shape != (size,) or row.dtype.kind not in 'biuf':
+        got = 'nothing' if row is None else f'{row.dtype}{list(row.shape)}'
+        raise EnvOutputError(f'{who} gave an action mask of {got}; expected {size} 0/1 entries, one per choice of '
+                             f'{action_space}')
+    return row.astype(bool)
 
 
 def env_name(env):
@@ -361,13 +412,19 @@ class GymnasiumPufferEnv(WrappedEnv):
     """A single-agent Gymnasium env as a PufferEnv with one row. Finished episodes reset automatically: the row
     then holds the next episode's first observation, with the final reward and terminal / truncation flags.
     A finished episode reports `episode_return`, `episode_length`, `score` (the return: a Gymnasium env has no
-    other score) and the scalar numbers of the env's final info dict."""
+    other score) and the scalar numbers of the env's final info dict.
 
-    def __init__(self, env, buf=None, seed=0):
+    Legal-action masks: an observation Dict with an 'action_mask' key is found by itself; `action_masks=True` reads
+    `info['action_mask']` after every reset and step instead (see the module docstring)."""
+
+    def __init__(self, env, buf=None, seed=0, action_masks=False):
         self.env = env
-        self.structured_observation_space = env.observation_space
+        observation_space, in_observation = split_action_mask(env.observation_space)
+        self.mask_source = 'observation' if in_observation else 'info' if action_masks else None
+        self.has_action_masks = self.mask_source is not None
+        self.structured_observation_space = observation_space
         self.structured_action_space = env.action_space
-        self.observation_layout = observation_layout(env.observation_space)
+        self.observation_layout = observation_layout(observation_space)
         self.action_layout = ActionLayout(env.action_space)
         self.single_observation_space = self.observation_layout.box
         self.single_action_space = self.action_layout.flat
@@ -379,7 +436,16 @@ class GymnasiumPufferEnv(WrappedEnv):
         self._started = False
         self._checked = 0
 
-    def _write(self, observation):
+    def _write(self, observation, info):
+        if self.mask_source == 'observation':
+            observation, mask = strip_action_mask(observation)
+        elif self.mask_source == 'info':
+            mask = info.get(MASK_KEY) if isinstance(info, dict) else None
+            if mask is None:
+                raise EnvOutputError(f"{env_name(self)} gave no info['{MASK_KEY}'] (action_masks=True expects one "
+                                     'after every reset and step)')
+        if self.has_action_masks:
+            self.action_masks[0] = flat_action_mask(mask, self.single_action_space, env_name(self))
         if self.check_spaces and self._checked <= self.check_spaces:  # the reset's observation, then N steps
             self._checked += 1
             self._check_values(observation)
@@ -387,8 +453,8 @@ class GymnasiumPufferEnv(WrappedEnv):
             view[...] = _get(observation, path)
 
     def reset(self, seed=None):
-        observation, _ = self.env.reset(seed=self._first_seed if seed is None and not self._started else seed)
-        self._write(observation)
+        observation, info = self.env.reset(seed=self._first_seed if seed is None and not self._started else seed)
+        self._write(observation, info)
         self.rewards[:] = 0
         self.terminals[:] = False
         self.truncations[:] = False
@@ -410,9 +476,9 @@ class GymnasiumPufferEnv(WrappedEnv):
         if terminated or truncated:
             infos.append({**_numeric_stats(info), 'score': self._episode_return,
                           'episode_return': self._episode_return, 'episode_length': self._episode_length})
-            observation, _ = self.env.reset()
+            observation, info = self.env.reset()
             self._episode_return, self._episode_length = 0.0, 0
-        self._write(observation)
+        self._write(observation, info)
         self.rewards[0] = reward
         self.terminals[0] = terminated
         self.truncations[0] = truncated
@@ -425,7 +491,9 @@ class PettingZooPufferEnv(WrappedEnv):
     Agents may appear and disappear: a row's mask is True when its agent took part in the last step (or is present
     after a reset); absent agents' rows hold zeros. When no agent is left the episode resets automatically and
     reports `episode_length` and `episode_return` = `score` (the mean over the agents that took part).
-    Every agent must share one observation space and one action space.
+    Every agent must share one observation space and one action space. An observation Dict with an 'action_mask'
+    key gives each agent's legal actions (PettingZoo classic); absent agents' mask rows are all False, which the
+    policy reads as all legal (their actions are not used).
     """
 
     def __init__(self, env, buf=None, seed=0):
@@ -437,7 +505,7 @@ class PettingZooPufferEnv(WrappedEnv):
                     env.action_space(agent) != env.action_space(first):
                 raise APIUsageError(f'agents {first!r} and {agent!r} have different spaces; emulation needs one '
                                     'observation and one action space for all agents (pad them to a common space)')
-        self.structured_observation_space = env.observation_space(first)
+        self.structured_observation_space, self.has_action_masks = split_action_mask(env.observation_space(first))
         self.structured_action_space = env.action_space(first)
         self.observation_layout = observation_layout(self.structured_observation_space)
         self.action_layout = ActionLayout(self.structured_action_space)
@@ -454,6 +522,14 @@ class PettingZooPufferEnv(WrappedEnv):
 
     def _write(self, observations):
         self.observations[:] = 0
+        if self.has_action_masks:
+            self.action_masks[:] = False
+            stripped = {}
+            for agent, observation in observations.items():
+                stripped[agent], mask = strip_action_mask(observation)
+                self.action_masks[self._rows[agent]] = flat_action_mask(mask, self.single_action_space,
+                                                                         f'{env_name(self)} agent {agent!r}')
+            observations = stripped
         if self.check_spaces and self._checked <= self.check_spaces:
             self._checked += 1
             for agent, observation in observations.items():
@@ -511,3 +587,46 @@ class PettingZooPufferEnv(WrappedEnv):
             self._begin_episode(None)
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
+
+
+class TurnBasedParallelEnv:
+    """A turn-based PettingZoo AEC env (the classic board games) as a ParallelEnv for PettingZooPufferEnv: every
+    agent observes every step, and only the action of the agent whose turn it is (`agent_selection`) is played; the
+    others' rows are ignored, as their masks say (PettingZoo classic masks show no legal move off turn). Rewards
+    are each agent's reward of the step just played (classic games pay both players when the game ends)."""
+
+    def __init__(self, aec_env):
+        self.aec = aec_env
+        self.possible_agents = list(aec_env.possible_agents)
+        self.metadata = getattr(aec_env, 'metadata', {})
+        self.render_mode = getattr(aec_env, 'render_mode', None)
+        self.agents = []
+
+    def observation_space(self, agent):
+        return self.aec.observation_space(agent)
+
+    def action_space(self, agent):
+        return self.aec.action_space(agent)
+
+    def reset(self, seed=None, options=None):
+        self.aec.reset(seed=seed, options=options)
+        self.agents = list(self.aec.agents)
+        return {agent: self.aec.observe(agent) for agent in self.agents}, {agent: {} for agent in self.agents}
+
+    def step(self, actions):
+        aec = self.aec
+        aec.step(actions[aec.agent_selection])
+        rewards = {agent: float(aec.rewards[agent]) for agent in self.agents}
+        terminations = {agent: bool(aec.terminations[agent]) for agent in self.agents}
+        truncations = {agent: bool(aec.truncations[agent]) for agent in self.agents}
+        observations = {agent: aec.observe(agent) for agent in self.agents}
+        while aec.agents and (aec.terminations[aec.agent_selection] or aec.truncations[aec.agent_selection]):
+            aec.step(None)  # a finished agent must be stepped with None before it leaves
+        self.agents = list(aec.agents)
+        return observations, rewards, terminations, truncations, {agent: {} for agent in rewards}
+
+    def render(self):
+        return self.aec.render()
+
+    def close(self):
+        self.aec.close()

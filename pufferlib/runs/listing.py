@@ -3,7 +3,8 @@
     NAME  ENV  STEPS  WALL  BEST  LAST SCORE  STATUS
 
 Status comes from run.json and the run's lock: `running` while a process holds the lock, `finished` or
-`interrupted` as the session recorded it on the way out, and `crashed` when run.json still says running but nobody
+`interrupted` as the session recorded it on the way out (`paused`: stopped at --stop-at-step, as PBT members
+are between periods), and `crashed` when run.json still says running but nobody
 holds the lock (the process died without closing: a kill -9, a power loss, an uncaught crash). Folders from before
 run.json are `finished` with a model.pt and `stopped` without one.
 """
@@ -37,7 +38,7 @@ def status_of(run_dir, info):
     recorded = info.get('status')
     if recorded == 'running':
         return 'crashed'
-    if recorded in ('finished', 'interrupted', 'crashed'):
+    if recorded in ('finished', 'paused', 'interrupted', 'crashed'):
         return recorded
     return 'finished' if os.path.exists(os.path.join(run_dir, MODEL_FILE)) else 'stopped'
 

@@ -38,7 +38,7 @@ from pufferlib.runs.metrics import MetricsLog, TensorBoardLog
 
 OPTION_DEFAULTS = dict(resume=None, load_model_path=None, overrides=None, config_files=(), wandb=False,
                        wandb_project=None, wandb_group=None, wandb_tag=None, neptune=False, neptune_project=None,
-                       neptune_name=None)
+                       neptune_name=None, stop_at_step=None, change_hyperparameters=False)
 # What a resumed run may change: budgets, logging, checkpointing, and where it computes. The run's identity keys
 # (experiment, data_dir, restart_behavior) only say which run to open. Everything else would change the model,
 # the data layout or the learning itself, and is refused by name.
@@ -47,6 +47,14 @@ RESUME_SAFE = {
               'milestone_seconds', 'save_best_after', 'device', 'compile', 'compile_mode', 'experiment', 'data_dir',
               'restart_behavior', 'world_size'},
     'vec': {'timeout', 'check_spaces', 'ray_address'},
+}
+# What a resume may also change with --change-hyperparameters, which PBT sweeps pass at a period boundary
+# (pufferlib.sweep.pbt): learning hyperparameters that every session reads afresh from the config. Not the model,
+# the data layout, or Adam's betas and eps (the checkpoint's optimizer state brings its own).
+HYPERPARAMETERS = {
+    'train': {'learning_rate', 'lr_final_ratio', 'ent_coef', 'ent_final_ratio', 'clip_coef', 'clip_final_ratio',
+              'vf_coef', 'vf_clip_coef', 'vf_clip_final_ratio', 'gamma', 'gae_lambda', 'max_grad_norm',
+              'update_epochs', 'prio_alpha', 'prio_beta0', 'vtrace_rho_clip', 'vtrace_c_clip'},
 }
 
 
@@ -157,7 +165,7 @@ def load_existing(run_dir, config, options, step, lock):
     if lock.stale_holder:
         notes.append(f'{name} was last written by pid {lock.stale_holder.get("pid")}, which is gone (crashed or '
                      'killed): taking over its lock')
-    changes = apply_safe_overrides(saved, options.overrides or {}, name)
+    changes = apply_safe_overrides(saved, options.overrides or {}, name, options.change_hyperparameters)
     if changes:
         notes.append('changed on resume: ' + ', '.join(changes))
     if step is not None:
@@ -184,9 +192,10 @@ def load_existing(run_dir, config, options, step, lock):
     return OpenedRun(run_dir, saved, lock, state, path, rewind, tuple(notes))
 
 
-def apply_safe_overrides(saved, overrides, name):
-    """Set the command-line values of RESUME_SAFE keys in the run's config; a ConfigError naming every other key
-    whose value differs from the run's. Returns 'key: old -> new' strings for the changes made."""
+def apply_safe_overrides(saved, overrides, name, hyperparameters=False):
+    """Set the command-line values of RESUME_SAFE keys (and with `hyperparameters`, of HYPERPARAMETERS) in the
+    run's config; a ConfigError naming every other key whose value differs from the run's. Returns
+    'key: old -> new' strings for the changes made."""
     problems, changes = [], []
     schema = puffer_config.typed_defaults()
     # Renamed keys given on the command line mean what they meant before (train.anneal_lr -> lr_schedule, ...).
@@ -209,7 +218,7 @@ def apply_safe_overrides(saved, overrides, name):
             continue
         if value == old:
             continue
-        if key in RESUME_SAFE.get(section, ()):
+        if key in RESUME_SAFE.get(section, ()) or (hyperparameters and key in HYPERPARAMETERS.get(section, ())):
             if key in ('experiment', 'data_dir', 'restart_behavior'):
                 continue  # they chose this run; they are not settings of it
             saved.setdefault(section, {})[key] = value
@@ -332,6 +341,8 @@ def train(config, options=None, dashboard=None):
     train.init_path), and the --wandb / --neptune flags. `dashboard` defaults to a live view on a terminal and plain
     lines otherwise."""
     options = SimpleNamespace(**{**OPTION_DEFAULTS, **vars(options or SimpleNamespace())})
+    if options.stop_at_step is not None and options.stop_at_step < 1:
+        raise ConfigError(f'--stop-at-step {options.stop_at_step} must be at least 1 (agent steps)')
     config = {section: dict(items) for section, items in config.items()}
     if distributed.launched():
         distributed.init(puffer_config.resolve_device(config['train']['device']))
@@ -405,13 +416,17 @@ class Session:
             self.dashboard.message(note)
         status, error = 'crashed', None
         with TorchSettings():
-            seed_everything(distributed.rank_seed(t['seed']), t['torch_deterministic'])
-            if not self.main:  # its own episodes: rank 0's config (and config.ini) keep the run's seed
-                config['vec']['seed'] = distributed.rank_seed(config['vec']['seed'])
+            # Every rank seeds torch alike and draws every rank's sampling noise, keeping its own share of it;
+            # its envs are its share of the global env pool (pufferlib.distributed.shared_draw and first_env).
+            seed_everything(t['seed'], t['torch_deterministic'])
             from pufferlib import vector
             vecenv = None
             try:
-                vecenv = vector.make_from_config(config)
+                if self.data_parallel:
+                    vecenv = vector.make_from_config(
+                        config, first_env=distributed.first_env(config['vec']['num_envs']))
+                else:
+                    vecenv = vector.make_from_config(config)
                 self.trainer = self.build(vecenv)
                 self.dashboard.message(self.where_line('run'))
                 with StopSignals(self.dashboard) as signals:
@@ -423,7 +438,7 @@ class Session:
                     status = 'interrupted'
                     raise TrainingInterrupted(self.interrupted_text(stopped), 130 if stopped == 'SIGINT' else 143)
                 model_path = self.save_model()
-                status = 'finished'
+                status = 'paused' if self.paused() else 'finished'
                 return TrainResult(self.run_dir, self.trainer.global_step, self.trainer.epoch,
                                    dict(self.trainer.latest_stats), dict(self.trainer.latest_losses), model_path,
                                    self.best_path(), self.name)
@@ -447,6 +462,8 @@ class Session:
         from pufferlib.trainer import Trainer
         config, t = self.config, self.config['train']
         opened = self.opened
+        from pufferlib import selfplay
+        vecenv = selfplay.wrap(config, vecenv)  # [selfplay] on: the trainer sees the learner's rows only
         puffer_config.resolve_train_auto(config, vecenv.num_agents)  # and validates the whole config with them
         t['device'] = distributed.init(puffer_config.resolve_device(t['device']))  # cuda:LOCAL_RANK for a rank
         if torch.device(t['device']).type == 'cpu':
@@ -467,9 +484,7 @@ class Session:
         metrics = MetricsLog(self.run_dir)
         resume_step = None
         if opened.state is not None:
-            trainer.load_state_dict(opened.state, opened.state_path)
-            if not self.main:  # rank 0's random state was saved: draw this rank's own again
-                torch.manual_seed(distributed.rank_seed(t['seed']) + trainer.epoch)
+            trainer.load_state_dict(opened.state, opened.state_path)  # rank 0's random state, shared by every rank
             trainer.last_checkpoint = opened.state_path
             runs_state = opened.state.get('run', {}) if isinstance(opened.state.get('run'), dict) else {}
             self.best.load_state_dict(runs_state.get('best', {}))
@@ -487,6 +502,10 @@ class Session:
                 metrics.truncate_after(0)
                 resume_step = 0
             trainer.reset_envs(config['vec']['seed'])
+            if trainer.imitation is not None and config['bc']['pretrain_steps'] > 0:  # docs/rewards.md
+                first, last = trainer.imitation.pretrain(config['bc']['pretrain_steps'], trainer.zero_grad)
+                self.dashboard.message(f'bc: {config["bc"]["pretrain_steps"]} pre-training steps on '
+                                       f'{config["bc"]["demo_path"]}, loss {first:.3f} -> {last:.3f}')
         if self.main:
             self.sinks = [metrics, TensorBoardLog(self.run_dir, puffer_config.to_ini(config, comments=False),
                                                   resume_step)]
@@ -528,16 +547,18 @@ class Session:
     def epochs(self, signals):
         """Train until the budget is spent or a signal asks to stop; returns that signal's name or None."""
         trainer, t = self.trainer, self.config['train']
-        spent = distributed.broadcast_object(trainer.budget_spent())  # rank 0's clock decides, for every rank
+        spent = distributed.broadcast_object(self.budget_spent())  # rank 0's clock decides, for every rank
         while not spent:
             before = trainer.global_step
             trainer.collect()
+            if self.data_parallel:  # every rank's steps, counted before the update: schedules follow the run's progress
+                trainer.global_step = before + distributed.agree(trainer.global_step - before, False)[0]
             losses = trainer.learn()
             requested = signals.requested
             if self.data_parallel:
                 losses, requested, spent = self.agree(before, losses, requested)
             else:
-                spent = trainer.budget_spent()
+                spent = self.budget_spent()
             row = trainer.log(losses)
             self.check_best(row)
             if requested:
@@ -550,15 +571,24 @@ class Session:
                 self.save_checkpoint(restart_envs=False)
         return None
 
+    def budget_spent(self):
+        """The run's budget, or this session's --stop-at-step (a PBT sweep trains a member a period at a time)."""
+        stop = self.options.stop_at_step
+        return self.trainer.budget_spent() or (stop is not None and self.trainer.global_step >= stop)
+
+    def paused(self):
+        """Stopped at --stop-at-step with budget left: the run continues with the next --resume."""
+        return self.options.stop_at_step is not None and not self.trainer.budget_spent()
+
     def agree(self, before, losses, requested):
-        """The ranks' common view of the epoch just done: global_step counts every rank's steps, the row holds
-        every rank's episodes and mean losses, and all stop together (a signal on any rank, or rank 0's budget)."""
+        """The ranks' common view of the epoch just done (global_step already counts every rank's steps, see
+        epochs): the row holds every rank's episodes and mean losses, and all stop together (a signal on any rank, or
+        rank 0's budget)."""
         trainer = self.trainer
-        steps, signalled = distributed.agree(trainer.global_step - before, requested)
-        trainer.global_step = before + steps
+        _, signalled = distributed.agree(0, requested)
         distributed.gather_stats(trainer)
         losses = distributed.average_losses(losses)
-        _, spent = distributed.agree(0, self.main and trainer.budget_spent())
+        _, spent = distributed.agree(0, self.main and self.budget_spent())
         return losses, requested or ('SIGTERM' if signalled else None), spent
 
     def check_best(self, row):
@@ -640,6 +670,10 @@ class Session:
             layout.update_info(self.run_dir, **changes)
         if status == 'finished':
             self.dashboard.message(self.finished_text())
+        elif status == 'paused':
+            self.dashboard.message(f'paused {self.name} at step {self.trainer.global_step:,} of '
+                                   f'{self.config["train"]["total_timesteps"]:,} (--stop-at-step); continue: '
+                                   f'{self.command("train", resume=True)}')
         elif status == 'crashed':
             kept = self.trainer.last_checkpoint if self.trainer else None
             self.dashboard.message(f'run {self.name} crashed; folder {self.run_dir}; '

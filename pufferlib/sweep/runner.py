@@ -35,10 +35,14 @@ from pufferlib.sweep.store import SweepStore
 # Used when a [sweep] key is missing (a config dict built by hand, or an older default.ini).
 SETTING_DEFAULTS = dict(method='Protein', metric='score', goal='maximize', max_runs=100, max_suggestion_cost=3600.0,
                         workers=1, random_warmup=10, curve_points=5, candidates_per_point=16, backend='local',
-                        devices='auto')
+                        devices='auto', population_size=4, pbt_period_steps=1_000_000, replace_fraction=0.3,
+                        mutation_rate=0.15, perturb_min=1.1, perturb_max=1.5, resample_rate=0.25)
 BACKENDS = ('local', 'ray')
 # Settings that may change between runs of the same sweep.
 RESUMABLE_CHANGES = ('max_runs', 'workers', 'backend', 'devices')
+# Settings only PBT reads: they name no other sweep (so sweeps started before they existed still resume).
+PBT_SETTINGS = ('population_size', 'pbt_period_steps', 'replace_fraction', 'mutation_rate', 'perturb_min',
+                'perturb_max', 'resample_rate')
 POLL_SECONDS = 0.2
 DB_FILE, LOCK_FILE, BEST_FILE, TRIAL_FILE, LOG_FILE = 'sweep.db', 'sweep.lock', 'best.ini', 'trial.ini', 'train.log'
 
@@ -55,7 +59,11 @@ def sweep(config, options=None):
     """Run (or resume) the sweep described by `config` (from pufferlib.config.load). Returns a SweepResult."""
     settings = sweep_settings(config)
     spaces = sweep_spaces.spaces_from_config(config)
-    method = sweep_methods.make_method(settings['method'], spaces, settings)
+    if settings['method'] == 'PBT':
+        from pufferlib.sweep.pbt import PBTSweep
+        kind, method = PBTSweep, None
+    else:
+        kind, method = Sweep, sweep_methods.make_method(settings['method'], spaces, settings)
     folder = sweep_folder(config)
     os.makedirs(os.path.join(folder, 'trials'), exist_ok=True)
     with exclusive_lock(folder):
@@ -63,7 +71,7 @@ def sweep(config, options=None):
         try:
             if store.get_meta('config') is None:
                 store.set_meta('config', puffer_config.to_ini(config, comments=False))
-            return Sweep(config, settings, spaces, method, folder, store, tracker_flags(options, folder)).run()
+            return kind(config, settings, spaces, method, folder, store, tracker_flags(options, folder)).run()
         finally:
             store.close()
 
@@ -100,7 +108,8 @@ def is_cuda(device):
 def sweep_folder(config):
     """`data_dir/<env>/sweep_<hash of the config>`: the same command finds the same folder."""
     identity = dict(config)
-    identity['sweep'] = {k: v for k, v in config.get('sweep', {}).items() if k not in RESUMABLE_CHANGES}
+    ignored = RESUMABLE_CHANGES + (PBT_SETTINGS if config.get('sweep', {}).get('method') != 'PBT' else ())
+    identity['sweep'] = {k: v for k, v in config.get('sweep', {}).items() if k not in ignored}
     digest = hashlib.sha256(puffer_config.to_ini(identity, comments=False).encode()).hexdigest()[:10]
     return os.path.join(os.path.abspath(runs.env_dir(config['train']['data_dir'],
                                                      runs.env_folder_name(config['base']['env_name']))),
@@ -121,6 +130,8 @@ def exclusive_lock(folder):
 
 
 class Sweep:
+    keeps_runs = False  # a trial continues a run the sweep already holds (PBT's members), also on Ray
+
     def __init__(self, config, settings, spaces, method, folder, store, tracker_flags=()):
         self.config, self.settings, self.spaces, self.method = config, settings, spaces, method
         self.folder, self.store, self.tracker_flags = folder, store, tracker_flags
@@ -192,6 +203,10 @@ class Sweep:
     def trial_dir(self, trial_id):
         return os.path.join(self.folder, 'trials', f'{trial_id:04d}')
 
+    def trial_flags(self, trial):
+        """`puffer train` flags of this trial beyond its trial.ini (none here; PBT adds its own)."""
+        return ()
+
     def start(self, runner, trial):
         folder = self.trial_dir(trial.id)
         os.makedirs(folder, exist_ok=True)
@@ -203,7 +218,8 @@ class Sweep:
             self.record(trial.id, dict(status='failed', error=f'invalid trial config: {error}'))
             return
         job = TrialJob(trial.id, self.env_name, folder, trial_config, self.settings['metric'],
-                       self.settings['curve_points'], self.tracker_flags)
+                       self.settings['curve_points'], self.tracker_flags, extra_flags=self.trial_flags(trial),
+                       keeps_run=self.keeps_runs)
         with open(job.ini_path, 'w') as file:
             file.write(puffer_config.to_ini(trial_config))
         runner.start(job)
@@ -269,6 +285,8 @@ class TrialJob:
     started: float = field(default_factory=time.monotonic)
     device: str = None          # the sweep.devices entry the trial is pinned to (None with devices = auto)
     device_slot: int = None     # its index in that list
+    extra_flags: tuple = ()     # further `puffer train` flags (PBT: --stop-at-step, the period's hyperparameters)
+    keeps_run: bool = False     # continue the run in `folder` on Ray too, rather than starting it over
 
     @property
     def world_size(self):
@@ -295,7 +313,8 @@ def train_command(job, resume_run=None):
     command += ['-m', 'pufferlib.cli', 'train', job.env_name, '--config', job.ini_path]
     if job.device is not None:
         command += ['--train.device', trial_device(job.device)]
-    return command + list(job.tracker_flags) + (['--resume', resume_run] if resume_run else [])
+    return (command + list(job.tracker_flags) + list(job.extra_flags)
+            + (['--resume', resume_run] if resume_run else []))
 
 
 def trial_device(device):
@@ -453,30 +472,44 @@ class LocalRunner(Runner):
         self.running.clear()
 
 
-def run_trial_remotely(env_name, trial_config, flags):
+def run_trial_remotely(env_name, trial_config, flags, files=None):
     """A Ray task: train one trial in a scratch folder of the node it runs on, and return its exit code, log and
-    run files, since cluster nodes need not share a file system with the sweep."""
+    run files, since cluster nodes need not share a file system with the sweep. `files` ({relative path: bytes})
+    is a run to continue (a PBT member's), laid out in the scratch folder first."""
     with tempfile.TemporaryDirectory(prefix='puffer_trial_') as folder:
         trial_config = {section: dict(items) for section, items in trial_config.items()}
         trial_config['train']['data_dir'] = folder
         job = TrialJob(0, env_name, folder, trial_config, '', 0, flags)
         with open(job.ini_path, 'w') as file:
             file.write(puffer_config.to_ini(trial_config))
-        result = subprocess.run(train_command(job), capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                env=child_environment(1))
-        files = {}
-        env_folder = os.path.join(folder, runs.env_identity(trial_config))
-        for root, _, names in os.walk(env_folder):
-            for name in names:
-                path = os.path.join(root, name)
-                with open(path, 'rb') as file:
-                    files[os.path.relpath(path, folder)] = file.read()
-        return result.returncode, result.stdout + result.stderr, files
+        for relative, content in (files or {}).items():
+            path = os.path.join(folder, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'wb') as file:
+                file.write(content)
+        resumable = [path for path in runs.runs_of(trial_data_config(job))
+                     if os.path.exists(os.path.join(path, runs.CONFIG_FILE))]
+        resume = os.path.basename(resumable[-1]) if resumable else None
+        result = subprocess.run(train_command(job, resume), capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, env=child_environment(1))
+        return result.returncode, result.stdout + result.stderr, read_files(folder, runs.env_identity(trial_config))
+
+
+def read_files(folder, identity):
+    """{path relative to folder: bytes} of every file of the env folder `identity` in `folder`."""
+    files = {}
+    for root, _, names in os.walk(os.path.join(folder, identity)):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as file:
+                files[os.path.relpath(path, folder)] = file.read()
+    return files
 
 
 class RayRunner(Runner):
     """Trials as Ray tasks on a cluster (`vec.ray_address`, or a local Ray started here), `workers` at a time.
-    Each node needs pufferlib installed. An interrupted trial is run again from its start."""
+    Each node needs pufferlib installed. An interrupted trial is run again from its start; a trial that keeps its
+    run (a PBT member's period) takes the run's files along and continues it."""
 
     def __init__(self, settings, address):
         try:
@@ -496,8 +529,10 @@ class RayRunner(Runner):
         return list(self.running.values())
 
     def start(self, job):
-        env_folder = os.path.join(job.folder, runs.env_identity(job.config))
-        if os.path.isdir(env_folder):
+        identity = runs.env_identity(job.config)
+        env_folder = os.path.join(job.folder, identity)
+        files = read_files(job.folder, identity) if job.keeps_run else {}
+        if os.path.isdir(env_folder) and not job.keeps_run:
             shutil.rmtree(env_folder)
         self.pin(job)
         task, flags = self.task, job.tracker_flags
@@ -505,7 +540,7 @@ class RayRunner(Runner):
             flags = ('--train.device', trial_device(job.device)) + tuple(flags)
             if is_cuda(job.device):  # Ray picks the node and GPUs, and sets the task's CUDA_VISIBLE_DEVICES
                 task = self.task.options(num_gpus=job.world_size)
-        self.running[task.remote(job.env_name, job.config, flags)] = job
+        self.running[task.remote(job.env_name, job.config, tuple(flags) + tuple(job.extra_flags), files)] = job
 
     def poll(self):
         if not self.running:
@@ -520,6 +555,8 @@ class RayRunner(Runner):
                 code, log, files = 1, f'the Ray task failed: {error}\n', {}
             with open(os.path.join(job.folder, LOG_FILE), 'a') as file:
                 file.write(log)
+            if files:  # the task's copy of the run is now the run (rotated-out checkpoints included)
+                shutil.rmtree(os.path.join(job.folder, runs.env_identity(job.config)), ignore_errors=True)
             for relative, content in files.items():
                 path = os.path.join(job.folder, relative)
                 os.makedirs(os.path.dirname(path), exist_ok=True)

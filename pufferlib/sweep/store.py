@@ -3,6 +3,10 @@ directory, error and timestamps.
 
 Each change is its own committed transaction, so a sweep killed at any moment leaves a consistent file; trials
 still marked `running` when a sweep starts were cut short by the previous one and are run again.
+
+A PBT sweep (pufferlib.sweep.pbt) also fills two tables: `pbt_chunks` says which member and period each trial
+trains (a trial is one period of one member), and `lineage` holds every exploit-and-explore step: who copied whom,
+at which step, the metric of both at copy time, and the hyperparameters before and after.
 """
 import json
 import sqlite3
@@ -26,6 +30,26 @@ CREATE TABLE IF NOT EXISTS trials (
     started REAL NOT NULL,                -- unix time the trial was first started
     finished REAL
 );
+CREATE TABLE IF NOT EXISTS pbt_chunks (
+    trial INTEGER PRIMARY KEY,            -- trials.id: one period of one member
+    member INTEGER NOT NULL,              -- 1 .. population_size
+    generation INTEGER NOT NULL,          -- period number, from 1: trains up to generation * pbt_period_steps
+    UNIQUE (member, generation)
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    id INTEGER PRIMARY KEY,
+    generation INTEGER NOT NULL,          -- the period after which the member was replaced
+    member INTEGER NOT NULL,              -- the member replaced (its next period starts from the copy)
+    parent INTEGER NOT NULL,              -- the member whose weights and optimizer state it copied
+    step INTEGER NOT NULL,                -- agent steps of the copied checkpoint
+    score REAL,                           -- the member's metric at copy time (NULL: its period failed)
+    parent_score REAL NOT NULL,           -- the parent's metric at copy time
+    params_before TEXT NOT NULL,          -- JSON: the member's own hyperparameters
+    params_after TEXT NOT NULL,           -- JSON: the parent's, perturbed: what the member trains with next
+    checkpoint TEXT NOT NULL,             -- the parent's checkpoint file that was copied
+    copied INTEGER NOT NULL DEFAULT 0,    -- 1 once the copy is in the member's run folder
+    UNIQUE (generation, member)
+);
 """
 STATUSES = ('running', 'done', 'failed')
 
@@ -42,6 +66,22 @@ class Trial:
     error: str = None
     started: float = None
     finished: float = None
+
+
+@dataclass
+class Exploit:
+    """One row of `lineage`: member copied parent after period `generation`."""
+    id: int
+    generation: int
+    member: int
+    parent: int
+    step: int
+    score: float
+    parent_score: float
+    params_before: dict
+    params_after: dict
+    checkpoint: str
+    copied: bool
 
 
 class SweepStore:
@@ -87,3 +127,41 @@ class SweepStore:
         return [Trial(id, status, json.loads(params), score, cost, [tuple(p) for p in json.loads(curve)], run_dir,
                       error, started, finished)
                 for id, status, params, score, cost, curve, run_dir, error, started, finished in rows]
+
+    # PBT -----------------------------------------------------------------------------------------------------
+
+    def add_generation(self, generation, params, exploits=()):
+        """In one transaction: a running trial for every member's period `generation` (params: {member: params}) and
+        the exploits that produced them. A kill leaves either all of it or none."""
+        now = time.time()
+        with self.connection:
+            for event in exploits:
+                self.connection.execute(
+                    'INSERT INTO lineage (generation, member, parent, step, score, parent_score, params_before, '
+                    'params_after, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    (generation - 1, event['member'], event['parent'], event['step'], event['score'],
+                     event['parent_score'], json.dumps(event['params_before']), json.dumps(event['params_after']),
+                     event['checkpoint']))
+            for member in sorted(params):
+                cursor = self.connection.execute(
+                    "INSERT INTO trials (status, params, started) VALUES ('running', ?, ?)",
+                    (json.dumps(params[member]), now))
+                self.connection.execute('INSERT INTO pbt_chunks (trial, member, generation) VALUES (?, ?, ?)',
+                                        (cursor.lastrowid, member, generation))
+
+    def chunks(self):
+        """{trial id: (member, generation)} of a PBT sweep."""
+        rows = self.connection.execute('SELECT trial, member, generation FROM pbt_chunks')
+        return {trial: (member, generation) for trial, member, generation in rows}
+
+    def exploits(self):
+        """Every exploit-and-explore step, by period and member."""
+        rows = self.connection.execute(
+            'SELECT id, generation, member, parent, step, score, parent_score, params_before, params_after, '
+            'checkpoint, copied FROM lineage ORDER BY generation, member')
+        return [Exploit(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
+                        json.loads(row[8]), row[9], bool(row[10])) for row in rows]
+
+    def mark_copied(self, exploit_id):
+        with self.connection:
+            self.connection.execute('UPDATE lineage SET copied = 1 WHERE id = ?', (exploit_id,))

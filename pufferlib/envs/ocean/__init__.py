@@ -45,5 +45,5 @@ def check_params(env_name, env_kwargs):
 
 
 def num_agents(env_name, env_kwargs):
-    """Agent rows of one env object: num_envs C envs times agents per C env."""
-    return int(env_kwargs.get('num_envs', COMMON_PARAMS['num_envs'])) * lookup(env_name).agents_per_env
+    """Agent rows of one env object: num_envs C envs times agents per C env (which may depend on parameters)."""
+    return int(env_kwargs.get('num_envs', COMMON_PARAMS['num_envs'])) * lookup(env_name).agents_for(env_kwargs)

@@ -54,21 +54,26 @@ class OceanEnv(PufferEnv):
         self.params = spec.resolve_params(params)
         self.single_observation_space, self.single_action_space = spec.spaces(self.params)
         self.num_envs = num_envs
-        self.num_agents = num_envs * spec.agents_per_env
+        self.num_agents = num_envs * spec.agents_for(self.params)
         self.log_interval = log_interval
         module = load_module(spec)
+        # ACTION_MASK in the C binding, on for these parameters (docs/policies.md)
+        self.has_action_masks = bool(getattr(module, 'ACTION_MASK', 0)) and module.spec(self.params)['action_mask']
+        self.snapshot_buffers = SNAPSHOT_BUFFERS + (('action_masks',) if self.has_action_masks else ())
         super().__init__(buf)
+        self.masks[:] = True  # before the C envs attach: a two-player env in agent mode writes its own (turns)
         low, high = action_bounds(self.single_action_space)
         self.vector = module.Vector(self.observations, self.actions, self.rewards, self.terminals, self.truncations,
-                                    num_envs, self.params, low, high, int(seed))
-        self.masks[:] = True
+                                    num_envs, self.params, low, high, int(seed),
+                                    masks=self.masks,
+                                    **({'action_mask': self.action_masks} if self.has_action_masks else {}))
         self.tick = 0
         self.started = False  # reset() or restore() has run: episodes are under way
 
     def reset(self, seed=None):
         """Reset every C env; with a seed, env i is reseeded from (seed, i). Returns (observations, [])."""
-        self.vector.reset(seed)
         self.masks[:] = True
+        self.vector.reset(seed)  # a two-player env in agent mode then marks the rows waiting their turn
         self.tick = 0
         self.started = True
         return self.observations, []
@@ -111,7 +116,7 @@ class OceanEnv(PufferEnv):
         self._check_started('snapshot')
         state = dict(env=self.spec.name, num_envs=self.num_envs, params=dict(self.params), tick=self.tick,
                      c_state=np.frombuffer(self.vector.snapshot(), np.uint8).copy())
-        for name in SNAPSHOT_BUFFERS:
+        for name in self.snapshot_buffers:
             state[name] = getattr(self, name).copy()
         return state
 
@@ -121,7 +126,7 @@ class OceanEnv(PufferEnv):
         parameters, or one whose buffers, counter or C state are malformed or out of range (the C binding checks
         every field of every env against this env's parameters); the env is then left as it was."""
         name = self.spec.name
-        keys = {'env', 'num_envs', 'params', 'tick', 'c_state', *SNAPSHOT_BUFFERS}
+        keys = {'env', 'num_envs', 'params', 'tick', 'c_state', *self.snapshot_buffers}
         if not isinstance(state, dict) or not keys <= set(state):
             missing = sorted(keys - set(state)) if isinstance(state, dict) else 'not a dict'
             raise SnapshotError(f'{name}: cannot restore a malformed snapshot (missing: {missing})')
@@ -132,7 +137,7 @@ class OceanEnv(PufferEnv):
         tick = state['tick']
         if isinstance(tick, (bool, np.bool_)) or not isinstance(tick, numbers.Integral) or tick < 0:
             raise SnapshotError(f'{name}: cannot restore a snapshot whose tick is {tick!r}; expected an int >= 0')
-        for key in SNAPSHOT_BUFFERS:
+        for key in self.snapshot_buffers:
             own, saved_buffer = getattr(self, key), state[key]
             if (not isinstance(saved_buffer, np.ndarray) or saved_buffer.shape != own.shape
                     or saved_buffer.dtype != own.dtype):
@@ -149,7 +154,7 @@ class OceanEnv(PufferEnv):
             self.vector.restore(np.ascontiguousarray(c_state).reshape(-1))
         except ValueError as error:
             raise SnapshotError(f'{name}: cannot restore this snapshot: {error}') from None
-        for key in SNAPSHOT_BUFFERS:
+        for key in self.snapshot_buffers:
             getattr(self, key)[...] = state[key]
         self.tick = int(tick)
         self.started = True

@@ -1,7 +1,8 @@
 """The Ocean registry: one entry per C env, built from the spec its C binding declares (ocean/vecenv.h `spec()`:
 description, parameters with defaults and ranges, spaces, agents per env, frame shape); no per-env Python classes.
 
-The names live in `pufferlib/envs/ocean/sanity.py` (sanity envs, cartpole) and `pufferlib/envs/ocean/games.py` (the games).
+The names live in `pufferlib/envs/ocean/sanity.py` (sanity envs, cartpole) and `pufferlib/envs/ocean/games.py`
+(the games).
 """
 import difflib
 import functools
@@ -58,7 +59,13 @@ class OceanSpec:
 
     @property
     def agents_per_env(self):
+        """Agent rows per C env with the default parameters (see agents_for)."""
         return self._declared['agents_per_env']
+
+    def agents_for(self, params):
+        """Agent rows per C env for these parameters: a two-player game has 2 in agent mode (ocean/README.md)."""
+        from pufferlib.envs.ocean.ocean_env import load_module
+        return load_module(self).spec({k: v for k, v in params.items() if k in self.params})['agents_per_env']
 
     @property
     def frame_shape(self):

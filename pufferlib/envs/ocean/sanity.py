@@ -2,8 +2,8 @@
 docs/ocean.md)."""
 from pufferlib.envs.ocean.registry import register
 
-for _name in ('squared', 'bandit', 'memory', 'password', 'stochastic', 'multiagent', 'spaces', 'continuous',
-              'cartpole'):
+for _name in ('squared', 'bandit', 'memory', 'delay', 'password', 'stochastic', 'multiagent', 'spaces',
+              'continuous', 'cartpole'):
     register('puffer_' + _name)
 
 register('puffer_cartpole_continuous', module='_cartpole', defaults={'continuous': 1},
