@@ -1,6 +1,7 @@
 """Self-play (pufferlib.selfplay), two-player agent mode of the Ocean games, matches and tournaments
 (pufferlib.arena). docs/selfplay.md."""
 import math
+import os
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import pufferlib
 from pufferlib import arena, config as puffer_config, models, selfplay, trainer, vector
 from pufferlib.envs import ocean
 from pufferlib.exceptions import ConfigError
@@ -291,12 +293,19 @@ def test_selfplay_keys_are_validated():
 
 # ---- Learning ---------------------------------------------------------------------------------------------------
 
+def run_cli(command, tmp_path, **kwargs):
+    """`puffer ...` as a user runs it: the pufferlib this test imports (installed in CI, with its C modules built),
+    from outside the checkout, whose unbuilt source tree would otherwise shadow it."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(pufferlib.__file__)))
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, **kwargs)
+
+
 def train_selfplay(tmp_path, env_name, overrides, flags=()):
     command = [sys.executable, '-m', 'pufferlib.cli', 'train', env_name, '--train.data-dir', str(tmp_path),
                '--train.experiment', 'sp', '--selfplay.enabled', 'True', '--env.opponent', '1', *flags]
     for key, value in overrides.items():
         command += [f'--{key}', str(value)]
-    subprocess.run(command, check=True, capture_output=True, text=True)
+    run_cli(command, tmp_path, check=True)
     return tmp_path / env_name / 'sp'
 
 
@@ -325,13 +334,13 @@ def test_eval_opponent_and_tournament_print_results(tmp_path):
         'env.num-envs': 32, 'train.total-timesteps': 20_000, 'train.bptt-horizon': 16, 'train.minibatch-size': 256,
         'train.checkpoint-interval': 2, 'selfplay.save-steps': 5000, 'policy.hidden-size': 16})
     common = [sys.executable, '-m', 'pufferlib.cli', 'eval', 'puffer_connect4', '--train.data-dir', str(tmp_path)]
-    out = subprocess.run(common + ['--load-model-path', str(run / 'model.pt'), '--opponent', 'scripted',
-                                   '--episodes', '50'], check=True, capture_output=True, text=True).stdout
+    out = run_cli(common + ['--load-model-path', str(run / 'model.pt'), '--opponent', 'scripted',
+                            '--episodes', '50'], tmp_path, check=True).stdout
     assert 'vs scripted: 50 games' in out and '95% CI' in out and 'Wilson' in out
-    out = subprocess.run(common + ['--tournament', f'{run},random,scripted', '--episodes', '20'],
-                         check=True, capture_output=True, text=True).stdout
+    out = run_cli(common + ['--tournament', f'{run},random,scripted', '--episodes', '20'], tmp_path,
+                  check=True).stdout
     assert 'Elo (Bradley-Terry fit, mean 1200)' in out and 'scripted' in out and 'random' in out
-    bad = subprocess.run(common + ['--opponent', 'random'], capture_output=True, text=True)
+    bad = run_cli(common + ['--opponent', 'random'], tmp_path)
     assert bad.returncode == 2 and '--load-model-path' in bad.stderr
 
 

@@ -373,7 +373,8 @@ def child_environment(workers):
     and the machine's cores shared among the trials running at once instead of each BLAS/OpenMP pool claiming all
     of them."""
     env = dict(os.environ)
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import pufferlib
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(pufferlib.__file__)))
     env['PYTHONPATH'] = os.pathsep.join(p for p in (package_root, env.get('PYTHONPATH'), os.getcwd()) if p)
     env.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // workers)))
     return env
