@@ -17,8 +17,9 @@ import numpy as np
 import pufferlib.envs.ocean as ocean
 
 ACTION_BATCHES = 64  # distinct pre-generated action arrays, cycled
-# Settings that shipped config files use and that change an env's cost, timed as extra rows.
-VARIANTS = [('puffer_tetris', {'features': 1})]
+# Settings that shipped config files (or self-play's agent mode) use and that change an env's cost, timed as extra
+# rows.
+VARIANTS = [('puffer_tetris', {'features': 1}), ('puffer_checkers', {'opponent': 1}), ('puffer_go', {'opponent': 1})]
 
 
 def time_steps(step, actions, seconds):

@@ -55,6 +55,19 @@ static inline float rng_uniform(uint64_t* state, float low, float high) {
     return low + (high - low) * rng_float(state);
 }
 
+// Sticky actions (ALE's repeat_action_probability; Machado et al., 2018): with probability p a frame repeats the
+// previous frame's action instead of the chosen one. Draws a number only when p > 0, so p = 0 leaves the stream as
+// it was. Returns the action this frame plays and remembers it in *last.
+static inline int sticky_action(uint64_t* state, int action, int* last, float p) {
+    if (p > 0.0f && rng_float(state) < p) action = *last;
+    *last = action;
+    return action;
+}
+
+// The ALE's two parameters, first in the PARAMS of an Atari-style env (Machado et al.'s defaults): frames per
+// step, and the sticky-action probability. The env declares `int frameskip; float repeat_action_probability;`.
+#define ALE_PARAMS(INT, FLOAT) INT(frameskip, 4, 1, 16) FLOAT(repeat_action_probability, 0.25, 0.0f, 1.0f)
+
 // ---------------------------------------------------------------------------------------------------------------
 // Software drawing onto an RGB byte frame [height][width][3]. Everything clips to the frame, so an env can draw a
 // shape that is partly off screen without checking.
@@ -146,6 +159,16 @@ static inline void draw_text(Canvas canvas, int x, int y, const char* text, int 
     }
 }
 
+// draw_text of a printf-style line (at most 63 characters), for scores and counters on a frame.
+static inline void draw_textf(Canvas canvas, int x, int y, int scale, Color color, const char* format, ...) {
+    char text[64];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    draw_text(canvas, x, y, text, scale, color);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Text pictures for c_render_text: printf-style appends that never overflow `size` and keep the string terminated.
 // Usage: int length = 0; text_append(buffer, size, &length, "score %d\n", score); return length;
@@ -173,6 +196,23 @@ static inline void text_append(char* buffer, int size, int* length, const char* 
 //
 // On episode end the env adds to log.score, log.episode_return, log.episode_length, its stats, and log.n += 1;
 // the binding reports each as a mean over finished episodes (my_log is generated from LOG_STATS).
+//
+// An env that allocates nothing writes PUFFER_PLAIN_LIFECYCLE(MyEnv, my_new_episode) for its c_init (nothing to do),
+// c_reset (my_new_episode(env): the binding has already cleared rewards, terminals and truncations) and c_close.
+#define PUFFER_PLAIN_LIFECYCLE(Type, new_episode)      \
+    int c_init(Type* env) { (void)env; return 0; }     \
+    void c_reset(Type* env) { new_episode(env); }      \
+    void c_close(Type* env) { (void)env; }
+//
+// A single-agent env ends each c_step with puffer_write_step(env, reward, terminal, truncated) (row 0), and on the
+// step an episode ends calls puffer_log_episode(env, score, episode_return, episode_length) before adding its own
+// LOG_STATS.
+#define puffer_write_step(env, reward, terminal, truncated) \
+    ((env)->rewards[0] = (reward), (env)->terminals[0] = (unsigned char)(terminal), \
+     (env)->truncations[0] = (unsigned char)(truncated))
+#define puffer_log_episode(env, score_value, return_value, length_value)                                      \
+    ((env)->log.score += (float)(score_value), (env)->log.episode_return += (float)(return_value),               \
+     (env)->log.episode_length += (float)(length_value), (env)->log.n += 1.0f)
 #define PUFFER_LOG_FIELD(name) float name;
 #define PUFFER_LOG(STATS) \
     typedef struct { float score; float episode_return; float episode_length; float n; STATS(PUFFER_LOG_FIELD) } Log;

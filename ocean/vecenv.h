@@ -46,6 +46,10 @@
 // buffer (Vector's optional `action_mask`); without one (and in the sanitizer) the vector owns it. Envs without
 // ACTION_MASK get env->action_mask = NULL. ACTION_MASK_ON(env) (default 1) may make the mask depend on parameters
 // (tetris: its `action_mask` parameter); where it is 0, env->action_mask is NULL and spec()'s 'action_mask' False.
+// NAMES(ENTRY, SET): the registry names this module serves, each ENTRY(name, description, sets) where `sets` is zero
+// or more SET(parameter, value) that change the defaults under that name (a variant of the env, as
+// puffer_cartpole_continuous). Default: ENTRY("puffer_" <ENV_NAME>, DESCRIPTION, ). Exported as the module's NAMES,
+// [(name, description, {parameter: default})], from which the Python registry is discovered.
 #ifndef PUFFER_VECENV_H
 #define PUFFER_VECENV_H
 
@@ -72,6 +76,9 @@ NUM_AGENTS, FRAME_W, FRAME_H, STATE and LOG_STATS first (see the top of ocean/ve
 #define PUFFER_CAT_(a, b) a##b
 #define PUFFER_CAT(a, b) PUFFER_CAT_(a, b)
 #define PUFFER_ENV_NAME PUFFER_STR(ENV_NAME)
+#ifndef NAMES
+#define NAMES(ENTRY, SET) ENTRY("puffer_" PUFFER_ENV_NAME, DESCRIPTION, )
+#endif
 
 #ifndef PUFFER_NO_PYTHON
 #define PY_SSIZE_T_CLEAN
@@ -852,6 +859,12 @@ static Env* vector_env(PyObject* self, Py_ssize_t index) {
     return &vector->vec.envs[index];
 }
 
+// For a MY_METHODS method whose only argument is the env index: that env, or NULL with the error set.
+static Env* vector_env_arg(PyObject* self, PyObject* args) {
+    Py_ssize_t index;
+    return PyArg_ParseTuple(args, "n", &index) ? vector_env(self, index) : NULL;
+}
+
 static PyObject* vector_reset(VectorObject* self, PyObject* args) {
     PyObject* seed_object = Py_None;
     if (!PyArg_ParseTuple(args, "|O", &seed_object) || vector_check_open(self)) return NULL;
@@ -1074,22 +1087,78 @@ static PyObject* puffer_param_bounds(PyObject* module, PyObject* args) {
 // for the defaults updated with `params` (an out-of-range value clamped into range): 'observation' (size, dtype,
 // lows, highs) and 'action' ('discrete', n), ('multidiscrete', [n, ...]) or ('box', size).
 #define PUFFER_DEFAULT_INT(name, default_value, low, high) \
-    if (puffer_set_default(defaults, #name, PyLong_FromLong(default_value))) goto done;
+    if (puffer_set_default(defaults, #name, PyLong_FromLong(default_value))) goto fail;
 #define PUFFER_DEFAULT_FLOAT(name, default_value, low, high) \
-    if (puffer_set_default(defaults, #name, PyFloat_FromDouble(default_value))) goto done;
+    if (puffer_set_default(defaults, #name, PyFloat_FromDouble(default_value))) goto fail;
 static int puffer_set_default(PyObject* dict, const char* key, PyObject* value) {
     int failed = value == NULL || PyDict_SetItemString(dict, key, value);
     Py_XDECREF(value);
     return failed ? -1 : 0;
 }
 
+// {parameter: default} in PARAMS order (a new reference, or NULL with an error set).
+static PyObject* puffer_defaults(void) {
+    PyObject* defaults = PyDict_New();
+    if (defaults == NULL) goto fail;
+    PARAMS(PUFFER_DEFAULT_INT, PUFFER_DEFAULT_FLOAT)
+    return defaults;
+fail:
+    Py_XDECREF(defaults);
+    return NULL;
+}
+
+// The module's NAMES list: one (name, description, {parameter: default}) per NAMES entry. A SET of a parameter that
+// PARAMS does not declare, or an int parameter set to a fraction, fails the import with the name and the key.
+static int puffer_set_override(PyObject* overrides, PyObject* defaults, const char* name, const char* key,
+                               double value) {
+    PyObject* declared = PyDict_GetItemString(defaults, key);  // borrowed
+    if (declared == NULL) {
+        PyErr_Format(PyExc_ValueError, "%s: NAMES entry %s sets '%s', which PARAMS does not declare", PUFFER_ENV_NAME,
+                     name, key);
+        return -1;
+    }
+    if (PyLong_Check(declared) && value != (double)(long long)value) {
+        PyErr_Format(PyExc_ValueError, "%s: NAMES entry %s sets int parameter '%s' to a fraction", PUFFER_ENV_NAME,
+                     name, key);
+        return -1;
+    }
+    return puffer_set_default(overrides, key, PyLong_Check(declared) ? PyLong_FromLongLong((long long)value)
+                                                                     : PyFloat_FromDouble(value));
+}
+
+#define PUFFER_NAME_SET(key, value) \
+    if (puffer_set_override(overrides, defaults, name, #key, (double)(value))) goto fail;
+#define PUFFER_NAME_ENTRY(entry_name, description, sets)                                    \
+    {                                                                                       \
+        const char* name = entry_name;                                                      \
+        overrides = PyDict_New();                                                           \
+        if (overrides == NULL) goto fail;                                                   \
+        sets                                                                                \
+        PyObject* entry = Py_BuildValue("(ssO)", name, description, overrides);             \
+        if (entry == NULL || PyList_Append(names, entry)) { Py_XDECREF(entry); goto fail; } \
+        Py_DECREF(entry);                                                                   \
+        Py_CLEAR(overrides);                                                                \
+    }
+static PyObject* puffer_names(void) {
+    PyObject *defaults = puffer_defaults(), *names = PyList_New(0), *overrides = NULL;
+    if (defaults == NULL || names == NULL) goto fail;
+    NAMES(PUFFER_NAME_ENTRY, PUFFER_NAME_SET)
+    Py_DECREF(defaults);
+    return names;
+fail:
+    Py_XDECREF(defaults);
+    Py_XDECREF(names);
+    Py_XDECREF(overrides);
+    return NULL;
+}
+
 static PyObject* puffer_spec(PyObject* module, PyObject* args) {
     PyObject* params = NULL;
     if (!PyArg_ParseTuple(args, "|O!", &PyDict_Type, &params)) return NULL;
-    PyObject *defaults = PyDict_New(), *resolved = NULL, *lows = NULL, *highs = NULL, *action = NULL, *result = NULL;
+    PyObject *defaults = puffer_defaults(), *resolved = NULL, *lows = NULL, *highs = NULL, *action = NULL;
+    PyObject* result = NULL;
     Env* env = (Env*)calloc(1, sizeof(Env));
     if (env == NULL || defaults == NULL) goto done;
-    PARAMS(PUFFER_DEFAULT_INT, PUFFER_DEFAULT_FLOAT)
     resolved = PyDict_Copy(defaults);
     if (resolved == NULL || (params != NULL && PyDict_Update(resolved, params))) goto done;
     puffer_num_params_read = 0;
@@ -1153,6 +1222,12 @@ PyMODINIT_FUNC PUFFER_CAT(PyInit__, ENV_NAME)(void) {
     PyObject* module = PyModule_Create(&puffer_module);
     if (module == NULL) return NULL;
     Py_INCREF(&VectorType);
+    PyObject* names = puffer_names();
+    if (names == NULL || PyModule_AddObject(module, "NAMES", names) < 0) {
+        Py_XDECREF(names);
+        Py_DECREF(module);
+        return NULL;
+    }
     if (PyModule_AddObject(module, "Vector", (PyObject*)&VectorType) < 0
         || PyModule_AddIntConstant(module, "NUM_AGENTS", NUM_AGENTS) < 0
         || PyModule_AddIntConstant(module, "ACT_SIZE", ACT_SIZE) < 0

@@ -79,6 +79,11 @@ COMMANDS = {c.name: c for c in (
         Option('deterministic', False, 'Take the most likely action instead of sampling.'),
         Option('save_demos', None, 'Record every step (observations, actions, rewards, episode ends) to this .npz '
                'demonstrations file for bc.demo_path and reward.gail.demo_path (docs/rewards.md).', 'FILE'),
+        Option('human', False, 'Play agent 0 yourself in the window with the keyboard (arrows / WASD / space, or '
+               'number keys; the env\'s key map is printed; docs/eval.md); with --save-demos your steps are '
+               'recorded.'),
+        Option('keys', None, 'With --human: your own key map, KEY=ACTION pairs (pygame key names) and '
+               'none=ACTION|wait|repeat for no key, e.g. left=2,right=3,space=1,none=0.', 'KEY=ACTION,...'),
         Option('opponent', None, 'Two-player envs: play --load-model-path against this player (scripted, random, '
                'or a model) for --episodes games (default 1000) and print win/draw/loss with 95% Wilson intervals '
                '(docs/selfplay.md).', 'scripted|random|MODEL'),

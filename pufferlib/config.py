@@ -52,12 +52,13 @@ CHOICES = {
     ('train', 'ent_schedule'): SCHEDULES,
     ('train', 'clip_schedule'): SCHEDULES,
     ('train', 'vf_clip_schedule'): SCHEDULES,
+    ('train', 'policy_mapping'): ('team', 'env'),
 }
 AT_LEAST_ONE = {
     ('vec', 'num_envs'), ('vec', 'num_workers'), ('vec', 'batch_size'), ('train', 'total_timesteps'),
     ('train', 'batch_size'), ('train', 'bptt_horizon'), ('train', 'minibatch_size'),
     ('train', 'max_minibatch_size'), ('train', 'update_epochs'), ('train', 'checkpoint_interval'),
-    ('train', 'keep_checkpoints'), ('train', 'world_size'),
+    ('train', 'keep_checkpoints'), ('train', 'world_size'), ('train', 'num_policies'),
     ('sweep', 'max_runs'), ('sweep', 'workers'), ('sweep', 'curve_points'), ('sweep', 'candidates_per_point'),
     ('sweep', 'pbt_period_steps'),
     ('reward.rnd', 'hidden_size'), ('reward.rnd', 'output_size'),
@@ -116,6 +117,7 @@ RANGES = {
     ('reward.gail', 'strength'): (0, math.inf, True, False),
     ('reward.gail', 'gamma'): (0, 1, True, True),
     ('reward.gail', 'learning_rate'): (0, math.inf, False, False),
+    ('reward.gail', 'gradient_penalty'): (0, math.inf, True, False),
     ('bc', 'strength'): (0, math.inf, True, False),
     ('bc', 'steps'): (0, math.inf, True, False),
     ('bc', 'pretrain_steps'): (0, math.inf, True, False),
@@ -522,20 +524,40 @@ def environment_index():
     return _cache[key]
 
 
+def ocean_env_names():
+    """Every Ocean env the compiled modules declare (pufferlib.envs.ocean discovers them); [] if it cannot import.
+    Those without a config file of their own load with OCEAN_INI."""
+    try:
+        from pufferlib.envs import ocean
+        return ocean.list_envs()
+    except (ImportError, EnvironmentSetupError):
+        return []
+
+
+# The config of an Ocean env that has no .ini of its own (a new env: its folder is all it needs).
+OCEAN_INI = 'ocean.ini'
+
+
 def list_environments():
-    """[(env name, config path, description)] sorted by name, for `puffer list`."""
+    """[(env name, config path, description)] sorted by name, for `puffer list`: the envs of the config files and
+    every Ocean env (an Ocean env without a file of its own shows OCEAN_INI and its C description)."""
     rows = []
-    for name, path in sorted(environment_index().items()):
+    index = environment_index()
+    for name, path in index.items():
         shown = os.path.relpath(path, config_dir()) if path.startswith(config_dir()) else path
         rows.append((name, shown, read_ini(path).description))
-    return rows
+    from pufferlib.envs import ocean
+    for name in ocean_env_names():
+        if name not in index:
+            rows.append((name, OCEAN_INI, ocean.lookup(name).description))
+    return sorted(rows)
 
 
 def find_env_config(env_name):
     index = environment_index()
     if env_name in index:
         return index[env_name]
-    suggestions = closest(env_name, index, n=5)
+    suggestions = closest(env_name, list(index) + [name for name in ocean_env_names() if name not in index], n=5)
     hint = f'closest: {", ".join(suggestions)}' if suggestions else 'run `puffer list` to see every name'
     raise ConfigError(f'unknown environment {shown(env_name)}; {hint}')
 
@@ -718,7 +740,8 @@ def nested_overrides(overrides):
 # --------------------------------------------------------------------------------------------------------------
 
 def load(env_name=None, overrides=None, config_files=(), resolve=True):
-    """Resolve the config of `env_name`: default.ini < its .ini < `config_files` < `overrides`.
+    """Resolve the config of `env_name`: default.ini < its .ini < `config_files` < `overrides`. An Ocean env
+    without an .ini of its own takes config/ocean.ini; every Ocean env's [env] starts from its C defaults.
 
     `env_name` may be None when a config file names the environment in its [base] env_name. An env name that no
     config file in the search path declares (a user's own env, named in a --config file) inherits the config of
@@ -749,6 +772,9 @@ def load(env_name=None, overrides=None, config_files=(), resolve=True):
     index = environment_index()
     if env_name in index:
         env_ini = read_ini(index[env_name])
+    elif (env_name in ocean_env_names()
+          and layered_package([ini.sections for ini in files] + [override_sections]) == 'ocean'):
+        env_ini = read_ini(os.path.join(config_dir(), OCEAN_INI))  # an Ocean env without a config file of its own
     elif config_files:
         env_ini = package_ini([ini.sections for ini in files] + [override_sections], index)
     else:
@@ -872,7 +898,29 @@ def config_problems(config, num_agents=None, env_declared=None):
     check_adaptive_lr(config, problems)
     check_demo_paths(config, problems)
     check_pbt(config, problems)
+    check_policies(config, problems)
     return problems
+
+
+def check_policies(config, problems):
+    """train.num_policies > 1 (pufferlib.multipolicy) with what assumes one learning policy. How the rows split
+    between the policies is checked when the envs exist (multipolicy.check_layout)."""
+    count = config.get('train', {}).get('num_policies')
+    if not isinstance(count, int) or isinstance(count, bool) or count < 2:
+        return
+    if config.get('selfplay', {}).get('enabled') is True:
+        problems.append(f'train.num_policies = {count} with selfplay.enabled = True: self-play trains one policy '
+                        'against its snapshots; for both sides learning set selfplay.enabled = False and keep '
+                        'num_policies = 2 with policy_mapping = team')
+    world_size = config.get('train', {}).get('world_size')
+    if isinstance(world_size, int) and world_size > 1:
+        problems.append(f'train.num_policies = {count} with train.world_size = {world_size}: several policies train '
+                        'in one process only; set train.world_size = 1')
+    pretrain = config.get('bc', {}).get('pretrain_steps')
+    if isinstance(pretrain, int) and pretrain > 0:
+        problems.append(f'train.num_policies = {count} with bc.pretrain_steps = {pretrain}: pre-training before the '
+                        'first epoch is for one policy; set bc.pretrain_steps = 0 (bc.strength still applies to '
+                        'every policy)')
 
 
 def check_pbt(config, problems):

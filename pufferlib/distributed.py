@@ -144,6 +144,61 @@ def average_gradients(trainer):
         grad.div_(size)
 
 
+def decided_by_rank0(*flags):
+    """Rank 0's booleans on every rank, in one collective: what follows rank 0's clock (the time budget, a
+    checkpoint every train.checkpoint_seconds) must be decided alike by all ranks, as they differ in time."""
+    values = torch.tensor([int(bool(flag)) if is_main() else 0 for flag in flags], dtype=torch.int64,
+                          device=collective_device())
+    dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return [bool(value) for value in values.tolist()]
+
+
+# What each rank keeps of its own in a checkpoint: its envs and what follows from its envs' episodes (the recurrent
+# state of its agent rows, its self-play ratings and returns, its intrinsic reward signals, trained on its own
+# rollouts). Everything else in a checkpoint is the same on every rank.
+RANK_KEYS = ('envs', 'recurrent_state', 'selfplay', 'reward_signals')
+
+
+def gather_rank_states(state):
+    """Collective at every checkpoint: rank 0's checkpoint `state` gains 'ranks', the own part (RANK_KEYS) of
+    ranks 1..N-1 in order, so that a resumed run puts every rank's envs back where they were."""
+    own = on_cpu({key: state[key] for key in RANK_KEYS if key in state})
+    parts = [None] * world_size() if is_main() else None
+    dist.gather_object(own, parts, dst=0)
+    if is_main():
+        state['ranks'] = parts[1:]
+
+
+def on_cpu(value):
+    """`value` with every tensor inside its dicts, lists and tuples on the CPU (object collectives pickle them, and
+    a CUDA tensor would unpickle onto the sender's device), containers kept as they are (an optimizer's betas)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return type(value)((key, on_cpu(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        items = [on_cpu(item) for item in value]
+        return type(value)(*items) if hasattr(value, '_fields') else type(value)(items)
+    return value
+
+
+def scatter_rank_states(state):
+    """Collective on resume: rank 0 passes the checkpoint it read, every rank gets its own part (RANK_KEYS) of it:
+    rank 0 its own, rank r the r-th saved one. A rank the checkpoint has no part for (it was written by fewer ranks,
+    or before ranks saved their envs) gets no envs, which then restart from the checkpoint's epoch seed, and keeps
+    rank 0's self-play and reward-signal state."""
+    parts = None
+    if is_main():
+        saved = state.get('ranks') if isinstance(state.get('ranks'), list) else []
+        parts = [{key: state.get(key) for key in RANK_KEYS if key in state}]
+        for index in range(1, world_size()):
+            part = saved[index - 1] if index - 1 < len(saved) and isinstance(saved[index - 1], dict) else None
+            parts.append(part if part is not None else dict(parts[0], envs=None, recurrent_state=None))
+    box = [None]
+    dist.scatter_object_list(box, on_cpu(parts) if parts is not None else None, src=0)
+    return box[0]
+
+
 def agree(steps, stop):
     """The epoch's agreement, one collective: the agent steps of every rank summed, and whether to stop (a signal
     on any rank, or the budget as rank 0 sees it: ranks' clocks differ, so train_seconds must not be read on each)."""

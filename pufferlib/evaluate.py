@@ -4,6 +4,7 @@
     puffer eval puffer_squared --load-model-path latest --render-mode rgb_array --save-video run.mp4
     puffer eval puffer_squared --render-mode ansi                             # random actions, as text
     puffer eval puffer_squared --load-model-path latest --render-mode none --save-demos demos.npz --episodes 100
+    puffer eval puffer_breakout --human --save-demos mine.npz --episodes 3   # a person plays (pufferlib.keyboard)
 
 One env object plays, with as few sub-envs as it allows ([env] num_envs = 1 where the env has that key), so the
 env that is drawn (env 0) is the env that is scored. The policy and env settings come from the model's run
@@ -21,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from pufferlib import demos, envs
+from pufferlib import demos, envs, keyboard
 
 from pufferlib.runs import saved_policy
 from pufferlib.actor import Actor
@@ -30,7 +31,7 @@ from pufferlib.video import VideoWriter, Window, check_video_path
 
 RENDER_MODES = ('human', 'rgb_array', 'ansi', 'none')
 OPTION_DEFAULTS = dict(load_model_path=None, render_mode='human', save_video=None, episodes=None, fps=30,
-                       deterministic=False, save_demos=None, opponent=None, tournament=None)
+                       deterministic=False, save_demos=None, opponent=None, tournament=None, human=False, keys=None)
 # Shown first in the statistics table, in this order; the env's own statistics follow alphabetically.
 LEADING_STATS = ('episode_return', 'episode_length', 'score')
 
@@ -69,22 +70,33 @@ def evaluate(config, options=None, output=None):
     try:
         if options.render_mode == 'human':  # before loading the model: no display is the likeliest failure
             window = Window(f'puffer eval {env_name}', options.fps)
+        if options.human:  # after the window: pygame reads key names once its display is up
+            key_map = keyboard.make_key_map(env_name, env.single_action_space, options.keys)
+            window.use_keys(key_map.codes)
         if model_path is None:
             actor = RandomActor(env, seed)
-            note(result, 'no --load-model-path: taking uniformly random actions (pass --load-model-path latest, a '
-                         'run directory or a .pt file to watch a trained policy)')
+            if options.human and env.num_agents > 1:
+                note(result, 'no --load-model-path: the other agents take uniformly random actions')
+            elif not options.human:
+                note(result, 'no --load-model-path: taking uniformly random actions (pass --load-model-path latest, '
+                             'a run directory or a .pt file to watch a trained policy)')
         else:
             torch.manual_seed(config['train']['seed'])
             actor = PolicyActor(saved_policy.load_policy(config, env, model_path), env, options.deterministic)
             note(result, f'policy {model_path}' + (f' (settings from {run_config})' if run_config else ''))
+        if options.human:
+            actor = keyboard.HumanActor(window, key_map, actor, env.actions.shape)
+            note(result, 'you play agent 0: ' + key_map.describe())
         if options.save_video:
             writer = VideoWriter(options.save_video, options.fps)
         draw = Drawing(env, options.render_mode, window, writer, output, options.fps)
-        recorder = demos.Recorder(env.num_agents) if options.save_demos else None
+        recorded_rows = 1 if options.human else env.num_agents  # a person's demonstrations: agent 0's steps only
+        recorder = demos.Recorder(recorded_rows) if options.save_demos else None
         play(env, actor, options.episodes, seed, draw, result, recorder)
         if recorder is not None:  # what was played, also when stopped early (pufferlib.demos, docs/rewards.md)
+            source = 'human' if options.human else model_path or 'random'
             header = recorder.save(options.save_demos, env_name, env.single_observation_space,
-                                   env.single_action_space, model_path or 'random')
+                                   env.single_action_space, source)
             note(result, f'wrote {header["steps"]} steps, {header["complete_episodes"]} finished episodes to '
                          f'{options.save_demos}')
     finally:
@@ -104,7 +116,8 @@ def note(result, message):
 
 def check_options(options):
     if options.render_mode is None:  # not chosen: record without a window when a video is asked for
-        options.render_mode = 'rgb_array' if options.save_video else ('none' if options.save_demos else 'human')
+        options.render_mode = 'rgb_array' if options.save_video else (
+            'none' if options.save_demos and not options.human else 'human')
     if options.episodes is None:  # not chosen: a video of one episode, a table over ten
         options.episodes = 1 if options.save_video else 10
     problems = []
@@ -118,6 +131,11 @@ def check_options(options):
     if options.save_demos is not None and (not isinstance(options.save_demos, str) or
                                            not options.save_demos.endswith('.npz')):
         problems.append(f'--save-demos {options.save_demos!r} must name an .npz file')
+    if options.human and options.render_mode != 'human':
+        problems.append(f'--human plays in the window: use --render-mode human (the default), not '
+                        f'{options.render_mode}')
+    if options.keys is not None and not options.human:
+        problems.append(f'--keys {options.keys!r} maps keys for a person playing: add --human')
     if options.save_video:
         check_video_path(options.save_video)
         if options.render_mode not in ('human', 'rgb_array'):
@@ -215,6 +233,12 @@ class Drawing:
         # Text is paced and redrawn in place only for a person watching a terminal; pipes get every picture.
         self.live_text = render_mode == 'ansi' and output.isatty()
         self.last_text = None
+        self.last_frame = None
+
+    def again(self):
+        """Show the last frame once more (the env did not step): keeps the window and its keys live; no video
+        frame. Returns whether the window is still open."""
+        return self.window is None or self.window.show(self.last_frame)
 
     def __call__(self):
         """Draw one picture; returns (window still open, pictures drawn)."""
@@ -223,6 +247,7 @@ class Drawing:
             if frame is None:
                 raise EnvironmentSetupError(f'{type(self.env).__name__} draws no frames (render() returned None); '
                                             'use --render-mode ansi or none')
+            self.last_frame = frame
             if self.writer is not None:
                 self.writer.write(frame)
             if self.window is not None and not self.window.show(frame):
@@ -246,18 +271,25 @@ class Drawing:
 
 def play(env, actor, episodes, seed, draw, result, recorder=None):
     """Step `env` with `actor` until `episodes` episodes have finished (or the viewer stops), recording into
-    `result` (and every step into `recorder`, a pufferlib.demos.Recorder)."""
+    `result` (and every step of the first agent rows it has room for into `recorder`, a pufferlib.demos.Recorder).
+    An actor that returns None (a person who has not pressed a key in a turn-based game) leaves the env where it
+    is for one frame."""
     env.reset(seed=seed)
     done = np.zeros(env.num_agents, dtype=bool)
+    rows = None if recorder is None else len(recorder.rows)
     try:
         still_open, drawn = draw()
         result.frames += drawn
         while still_open and len(result.episodes) < episodes:
-            env.actions[:] = actor(env.observations, done)
-            seen = None if recorder is None else np.array(env.observations)
+            actions = actor(env.observations, done)
+            if actions is None:
+                still_open = draw.again()
+                continue
+            env.actions[:] = actions
+            seen = None if recorder is None else np.array(env.observations[:rows])
             _, rewards, terminals, truncations, infos = env.step(env.actions)
             if recorder is not None:
-                recorder.add(seen, env.actions, rewards, terminals, truncations)
+                recorder.add(seen, env.actions[:rows], rewards[:rows], terminals[:rows], truncations[:rows])
             result.steps += 1
             done = np.logical_or(terminals, truncations)
             result.episodes.extend(episode_stats(infos))

@@ -29,6 +29,54 @@ def mlp(inputs, hidden, outputs, layers=2):
     return nn.Sequential(*modules, nn.Linear(sizes[-1], outputs))
 
 
+def image_layout(observation_shape):
+    """(channels, height, width, channels_last) of an image observation, else None: three axes, one of them at
+    most 4 channels at either end, the other two at least 8 pixels (Atari's [4, 84, 84], an RGB [H, W, 3])."""
+    shape = tuple(int(size) for size in observation_shape)
+    if len(shape) != 3:
+        return None
+    if shape[-1] <= 4 < shape[0]:
+        channels, height, width, last = shape[2], shape[0], shape[1], True
+    else:
+        channels, height, width, last = shape[0], shape[1], shape[2], False
+    return (channels, height, width, last) if channels <= 4 and min(height, width) >= 8 else None
+
+
+class ConvTrunk(nn.Module):
+    """A small convolutional encoder for image observations, fed the signal's flat normalized inputs: the RND
+    paper's strides (8/4, 4/2, 3/1) with a quarter of its channels on frames of 36 pixels or more, two 3 x 3 layers
+    on smaller ones. `size` is the number of features it puts out."""
+
+    def __init__(self, layout):
+        super().__init__()
+        self.channels, self.height, self.width, self.channels_last = layout
+        if min(self.height, self.width) >= 36:
+            self.layers = nn.Sequential(nn.Conv2d(self.channels, 16, 8, stride=4), nn.ReLU(),
+                                        nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+                                        nn.Conv2d(32, 32, 3, stride=1), nn.ReLU(), nn.Flatten())
+        else:
+            self.layers = nn.Sequential(nn.Conv2d(self.channels, 16, 3, padding=1), nn.ReLU(),
+                                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+        with torch.no_grad():
+            self.size = int(self.layers(torch.zeros(1, self.channels, self.height, self.width)).shape[1])
+
+    def forward(self, inputs):
+        if self.channels_last:
+            images = inputs.view(len(inputs), self.height, self.width, self.channels).permute(0, 3, 1, 2)
+        else:
+            images = inputs.view(len(inputs), self.channels, self.height, self.width)
+        return self.layers(images)
+
+
+def network(observation_shape, hidden, outputs, layers=2):
+    """An MLP on the flat inputs; on image observations a ConvTrunk before it, with one hidden layer."""
+    layout = image_layout(observation_shape)
+    if layout is None:
+        return mlp(int(np.prod(observation_shape)), hidden, outputs, layers)
+    trunk = ConvTrunk(layout)
+    return nn.Sequential(trunk, mlp(trunk.size, hidden, outputs, layers=1))
+
+
 def flat_features(observations):
     """[N, *obs_shape] of any dtype -> [N, features] float32 (structured observations count as their raw bytes)."""
     return observations.reshape(len(observations), int(np.prod(observations.shape[1:]))).float()
@@ -122,9 +170,9 @@ class RND(IntrinsicSignal):
             features *= int(size)
         self.obs_stats = RunningMeanStd((features,), clip=OBS_CLIP)
         self.return_stats = RunningMeanStd()
-        self.target = mlp(features, hidden_size, output_size)
-        self.predictor = mlp(features, hidden_size, output_size)
-        self.critic = mlp(features, hidden_size, 1)
+        self.target = network(observation_shape, hidden_size, output_size)
+        self.predictor = network(observation_shape, hidden_size, output_size)
+        self.critic = network(observation_shape, hidden_size, 1)
         for parameter in self.target.parameters():
             parameter.requires_grad_(False)
         self.networks = nn.ModuleDict(dict(obs_stats=self.obs_stats, return_stats=self.return_stats,
@@ -233,10 +281,12 @@ class Curiosity(IntrinsicSignal):
         features = int(np.prod(observation_shape))
         self.obs_stats = RunningMeanStd((features,), clip=OBS_CLIP)
         self.return_stats = RunningMeanStd()
-        self.encoder = mlp(features, hidden_size, encoding_size, layers=1)
+        self.encoder = network(observation_shape, hidden_size, encoding_size, layers=1)
+        if image_layout(observation_shape) is not None:  # bounded features (Burda et al. 2018b normalize theirs too)
+            self.encoder.append(nn.LayerNorm(encoding_size, elementwise_affine=False))
         self.inverse = mlp(2 * encoding_size, hidden_size, self.coding.width, layers=1)
         self.forward_model = mlp(encoding_size + self.coding.width, hidden_size, encoding_size, layers=1)
-        self.critic = mlp(features, hidden_size, 1)
+        self.critic = network(observation_shape, hidden_size, 1)
         self.networks = nn.ModuleDict(dict(obs_stats=self.obs_stats, return_stats=self.return_stats,
                                            encoder=self.encoder, inverse=self.inverse,
                                            forward_model=self.forward_model, critic=self.critic))
@@ -312,26 +362,34 @@ class GAIL(IntrinsicSignal):
     beta_rate = 1e-5          # VAIL's dual step size
 
     def __init__(self, observation_shape, action_space, demos, strength=1.0, gamma=0.99, encoding_size=64,
-                 hidden_size=128, learning_rate=3e-4, use_actions=False, use_vail=False, device='cpu'):
+                 hidden_size=128, learning_rate=3e-4, use_actions=False, use_vail=False, gradient_penalty=0.0,
+                 device='cpu'):
         self.strength, self.gamma = float(strength), float(gamma)
         self.use_actions, self.use_vail = bool(use_actions), bool(use_vail)
+        self.gradient_penalty = float(gradient_penalty)
         self.coding = ActionCoding(action_space)
         features = int(np.prod(observation_shape))
         self.obs_stats = RunningMeanStd((features,), clip=OBS_CLIP)
         self.return_stats = RunningMeanStd()
-        inputs = features + (self.coding.width if self.use_actions else 0)
+        layout = image_layout(observation_shape)
+        self.trunk = None if layout is None else ConvTrunk(layout)  # on images: conv features, then the MLP
+        inputs = (features if self.trunk is None else self.trunk.size) + (self.coding.width if self.use_actions else 0)
         self.body = nn.Sequential(nn.Linear(inputs, hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size),
                                   nn.ReLU())
         self.mean = nn.Linear(hidden_size, encoding_size)
         self.log_std = nn.Linear(hidden_size, encoding_size)
         self.output = nn.Linear(encoding_size, 1)
-        self.critic = mlp(features, hidden_size, 1)
-        self.networks = nn.ModuleDict(dict(obs_stats=self.obs_stats, return_stats=self.return_stats, body=self.body,
-                                           mean=self.mean, log_std=self.log_std, output=self.output,
-                                           critic=self.critic))
+        self.critic = network(observation_shape, hidden_size, 1)
+        modules = dict(obs_stats=self.obs_stats, return_stats=self.return_stats, body=self.body, mean=self.mean,
+                       log_std=self.log_std, output=self.output, critic=self.critic)
+        if self.trunk is not None:
+            modules['trunk'] = self.trunk
+        self.networks = nn.ModuleDict(modules)
         self.networks.to(device)
         self.register_beta = torch.zeros((), device=device)  # VAIL's beta, saved with the optimizer state
         model = [*self.body.parameters(), *self.mean.parameters(), *self.output.parameters()]
+        if self.trunk is not None:
+            model += list(self.trunk.parameters())
         if self.use_vail:
             model += list(self.log_std.parameters())
         self.optimizer = torch.optim.Adam(model, lr=learning_rate)
@@ -341,11 +399,23 @@ class GAIL(IntrinsicSignal):
         self.demo_actions = torch.as_tensor(demos.actions).to(device)
         self.obs_stats.update(flat_features(self.demo_observations))  # the expert's states set the input scale
 
+    def discriminator_inputs(self, observations, actions):
+        """What D sees: the normalized flat observations [N, features] and the action features [N, width] (None
+        without use_actions), the space the gradient penalty interpolates in."""
+        inputs = self.inputs(observations)
+        if not self.use_actions:
+            return inputs, None
+        return inputs, self.coding.features(actions.to(inputs.device)).to(inputs.dtype)
+
     def logits(self, observations, actions, sample=False):
         """D's logit of each (observation[, action]) [N]; with VAIL also the KL of each code [N]."""
-        inputs = self.inputs(observations)
-        if self.use_actions:
-            inputs = torch.cat([inputs, self.coding.features(actions.to(inputs.device))], -1)
+        return self.discriminate(*self.discriminator_inputs(observations, actions), sample=sample)
+
+    def discriminate(self, inputs, action_features=None, sample=False):
+        if self.trunk is not None:
+            inputs = self.trunk(inputs)
+        if action_features is not None:
+            inputs = torch.cat([inputs, action_features], -1)
         hidden = self.body(inputs)
         mean = self.mean(hidden)
         if not self.use_vail:
@@ -372,11 +442,27 @@ class GAIL(IntrinsicSignal):
     def normalize(self, rewards, valid):
         return rewards
 
-    def discriminator_loss(self, policy_obs, policy_actions, expert_obs, expert_actions):
-        """Binary cross-entropy (expert 1, policy 0), plus with VAIL beta (KL - I_c); returns (loss, stats)."""
-        logits, kl = self.logits(torch.cat([expert_obs.to(policy_obs.device), policy_obs]),
-                                 torch.cat([expert_actions.to(policy_actions.device), policy_actions]),
-                                 sample=self.use_vail)
+    def penalty(self, expert_inputs, policy_inputs, generator=None):
+        """Mean (||grad D(x)|| - 1)^2 at points x drawn uniformly on the segments between expert and policy inputs
+        (observation and action features together), D the probability (WGAN-GP, Gulrajani et al. 2017,
+        arXiv:1704.00028, as ML-Agents' GAIL): keeps D smooth, so its reward does not jump between nearby states."""
+        count = len(expert_inputs[0])
+        mix = torch.rand(count, 1, generator=generator).to(expert_inputs[0].device)
+        points = [(mix * e + (1 - mix) * p).detach().requires_grad_(True) for e, p in
+                  zip(expert_inputs, policy_inputs) if e is not None]
+        probability = torch.sigmoid(self.discriminate(*points)[0])
+        gradients = torch.autograd.grad(probability.sum(), points, create_graph=True)
+        norm = (sum(g.pow(2).sum(-1) for g in gradients) + 1e-12).sqrt()
+        return (norm - 1).pow(2).mean()
+
+    def discriminator_loss(self, policy_obs, policy_actions, expert_obs, expert_actions, generator=None):
+        """Binary cross-entropy (expert 1, policy 0), plus with VAIL beta (KL - I_c), plus the weighted gradient
+        penalty; returns (loss, stats)."""
+        expert_inputs = self.discriminator_inputs(expert_obs.to(policy_obs.device),
+                                                  expert_actions.to(policy_actions.device))
+        policy_inputs = self.discriminator_inputs(policy_obs, policy_actions)
+        joined = [None if e is None else torch.cat([e, p]) for e, p in zip(expert_inputs, policy_inputs)]
+        logits, kl = self.discriminate(*joined, sample=self.use_vail)
         labels = torch.cat([torch.ones(len(expert_obs)), torch.zeros(len(policy_obs))]).to(logits.device)
         loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
         probability = torch.sigmoid(logits.detach())
@@ -386,6 +472,10 @@ class GAIL(IntrinsicSignal):
             kl = kl.mean()
             loss = loss + self.register_beta * (kl - self.information_target)
             stats['gail_kl'] = kl.item()
+        if self.gradient_penalty > 0:
+            penalty = self.penalty(expert_inputs, policy_inputs, generator)
+            loss = loss + self.gradient_penalty * penalty
+            stats['gail_gradient_penalty'] = penalty.item()
         return loss, stats
 
     def update(self, policy_obs, policy_actions, minibatch=1024, generator=None):
@@ -397,7 +487,8 @@ class GAIL(IntrinsicSignal):
             expert = torch.randint(len(self.demo_observations), (len(index),), generator=generator)
             expert = expert.to(self.demo_observations.device)
             loss, stats = self.discriminator_loss(policy_obs[index], policy_actions[index],
-                                                  self.demo_observations[expert], self.demo_actions[expert])
+                                                  self.demo_observations[expert], self.demo_actions[expert],
+                                                  generator)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -446,5 +537,5 @@ def make_signals(config, observation_shape, device, action_space=None, observati
                                          action_space)
         intrinsic.append(GAIL(observation_shape, action_space, recorded, gail['strength'], gail['gamma'],
                               gail['encoding_size'], gail['hidden_size'], gail['learning_rate'], gail['use_actions'],
-                              gail['use_vail'], device))
+                              gail['use_vail'], gail.get('gradient_penalty', 0.0), device))
     return extrinsic, intrinsic

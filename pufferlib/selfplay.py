@@ -138,6 +138,8 @@ class SelfPlayVecEnv:
         self.policy = self.opponent = self.actor = None
         self.opponent_state = None
         self.sent = None
+        self.replay = None  # after restore(): the checkpoint's batch comes again, already scored (see recv)
+        self.saved_pending = None  # a checkpoint's pending batch, from load_state_dict until restore()
 
     def attach(self, policy):
         """Start from the learner `policy`: its current weights are the pool's first snapshot."""
@@ -163,18 +165,30 @@ class SelfPlayVecEnv:
     def async_reset(self, seed=None):
         self.returns[:] = 0
         self.opponent_state = None
+        self.replay = None
         self.vecenv.async_reset(seed)
 
     def recv(self):
         observations, rewards, terminals, truncations, infos, agent_ids, masks = self.vecenv.recv()
         agent_ids = np.asarray(agent_ids)
-        self.score_games(agent_ids, rewards, terminals, truncations)
-        learner = agent_ids % SIDES == self.learner_side
-        learner_rows, opponent_rows = np.flatnonzero(learner), np.flatnonzero(~learner)
         action_masks = self.vecenv.action_masks if self.has_action_masks else None
-        opponent_actions = self.act_opponent(observations[opponent_rows], terminals[opponent_rows]
-                                             | truncations[opponent_rows],
-                                             None if action_masks is None else action_masks[opponent_rows])
+        replay, self.replay = self.replay, None
+        if replay is not None:
+            # The batch a checkpoint was taken at, received again after restore(): its finished games were scored
+            # and its opponent actions drawn before the checkpoint, so neither is done twice (Elo and the random
+            # draws continue exactly as in the uninterrupted run).
+            learner_rows, opponent_rows, opponent_actions = replay
+            if opponent_actions is None:  # a checkpoint that predates saving them: drawn again
+                opponent_actions = self.act_opponent(
+                    observations[opponent_rows], terminals[opponent_rows] | truncations[opponent_rows],
+                    None if action_masks is None else action_masks[opponent_rows])
+        else:
+            self.score_games(agent_ids, rewards, terminals, truncations)
+            learner = agent_ids % SIDES == self.learner_side
+            learner_rows, opponent_rows = np.flatnonzero(learner), np.flatnonzero(~learner)
+            opponent_actions = self.act_opponent(observations[opponent_rows], terminals[opponent_rows]
+                                                 | truncations[opponent_rows],
+                                                 None if action_masks is None else action_masks[opponent_rows])
         self.sent = (len(agent_ids), learner_rows, opponent_rows, opponent_actions)
         if action_masks is not None:
             self.action_masks = action_masks[learner_rows]
@@ -248,7 +262,18 @@ class SelfPlayVecEnv:
         return dict(pool=self.pool.state_dict(), learner_side=self.learner_side, learner_steps=self.learner_steps,
                     opponent_steps=self.opponent_steps, last_save=self.last_save, last_swap=self.last_swap,
                     last_team_change=self.last_team_change, opponent_id=self.opponent_id,
-                    returns=torch.from_numpy(self.returns.copy()))
+                    returns=torch.from_numpy(self.returns.copy()), pending=self.pending_state())
+
+    def pending_state(self):
+        """The batch received last and not yet answered (a checkpoint falls there): its rows, the opponent's actions
+        and the opponent's recurrent state, for restore() to answer it exactly as the uninterrupted run does."""
+        if self.sent is None:
+            return None
+        _, learner_rows, opponent_rows, opponent_actions = self.sent
+        state = None if self.opponent_state is None else [t.detach().cpu() for t in self.opponent_state]
+        return dict(learner_rows=torch.from_numpy(learner_rows.copy()),
+                    opponent_rows=torch.from_numpy(opponent_rows.copy()),
+                    opponent_actions=torch.from_numpy(np.ascontiguousarray(opponent_actions)), opponent_state=state)
 
     def load_state_dict(self, state):
         self.pool.load_state_dict(state['pool'])
@@ -258,6 +283,7 @@ class SelfPlayVecEnv:
         self.opponent.load_state_dict(snapshot['weights'])
         self.opponent_id = snapshot['id']
         self.returns[:] = state['returns'].numpy()
+        self.saved_pending = state.get('pending')
 
     def draw_state(self):
         """What decides the next opponents: the pool's random state, the step counters and the current opponent."""
@@ -268,7 +294,19 @@ class SelfPlayVecEnv:
         return self.vecenv.snapshot()
 
     def restore(self, state):
-        return self.vecenv.restore(state)
+        """Continue from a checkpoint's env snapshot; the next recv() returns the batch it was taken at (see recv)."""
+        result = self.vecenv.restore(state)
+        pending, self.saved_pending = self.saved_pending, None
+        if pending is None:  # no saved batch: only its scoring is skipped, its opponent actions are drawn again
+            learner = np.arange(self.vecenv.num_agents) % SIDES == self.learner_side
+            self.replay = (np.flatnonzero(learner), np.flatnonzero(~learner), None)
+            return result
+        state = pending['opponent_state']
+        device = next(self.opponent.parameters()).device
+        self.opponent_state = None if state is None else tuple(t.to(device) for t in state)
+        self.replay = (pending['learner_rows'].numpy(), pending['opponent_rows'].numpy(),
+                       pending['opponent_actions'].numpy())
+        return result
 
     def close(self):
         return self.vecenv.close()

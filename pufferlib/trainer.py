@@ -20,6 +20,7 @@ import math
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -181,11 +182,7 @@ class Trainer:
         The batch that fills the last segment is stored but not acted on: the envs wait on it, and the next
         rollout starts from it with the updated policy. So an epoch ends with the envs idle (a clean point for
         checkpoints) and every executed action comes from the policy of its own epoch."""
-        S, T = self.segments, self.horizon
-        # Agent row i starts filling segment i; a row that fills its segment takes the next unused one.
-        segment_of = np.arange(self.num_agents)
-        step_of = np.zeros(self.num_agents, dtype=np.int64)
-        next_segment, full_segments = self.num_agents, 0
+        rollout = self.start_rollout()
         profile = self.profile
         while True:
             start = time.perf_counter()
@@ -195,87 +192,103 @@ class Trainer:
                 batch = self.vecenv.recv()
                 action_mask = None if self.action_masks is None else self.vecenv.action_masks
                 self.add_stats(batch[4])
-            observations, rewards, terminals, truncations, _, agent_ids, masks = batch
-            received = time.perf_counter()
-            profile['env'] += received - start
-
-            rows = row_index(agent_ids)
-            segment, step = segment_of[rows], step_of[rows]
-            filling = (segment < S) & (step == T - 1)
-            last_batch = full_segments + int(filling.sum()) >= S
-            obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
-            done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
-            mask = None if action_mask is None else torch.from_numpy(action_mask).to(self.device)
-            copied = time.perf_counter()
-            profile['copy'] += copied - received
-
-            with torch.inference_mode(), torch.autocast(**self.autocast):
-                if self.data_parallel:  # this rank's rows of noise drawn for every rank's rows, alike on all
-                    noise = distributed.shared_draw(lambda rows: self.policy.action_head.noise(rows, self.device),
-                                                    len(obs))
-                else:
-                    noise = self.policy.action_head.noise(len(obs), self.device)
-                if self.recurrent:
-                    state = tuple(tensor[rows] for tensor in self.state)
-                    starting = np.flatnonzero((step == 0) & (segment < S))
-                    if len(starting):  # remember where each segment starts, for training over it
-                        for kept, tensor in zip(self.segment_state, state):
-                            kept[segment[starting]] = tensor[starting]
-                    actions, logprob, value, state = self.actor.act(obs, state, done, noise, mask)
-                    if not last_batch:  # the last batch is seen again next rollout: advance its state then
-                        for tensor, new in zip(self.state, state):
-                            tensor[rows] = new.float()
-                else:
-                    actions, logprob, value, _ = self.actor.act(obs, noise=noise, action_mask=mask)
-                if self.return_stats is not None:  # values are stored in the returns' own units
-                    value = value * self.return_scale
-            inferred = time.perf_counter()
-            profile['inference'] += inferred - copied
-
-            stored = segment < S  # rows past the last segment step on but are not recorded
-            if not stored.all():
-                keep_rows = np.flatnonzero(stored)
-                keep_index = torch.from_numpy(keep_rows).to(self.device)
-                obs, stored_actions, logprob, value = (x[keep_index] for x in (obs, actions, logprob, value))
-                rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
-                                                          (rewards, terminals, truncations, masks))
-                segment, step = segment[keep_rows], step[keep_rows]
-                mask = None if mask is None else mask[keep_index]
-            else:
-                stored_actions = actions
-            if len(segment):
-                target = self.buffer_target(segment, step)
-                put(self.observations, target, obs)
-                put(self.actions, target, stored_actions.view(-1, *self.action_shape))
-                put(self.logprobs, target, logprob)
-                put(self.values, target, value)
-                put(self.rewards, target, torch.from_numpy(self.learned_rewards(rewards)))
-                put(self.terminals, target, torch.from_numpy(terminals))
-                put(self.truncations, target, torch.from_numpy(truncations))
-                put(self.masks, target, torch.from_numpy(masks))
-                if mask is not None:
-                    put(self.action_masks, target, mask)
-
-            if last_batch:
+            profile['env'] += time.perf_counter() - start
+            send_actions = self.collect_step(rollout, batch, action_mask)
+            if send_actions is None:
                 self.pending = (batch, action_mask)
-                profile['copy'] += time.perf_counter() - inferred
                 return
-            step_of[rows] += 1
-            finished = np.flatnonzero(step_of[rows] == T)
-            if len(finished):
-                finished = np.arange(self.num_agents)[rows][finished]
-                full_segments += int((segment_of[finished] < S).sum())
-                segment_of[finished] = next_segment + np.arange(len(finished))
-                step_of[finished] = 0
-                next_segment += len(finished)
-
-            # The received arrays are the envs' own buffers until send(): everything above is stored first.
-            send_actions = self.actor.to_env(actions)
             sending = time.perf_counter()
-            profile['copy'] += sending - inferred
             self.vecenv.send(send_actions)
             self.global_step += len(send_actions)  # agent steps actually taken
             profile['env'] += time.perf_counter() - sending
+
+    def start_rollout(self):
+        """Where each agent row writes next: row i starts filling segment i; a row that fills its segment takes the
+        next unused one. (pufferlib.multipolicy drives several Trainers' rollouts over one vecenv with this and
+        collect_step.)"""
+        return Rollout(segment_of=np.arange(self.num_agents), step_of=np.zeros(self.num_agents, dtype=np.int64),
+                       next_segment=self.num_agents, full_segments=0)
+
+    def collect_step(self, rollout, batch, action_mask):
+        """Act on one received batch of this trainer's rows and store it; the env actions to send, or None when
+        the batch fills the last segment (stored, not acted on: the next rollout starts from it)."""
+        S, T = self.segments, self.horizon
+        segment_of, step_of, profile = rollout.segment_of, rollout.step_of, self.profile
+        received = time.perf_counter()
+        observations, rewards, terminals, truncations, _, agent_ids, masks = batch
+        rows = row_index(agent_ids)
+        segment, step = segment_of[rows], step_of[rows]
+        filling = (segment < S) & (step == T - 1)
+        last_batch = rollout.full_segments + int(filling.sum()) >= S
+        obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
+        done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
+        mask = None if action_mask is None else torch.from_numpy(action_mask).to(self.device)
+        copied = time.perf_counter()
+        profile['copy'] += copied - received
+
+        with torch.inference_mode(), torch.autocast(**self.autocast):
+            if self.data_parallel:  # this rank's rows of noise drawn for every rank's rows, alike on all
+                noise = distributed.shared_draw(lambda rows: self.policy.action_head.noise(rows, self.device),
+                                                len(obs))
+            else:
+                noise = self.policy.action_head.noise(len(obs), self.device)
+            if self.recurrent:
+                state = tuple(tensor[rows] for tensor in self.state)
+                starting = np.flatnonzero((step == 0) & (segment < S))
+                if len(starting):  # remember where each segment starts, for training over it
+                    for kept, tensor in zip(self.segment_state, state):
+                        kept[segment[starting]] = tensor[starting]
+                actions, logprob, value, state = self.actor.act(obs, state, done, noise, mask)
+                if not last_batch:  # the last batch is seen again next rollout: advance its state then
+                    for tensor, new in zip(self.state, state):
+                        tensor[rows] = new.float()
+            else:
+                actions, logprob, value, _ = self.actor.act(obs, noise=noise, action_mask=mask)
+            if self.return_stats is not None:  # values are stored in the returns' own units
+                value = value * self.return_scale
+        inferred = time.perf_counter()
+        profile['inference'] += inferred - copied
+
+        stored = segment < S  # rows past the last segment step on but are not recorded
+        if not stored.all():
+            keep_rows = np.flatnonzero(stored)
+            keep_index = torch.from_numpy(keep_rows).to(self.device)
+            obs, stored_actions, logprob, value = (x[keep_index] for x in (obs, actions, logprob, value))
+            rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
+                                                      (rewards, terminals, truncations, masks))
+            segment, step = segment[keep_rows], step[keep_rows]
+            mask = None if mask is None else mask[keep_index]
+        else:
+            stored_actions = actions
+        if len(segment):
+            target = self.buffer_target(segment, step)
+            put(self.observations, target, obs)
+            put(self.actions, target, stored_actions.view(-1, *self.action_shape))
+            put(self.logprobs, target, logprob)
+            put(self.values, target, value)
+            put(self.rewards, target, torch.from_numpy(self.learned_rewards(rewards)))
+            put(self.terminals, target, torch.from_numpy(terminals))
+            put(self.truncations, target, torch.from_numpy(truncations))
+            put(self.masks, target, torch.from_numpy(masks))
+            if mask is not None:
+                put(self.action_masks, target, mask)
+
+        if last_batch:
+            profile['copy'] += time.perf_counter() - inferred
+            return None
+        step_of[rows] += 1
+        finished = np.flatnonzero(step_of[rows] == T)
+        if len(finished):
+            finished = np.arange(self.num_agents)[rows][finished]
+            rollout.full_segments += int((segment_of[finished] < S).sum())
+            segment_of[finished] = rollout.next_segment + np.arange(len(finished))
+            step_of[finished] = 0
+            rollout.next_segment += len(finished)
+
+        # The received arrays are the envs' own buffers until send(): everything above is stored first.
+        send_actions = self.actor.to_env(actions)
+        profile['copy'] += time.perf_counter() - inferred
+        return send_actions
 
     def buffer_target(self, segment, step):
         """Index of [segments, horizon] buffer cells: slices when the rows fill consecutive segments at one step
@@ -703,30 +716,58 @@ class Trainer:
         self.session_start_step = self.global_step
         self.session_start = time.perf_counter()
         if state['rng'].get('cuda') and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
+            if self.data_parallel and self.device.type == 'cuda':
+                # Rank 0 drew on its cuda:0 and every rank draws alike on its own cuda:LOCAL_RANK (shared_draw):
+                # rank 0's generator goes to this rank's device; the saved states of the other devices never moved.
+                torch.cuda.set_rng_state(state['rng']['cuda'][0].cpu(), self.device)
+            else:
+                torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
+        self.load_envs(state, path)
+
+    def load_envs(self, state, path):
+        """The envs where the checkpoint left them, with each row's recurrent state; envs without a snapshot (or
+        whose saved state has another layout) restart from the checkpoint's epoch seed."""
         if state.get('envs') is not None:
             try:
                 self.vecenv.restore(checkpoint.tensors_to_arrays(state['envs']))
-            except SnapshotError as error:  # saved env state that fails the envs' checks: refuse the checkpoint
-                raise checkpoint.CheckpointError(f'{path}: the saved env state is invalid: '
-                                                 f'{checkpoint.first_line(error)}') from None
+            except (SnapshotError, ValueError, TypeError, KeyError) as error:  # refused by the envs' own checks
+                # Env state of another layout (an older build of the envs, other env settings) cannot be meant for
+                # these envs: they restart. Of their own layout, it is damaged or tampered: refuse the checkpoint.
+                misfit = self.env_state_misfit(state['envs'])
+                if misfit is None:
+                    raise checkpoint.CheckpointError(f'{path}: the saved env state is invalid: '
+                                                     f'{checkpoint.first_line(error)}') from None
+                print(f'Resume: restored the policy, optimizer and counters of {path}, but not its env state '
+                      f'({misfit}): restarting the envs from the checkpoint epoch seed', file=sys.stderr)
             except APIUsageError as error:  # e.g. resumed with another backend: episodes restart instead
                 print(f'Resume: {error}; restarting the envs from the checkpoint epoch seed instead', file=sys.stderr)
-            except (ValueError, TypeError, KeyError) as error:  # env state that fails the envs' own checks
-                raise checkpoint.CheckpointError(f'{path}: the saved env state is invalid: '
-                                                 f'{checkpoint.first_line(error)}') from None
             else:
                 self.pending = None
-                if self.recurrent:
-                    saved_state = state.get('recurrent_state')
-                    if not isinstance(saved_state, list) or len(saved_state) != len(self.state) or any(
-                            not isinstance(saved, torch.Tensor) or saved.shape != tensor.shape
-                            for tensor, saved in zip(self.state, saved_state)):
-                        raise checkpoint.CheckpointError(f'{path}: its recurrent state does not fit this policy')
-                    for tensor, saved in zip(self.state, saved_state):
-                        tensor.copy_(saved)
+                self.load_recurrent_state(state, path)
                 return
         self.reset_envs(self.epoch_seed())
+
+    def load_recurrent_state(self, state, path):
+        """Each agent row's recurrent state, saved with the envs it belongs to (nothing without recurrence)."""
+        if not self.recurrent:
+            return
+        saved_state = state.get('recurrent_state')
+        if not isinstance(saved_state, list) or len(saved_state) != len(self.state) or any(
+                not isinstance(saved, torch.Tensor) or saved.shape != tensor.shape
+                for tensor, saved in zip(self.state, saved_state)):
+            raise checkpoint.CheckpointError(f'{path}: its recurrent state does not fit this policy')
+        for tensor, saved in zip(self.state, saved_state):
+            tensor.copy_(saved)
+
+    def env_state_misfit(self, saved):
+        """Why a checkpoint's env state has another layout than these envs' own, or None (see
+        checkpoint.env_state_misfit). Resets the envs to take a snapshot of them: they restart after it anyway."""
+        self.vecenv.async_reset(self.epoch_seed())
+        self.vecenv.recv()
+        live = self.vecenv.snapshot()
+        if live is None:
+            return 'these envs save no state'
+        return checkpoint.env_state_misfit(checkpoint.tensors_to_arrays(saved), live)
 
     def load_return_stats(self, saved, path):
         """Return statistics of a train.return_norm checkpoint. One written without them (before return_norm
@@ -759,6 +800,16 @@ class Trainer:
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Rollout:
+    """One rollout's bookkeeping (Trainer.start_rollout): each agent row's segment and step, the next unused
+    segment, and how many segments are full."""
+    segment_of: np.ndarray
+    step_of: np.ndarray
+    next_segment: int
+    full_segments: int
+
 
 def row_index(agent_ids):
     """The agent rows of a recv batch: a slice when they are one consecutive block (cheap views), else an array."""

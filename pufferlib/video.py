@@ -27,7 +27,9 @@ def check_frame(frame):
 class Window:
     """A pygame window that shows one frame per `show` call, at most `fps` per second.
 
-    `show` returns False once the window was closed (or Esc / q pressed): the caller stops then.
+    `show` returns False once the window was closed (or Esc, or q unless a game uses it, pressed): the caller stops
+    then. It also keeps the keyboard's state for a person playing (pufferlib.keyboard): `held`, the keys down in the
+    order pressed, and `pressed`, the keys pressed since the previous `show` (a tap inside one frame still counts).
     Without a display SDL would silently draw into an invisible offscreen buffer; that is an error here unless
     SDL_VIDEODRIVER asks for such a driver on purpose (e.g. `dummy` in tests).
     """
@@ -55,13 +57,26 @@ class Window:
         self.screen = None
         self.frame_shape = None
         self.is_open = True
+        self.stop_keys = (pygame.K_ESCAPE, pygame.K_q)
+        self.held, self.pressed = [], []
+
+    def use_keys(self, codes):
+        """Keys a person plays with (pygame key codes) stop nothing: q then plays, only Esc stops."""
+        self.stop_keys = tuple(key for key in self.stop_keys if key not in codes)
 
     def show(self, frame):
         pygame = self.pygame
+        self.pressed = []
         for event in pygame.event.get():
-            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE,
-                                                                                           pygame.K_q)):
+            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in self.stop_keys):
                 self.close()
+            elif event.type == pygame.KEYDOWN:
+                self.held = [key for key in self.held if key != event.key] + [event.key]
+                self.pressed.append(event.key)
+            elif event.type == pygame.KEYUP:
+                self.held = [key for key in self.held if key != event.key]
+            elif event.type == getattr(pygame, 'WINDOWFOCUSLOST', None):  # its key-up events go elsewhere
+                self.held = []
         if not self.is_open:
             return False
         frame = check_frame(frame)

@@ -19,6 +19,7 @@ from pufferlib.dashboard import Dashboard
 from pufferlib.envs import load_package
 from pufferlib.envs.contract import PufferEnv, action_mask_size, allocate_buffers
 from pufferlib.exceptions import APIUsageError
+from trainer_hooks import epoch_means
 
 
 def random_masks(rows, nvec, generator):
@@ -272,24 +273,11 @@ class HighestLegal(PufferEnv):
 
 
 def test_policy_learns_the_best_legal_action(tmp_path):
-    config = puffer_config.load('puffer_squared', overrides={
-        'vec': {'backend': 'PufferEnv', 'num_envs': 1},
-        'policy': {'hidden_size': 32},
-        'train': dict(total_timesteps=60_000, bptt_horizon=8, batch_size=512, minibatch_size=256, device='cpu',
-                      data_dir=str(tmp_path), learning_rate=0.01, ent_coef=0.001, update_epochs=2)})
-    config['base']['rnn_name'] = None
     vecenv = vector.make(HighestLegal, backend='PufferEnv', seed=0)
-    policy = models.make_policy(vecenv.driver_env, 'Policy', policy_kwargs={'hidden_size': 32})
-    learner = trainer.Trainer(config, vecenv, policy)
-    learner.reset_envs(0)
-    scores = []
-    while learner.global_step < config['train']['total_timesteps']:
-        learner.collect()
-        learner.learn()
-        scores.append(learner.stat_sums['score'] / max(learner.stat_counts['score'], 1))
-        learner.stat_sums.clear()
-        learner.stat_counts.clear()
-    vecenv.close()
+    scores = epoch_means(vecenv, 'score', vec={'backend': 'PufferEnv', 'num_envs': 1}, policy={'hidden_size': 32},
+                         train=dict(total_timesteps=60_000, bptt_horizon=8, batch_size=512, minibatch_size=256,
+                                    device='cpu', data_dir=str(tmp_path), learning_rate=0.01, ent_coef=0.001,
+                                    update_epochs=2))
     assert scores[0] < 0.5, scores[:3]
     assert np.mean(scores[-5:]) > 0.9, scores[-5:]
 

@@ -1,20 +1,25 @@
 """Checkpoints survive a kill at any moment, load weights-only, and model paths resolve as `--load-model-path`
-documents."""
+documents; env state written by an older build of the envs restarts them, damaged env state is refused."""
+import copy
 import glob
+import io
 import multiprocessing
 import os
 import random
 import signal
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from pufferlib import models
+from pufferlib import models, runs, trainer
+from pufferlib.dashboard import Dashboard
+from pufferlib.runs import checkpoint, history, session
+from trainer_hooks import small_config
 
 
-from pufferlib.runs import checkpoint
 def write_forever(path, version):
     """Rewrite one checkpoint over and over; each version is a payload filled with its own version number, so a
     torn or mixed file is detectable."""
@@ -100,3 +105,95 @@ def make_policy():
     env = SimpleNamespace(single_observation_space=spaces.Box(0, 1, (3,), np.float32),
                           single_action_space=spaces.Discrete(2))
     return models.Policy(env, hidden_size=8)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Env state that no longer fits the envs
+# ----------------------------------------------------------------------------------------------------------------
+
+def train(config, **options):
+    return session.train(config, SimpleNamespace(**options), dashboard=Dashboard('test', live=False,
+                                                                                 file=io.StringIO()))
+
+
+def connect4_checkpoint(tmp_path):
+    """A real run's newest checkpoint (connect4: legal-move masks in its env state), as read back."""
+    first = train(small_config(tmp_path, 'puffer_connect4'))
+    path = history.newest_checkpoint(first.run_dir)
+    state = checkpoint.read_checkpoint(path)
+    [env_state] = state['envs']
+    assert env_state['env'] == 'puffer_connect4' and 'action_masks' in env_state
+    return first.run_dir, path, state, env_state
+
+
+def header_bytes(env_state):
+    """Bytes of the C state before the first env's: magic, version, counts (4 uint32), name, parameters (double)."""
+    return 4 * 4 + 32 + 8 * len(env_state['params'])
+
+
+@pytest.mark.parametrize('change, reason', [
+    # As connect4 saved before it had action masks: no mask buffer, fewer bytes of C state per env.
+    ('older build', 'has no action_masks'),
+    ('format version', 'c_state is of format version 0, these envs write 1'),
+    ('observation shape', 'observations is float32[32, 42], these envs have float32[32, 84]'),
+])
+def test_env_state_that_no_longer_fits_restarts_the_envs_and_keeps_the_rest(tmp_path, monkeypatch, capfd, change,
+                                                                            reason):
+    run_dir, path, state, env_state = connect4_checkpoint(tmp_path)
+    if change == 'older build':
+        del env_state['action_masks']
+        env_state['c_state'] = env_state['c_state'][:-32 * 8]
+    elif change == 'format version':
+        env_state['c_state'][4:8] = torch.zeros(4, dtype=torch.uint8)
+    else:
+        env_state['observations'] = env_state['observations'][:, :42].clone()
+    torch.save(state, path)
+
+    loaded = {}
+
+    class Recording(trainer.Trainer):
+        def load_state_dict(self, *args, **kwargs):
+            super().load_state_dict(*args, **kwargs)
+            loaded.update(weights={k: v.clone() for k, v in self.policy.state_dict().items()},
+                          optimizer=copy.deepcopy(self.optimizers[0].state_dict()), counters=(self.epoch, self.global_step))
+    monkeypatch.setattr(trainer, 'Trainer', Recording)
+    capfd.readouterr()
+    resumed = train(small_config(tmp_path, 'puffer_connect4'), resume='latest',
+                    overrides={'train.total_timesteps': str(32 * 7 * 8)})
+    warnings = [line for line in capfd.readouterr().err.splitlines() if line.startswith('Resume:')]
+    assert len(warnings) == 1, warnings
+    assert path in warnings[0] and reason in warnings[0] and 'restarting the envs' in warnings[0]
+    # Policy, optimizer and counters are the checkpoint's; the run goes on from there to its new budget.
+    assert all(torch.equal(loaded['weights'][k], v) for k, v in state['model'].items())
+    saved_moments = state['optimizers'][0]['state']
+    assert saved_moments and all(torch.equal(loaded['optimizer']['state'][k]['exp_avg'], v['exp_avg'])
+                                 for k, v in saved_moments.items())
+    assert loaded['counters'] == (state['counters']['epoch'], state['counters']['global_step'])
+    assert resumed.run_dir == run_dir and resumed.global_step >= 32 * 7 * 8
+    assert [row['epoch'] for row in runs.read_metrics(run_dir)] == list(range(1, 9))
+
+
+def test_env_state_of_the_envs_own_layout_with_bad_values_is_refused(tmp_path):
+    """Same layout, values out of range (a damaged or tampered file): nothing of it reaches the C envs."""
+    _, path, state, env_state = connect4_checkpoint(tmp_path)
+    env_state['c_state'][header_bytes(env_state):] = 0x7f
+    torch.save(state, path)
+    with pytest.raises(checkpoint.CheckpointError, match='the saved env state is invalid: .*outside'):
+        train(small_config(tmp_path, 'puffer_connect4'), resume='latest',
+              overrides={'train.total_timesteps': str(32 * 7 * 8)})
+
+
+def test_env_state_misfit_names_what_differs():
+    live = [dict(env='puffer_connect4', num_envs=2, params={'opponent': 0}, tick=3,
+                 c_state=np.frombuffer(b'PFFS' + bytes([1, 0, 0, 0]) + bytes(40), np.uint8).copy(),
+                 observations=np.zeros((2, 84), np.uint8))]
+    same = [dict(live[0], tick=9, c_state=np.full(48, 0x7f, np.uint8))]  # other values, one layout
+    assert checkpoint.env_state_misfit(same, live) is None
+    for saved, reason in (([], 'holds 0 env states, these envs 1'),
+                          ([dict(live[0], params={'opponent': 1})], "params is {'opponent': 1}"),
+                          ([dict(live[0], env='puffer_pong')], "env is 'puffer_pong'"),
+                          ([{k: v for k, v in live[0].items() if k != 'observations'}], 'has no observations'),
+                          ([dict(live[0], extra=np.zeros(1))], 'has extra extra'),
+                          ([dict(live[0], observations=np.zeros((2, 84), np.float32))], 'float32[2, 84]'),
+                          ([dict(live[0], c_state=live[0]['c_state'][:40])], 'c_state is uint8[40]')):
+        assert reason in checkpoint.env_state_misfit(saved, live)

@@ -380,6 +380,48 @@ def test_every_ocean_env_resolves_every_c_parameter():
                 assert resolved[key] == default and type(resolved[key]) is type(default), (name, key)
 
 
+def without_config_file(monkeypatch, *names):
+    """The config index as if `names` had no .ini (a new Ocean env: its folder is all it has)."""
+    index = {key: path for key, path in puffer_config.environment_index().items() if key not in names}
+    monkeypatch.setattr(puffer_config, 'environment_index', lambda: index)
+
+
+def test_an_ocean_env_without_a_config_file_trains_with_ocean_ini_and_its_c_defaults(monkeypatch):
+    """A new Ocean env needs no .ini: it loads config/ocean.ini over default.ini with [env] from its C defaults, the
+    sizes fit whatever its agents per env, `puffer list` shows it with its C description, and a misspelt name is
+    still answered with the closest names."""
+    import pufferlib.envs.ocean as ocean
+    without_config_file(monkeypatch, 'puffer_bandit', 'puffer_swarm')
+    config = puffer_config.load('puffer_bandit')
+    defaults = puffer_config.typed_defaults()
+    assert config['base']['env_name'] == 'puffer_bandit' and config['base']['package'] == 'ocean'
+    assert config['vec']['backend'] == 'PufferEnv' and config['env']['num_envs'] == 128
+    assert {key: config['env'][key] for key in ocean.lookup('puffer_bandit').params} == \
+        ocean.lookup('puffer_bandit').params
+    assert config['train']['learning_rate'] == defaults['train']['learning_rate']
+    assert config['train']['batch_size'] == 128 * defaults['train']['bptt_horizon']
+    rows = {name: (path, description) for name, path, description in puffer_config.list_environments()}
+    assert rows['puffer_bandit'] == ('ocean.ini', ocean.lookup('puffer_bandit').description)
+    with pytest.raises(ConfigError, match='closest: puffer_bandit'):
+        puffer_config.load('puffer_bandt')
+    agents = ocean.lookup('puffer_swarm').agents_for({})
+    swarm = puffer_config.load('puffer_swarm', overrides={'env.num_envs': 1})  # many agents per env: still valid
+    assert agents > 1 and swarm['train']['batch_size'] == agents * defaults['train']['bptt_horizon']
+
+
+def test_every_shipped_ocean_config_changes_something(monkeypatch):
+    """A config file that resolves to what the env would get without it (config/ocean.ini and the C defaults) says
+    nothing: delete it."""
+    same = []
+    for name in ocean_configs():
+        with monkeypatch.context() as patch:
+            without_config_file(patch, name)
+            bare = puffer_config.load(name)
+        if puffer_config.load(name) == bare:
+            same.append(name)
+    assert not same
+
+
 def test_shipped_ocean_configs_hold_only_values_that_differ_from_the_c_defaults():
     """A value restated in an .ini would hide a later change of the C default: each [env] line must change one."""
     import pufferlib.envs.ocean as ocean

@@ -278,3 +278,108 @@ def test_command_line_refuses_a_malicious_file_in_one_line(tmp_path, capsys):
     error = capsys.readouterr().err
     assert code == 1 and not marker.exists()
     assert error.startswith(f'puffer: error: refusing to load {path}') and 'Traceback' not in error
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A person at the keyboard (--human, pufferlib/keyboard.py): real pygame key events, posted into its queue
+# ----------------------------------------------------------------------------------------------------------------
+
+def play_keys(monkeypatch, config, schedule, **given):
+    """Evaluate with --human while `schedule` {frame: [(event type, key name), ...]} is posted into pygame's event
+    queue just before the window handles frame `frame` (frame 0: the reset picture)."""
+    pygame = pytest.importorskip('pygame')
+    from pufferlib import video
+    monkeypatch.setenv('SDL_VIDEODRIVER', 'dummy')
+    show, frames = video.Window.show, []
+
+    def posting_show(window, frame):
+        for kind, name in schedule.get(len(frames), ()):
+            pygame.event.post(pygame.event.Event(getattr(pygame, kind), key=pygame.key.key_code(name)))
+        frames.append(frame)
+        return show(window, frame)
+
+    monkeypatch.setattr(video.Window, 'show', posting_show)
+    result = evaluate.evaluate(config, options(render_mode=None, human=True, fps=100_000, **given),
+                               output=io.StringIO())
+    return result, frames
+
+
+def test_human_plays_with_arrow_keys_and_the_steps_are_recorded(monkeypatch, tmp_path):
+    """Real time (puffer_squared's no-op is 0, stay): the newest key held wins, a tap inside one frame counts,
+    no key is the no-op, and the recording holds exactly the actions the keys asked for."""
+    from pufferlib import demos
+    schedule = {1: [('KEYDOWN', 'right')], 3: [('KEYDOWN', 'up')], 4: [('KEYUP', 'up')], 5: [('KEYUP', 'right')],
+                6: [('KEYDOWN', 'a'), ('KEYUP', 'a')], 8: [('KEYDOWN', 's')], 9: [('KEYUP', 's')]}
+    path = tmp_path / 'mine.npz'
+    result, _ = play_keys(monkeypatch, squared_config('unused'), schedule, save_demos=str(path), episodes=1)
+    recorded = demos.load(str(path))
+    expected = [0, 4, 4, 1, 4, 0, 3, 0, 2, 0]  # 0 stay, 1 up, 2 down, 3 left, 4 right
+    steps = min(len(recorded), len(expected))
+    assert recorded.actions[:steps].tolist() == expected[:steps] and steps >= 4
+    assert recorded.header['source'] == 'human' and len(recorded) == result.steps
+    assert any('you play agent 0: keys (puffer_squared)' in message and 'no key: action 0' in message
+               for message in result.messages)
+    # The env really moved the agent as asked: right from the reset cell (unless at the right wall).
+    cells = 49
+    start, after = (int(recorded.observations[i, :cells].argmax()) for i in (1, 2))
+    assert after == start + 1 or start % 7 == 6
+
+
+def test_turn_based_env_waits_for_each_key_press(monkeypatch, tmp_path):
+    """puffer_maze has no no-op: the env stands still until a key is pressed, and holding it steps once. q (not a
+    maze key) stops early, and the finished steps are still recorded."""
+    from pufferlib import demos
+    schedule = {3: [('KEYDOWN', 'up')], 8: [('KEYUP', 'up')], 10: [('KEYDOWN', 'left'), ('KEYUP', 'left')],
+                13: [('KEYDOWN', 'q')]}
+    path = tmp_path / 'maze.npz'
+    config = puffer_config.load('puffer_maze', overrides={'train.data_dir': 'unused'})
+    result, frames = play_keys(monkeypatch, config, schedule, save_demos=str(path), episodes=5)
+    assert result.stopped_early and len(frames) == 14
+    assert result.steps == 2 and demos.load(str(path)).actions.tolist() == [0, 2]  # 0 up, 2 left
+
+
+def test_number_keys_and_own_key_maps(monkeypatch):
+    """An env without an entry in KEY_MAPS gets number keys; --keys replaces the map and says what no key does."""
+    pygame = pytest.importorskip('pygame')
+    from pufferlib import keyboard
+    from gymnasium import spaces
+    monkeypatch.setenv('SDL_VIDEODRIVER', 'dummy')
+    pygame.display.init()
+    try:
+        digits = keyboard.make_key_map('puffer_bandit', spaces.Discrete(4))
+        assert sorted(digits.codes) == [pygame.K_0, pygame.K_1, pygame.K_2, pygame.K_3] and digits.idle == 'wait'
+        assert digits.action([pygame.K_2], [pygame.K_2]) == 2 and digits.action([pygame.K_2], []) is None
+        own = keyboard.make_key_map('puffer_squared', spaces.Discrete(5), 'j=3, l=4, none=repeat')
+        assert own.action([], []) is None  # repeat: nothing to repeat before the first key
+        assert own.action([pygame.K_l], [pygame.K_l]) == 4 and own.action([], []) == 4
+        vector = keyboard.make_key_map('toy', spaces.MultiDiscrete([3, 2]), 'left=0/1,none=2/0')
+        assert vector.action([], []).tolist() == [2, 0] and vector.action([], [pygame.K_LEFT]).tolist() == [0, 1]
+        for keys, message in [('left=7', r'left=7: not an action of Discrete\(5\)'),
+                              ('lft=1', "'lft' is not a key name"), ('left=1.5', 'not an action'),
+                              ('escape=1', 'Esc stops the game'), ('left', 'is not KEY=ACTION'),
+                              ('none=0', 'maps no key')]:
+            with pytest.raises(APIUsageError, match=message):
+                keyboard.make_key_map('puffer_squared', spaces.Discrete(5), keys)
+        with pytest.raises(APIUsageError, match='has no key map.*--keys'):
+            keyboard.make_key_map('toy', spaces.Box(-1, 1, (2,)))
+        from pufferlib import video
+        window = video.Window('keys', 1000)
+        window.use_keys(keyboard.make_key_map('toy', spaces.Discrete(2), 'q=1').codes)  # q plays: only Esc stops
+        frame = np.zeros((8, 8, 3), np.uint8)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q))
+        assert window.show(frame) and window.held == window.pressed == [pygame.K_q]
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE))
+        assert not window.show(frame)
+    finally:
+        pygame.display.quit()
+
+
+def test_human_option_mistakes(tmp_path):
+    with pytest.raises(APIUsageError) as error:
+        evaluate.evaluate(squared_config('unused'), options(render_mode='none', human=True))
+    assert '--human plays in the window: use --render-mode human' in str(error.value)
+    with pytest.raises(APIUsageError, match='--keys .* add --human'):
+        evaluate.evaluate(squared_config('unused'), options(keys='left=1'))
+    command = [sys.executable, '-m', 'pufferlib.cli', 'eval', ENV, '--human', '--render-mode', 'ansi']
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd='/', env=SUBPROCESS_ENV)
+    assert result.returncode != 0 and result.stderr.count('\n') == 1 and '--human plays in the window' in result.stderr

@@ -4,6 +4,7 @@ import importlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -336,6 +337,43 @@ def test_make_rejects_unknown_names_and_parameters_with_suggestions():
         ocean.make('puffer_squared', seed=-1)
 
 
+def test_registry_is_discovered_from_the_compiled_modules():
+    """Each compiled module pufferlib.envs.ocean._<env> names its envs in C (NAMES); the registry is exactly those,
+    found without a Python list, and a variant's changed defaults and description come from C too."""
+    import pkgutil
+    declared = {}
+    for info in pkgutil.iter_modules(ocean.__path__):
+        if info.name.startswith('_'):
+            module = importlib.import_module(f'pufferlib.envs.ocean.{info.name}')
+            declared.update({name: (module.__name__, defaults) for name, _, defaults in module.NAMES})
+    assert sorted(declared) == ocean.list_envs() and len(declared) >= 20
+    assert {name: lookup(name).module for name in declared} == {name: module for name, (module, _) in declared.items()}
+    assert lookup('puffer_2048').module == 'pufferlib.envs.ocean._g2048'
+    variant, plain = lookup('puffer_cartpole_continuous'), lookup('puffer_cartpole')
+    assert declared['puffer_cartpole_continuous'][1] == {'continuous': 1} and variant.params['continuous'] == 1
+    assert plain.params['continuous'] == 0 and variant.description != plain.description
+    assert isinstance(variant.spaces(variant.params)[1], spaces.Box)
+    with pytest.raises(EnvironmentSetupError, match='Did you mean: puffer_cartpole'):
+        lookup('puffer_cartpol')
+
+
+def test_a_module_that_does_not_import_is_named_and_hides_no_other(tmp_path):
+    """A stale or broken build of one env leaves the others usable, and asking for it says which module to rebuild."""
+    import importlib.machinery
+    import pufferlib
+    shutil.copytree(os.path.dirname(pufferlib.__file__), tmp_path / 'pufferlib',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    (tmp_path / 'pufferlib' / 'envs' / 'ocean' / ('_zzz' + importlib.machinery.EXTENSION_SUFFIXES[0])).write_text('x')
+    script = ('import pufferlib.envs.ocean as o\nprint(len(o.list_envs()))\n'
+              'try:\n    o.lookup("puffer_zzz")\nexcept Exception as error:\n    print(error)\n')
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, 'PYTHONPATH': str(tmp_path)}, timeout=120)
+    count, message = result.stdout.split('\n', 1)
+    assert int(count) == len(ENVS), result.stderr
+    assert "unknown Ocean env 'puffer_zzz'" in message and 'would not import (rebuild them)' in message
+    assert 'pufferlib.envs.ocean._zzz' in message
+
+
 def test_package_contract():
     assert 'puffer_cartpole' in ocean.list_envs() and ocean.list_envs() == sorted(ocean.list_envs())
     assert ocean.env_parameters('puffer_squared') == {'num_envs': 1, 'log_interval': 128, 'size': 7, 'max_steps': 21}
@@ -505,7 +543,7 @@ except MemoryError:
     # Outside the checkout, with the pufferlib this test imports (the installed one in CI, whose C modules are
     # built; a source tree without built modules would shadow it from the current folder).
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(ocean.__file__)))
-    result = subprocess.run([os.sys.executable, '-c', script], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120,
                             cwd=tempfile.gettempdir(), env={**os.environ, 'PYTHONPATH': package_root})
     assert result.returncode == 0 and result.stdout.strip() == 'MemoryError', result.stdout + result.stderr
 

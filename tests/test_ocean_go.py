@@ -239,3 +239,62 @@ def test_the_shipped_config_learns_to_beat_the_scripted_player(tmp_path):
     from test_learning import final_score, train
     _, result = train('puffer_go', {'train': {'total_timesteps': 500_000}}, tmp_path)
     assert final_score(result.run_dir) >= 0.4
+
+
+# Digests of the games the first Go implementation (which relabelled every group from scratch after each move)
+# played from these seeds: observations, rewards, terminals, both masks and the final stats, step by step. The
+# incremental group code must play exactly the same games.
+RELABELLING_GAMES = [
+    (5, 0, False, 3000, '56c7a35f1a6aad5b'),
+    (9, 0, True, 1500, '0eea1b376837d0c7'),
+    (9, 1, True, 1500, 'faa2c30bb18d4397'),
+    (9, 0, False, 1500, '8781679514ee4ca7'),
+    (13, 1, False, 800, '7ccf79c13e7815c9'),
+    (19, 0, True, 600, '7541a335618d8ab2'),
+]
+
+
+@pytest.mark.parametrize('size, opponent, legal_only, steps, expected', RELABELLING_GAMES)
+def test_the_same_games_as_the_relabelling_implementation(size, opponent, legal_only, steps, expected):
+    import hashlib
+    env = ocean.make('puffer_go', num_envs=8, seed=11, size=size, opponent=opponent, log_interval=10**9)
+    env.reset(11)
+    rng = np.random.default_rng(11)
+    digest = hashlib.sha256()
+    for _ in range(steps):
+        if legal_only:   # a uniform legal move (the largest random weight among the legal points)
+            actions = ((rng.random(env.action_masks.shape) + 1) * env.action_masks).argmax(1).astype(np.int32)
+        else:            # any point or the pass: occupied points and suicides are played as passes
+            actions = rng.integers(0, size * size + 1, env.observations.shape[0]).astype(np.int32)
+        obs, rewards, terminals, _, _ = env.step(actions)
+        for array in (obs, rewards, terminals, env.action_masks, env.masks):
+            digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr(sorted(env.vector.log().items())).encode())
+    assert digest.hexdigest()[:16] == expected
+
+
+def test_a_restored_snapshot_rebuilds_the_groups_and_plays_on_the_same():
+    """The groups are kept move by move, outside the saved state: after restore() they must be rebuilt from the
+    board, so the replay of the same moves must give the same observations and masks."""
+    env = ocean.make('puffer_go', num_envs=4, seed=2, opponent=1, size=9)
+    env.reset(2)
+    rng = np.random.default_rng(2)
+
+    def legal_moves():
+        return ((rng.random(env.action_masks.shape) + 1) * env.action_masks).argmax(1).astype(np.int32)
+
+    for _ in range(120):
+        env.step(legal_moves())
+    saved = env.vector.snapshot()
+    moves = [legal_moves() for _ in range(80)]
+
+    def replay():
+        out = []
+        for actions in moves:
+            obs, rewards, *_ = env.step(actions)
+            out.append((obs.copy(), rewards.copy(), env.action_masks.copy()))
+        return out
+    first = replay()
+    env.vector.restore(saved)
+    second = replay()
+    assert all((a == b).all() for x, y in zip(first, second) for a, b in zip(x, y))

@@ -23,23 +23,9 @@ from pufferlib.sweep import pbt
 from pufferlib.sweep import runner as sweep
 from pufferlib.sweep import spaces as sweep_spaces
 from pufferlib.sweep.store import SweepStore
+from sweep_helpers import ENV, captured_sweep, children, tiny_run, wait_for
 
-ENV = 'puffer_squared'
-# 32 agents, 8-step segments: an epoch is 256 steps and a run of a few epochs trains in about a second.
-TINY = """
-[env]
-num_envs = 32
-log_interval = 2
-max_steps = 6
-
-[train]
-bptt_horizon = 8
-minibatch_size = 128
-max_minibatch_size = 128
-total_timesteps = 2048
-device = cpu
-checkpoint_interval = 1
-"""
+TINY = tiny_run(2048)  # a run of a few epochs trains in about a second
 # Only the learning rate is searched (the other default spaces pinned), over a deliberately wide range.
 LEARNING_RATE_ONLY = """
 [sweep.train.learning_rate]
@@ -252,6 +238,25 @@ def test_the_exploit_step_copies_weights_and_optimizer_state_and_the_copy_resume
                                      {'policy.hidden_size': '32'}, 'run', hyperparameters=True)
 
 
+def test_the_run_table_lists_members_with_their_lineage(tmp_path):
+    """`puffer runs` finds PBT members inside their sweep's folder and shows whom each copied, and when."""
+    from pufferlib.runs import layout, listing
+    data_dir = tmp_path / 'experiments'
+    plain = data_dir / ENV / 'plain'
+    member = data_dir / ENV / 'sweep_0123456789' / pbt.MEMBERS_DIR / '02' / ENV / 'puffer_squared_1'
+    for folder in (plain, member):
+        folder.mkdir(parents=True)
+        layout.update_info(str(folder), env=ENV, created=1.0 if folder == plain else 2.0, status='paused')
+    layout.update_info(str(member), pbt=dict(sweep='sweep_0123456789', member=2, copies=[
+        dict(generation=1, parent=1, step=12_288), dict(generation=3, parent=4, step=1_500_000)]))
+    rows = listing.all_runs(str(data_dir))
+    assert [row.name for row in rows] == ['plain', 'puffer_squared_1']
+    lines = listing.table(rows).splitlines()
+    assert lines[0].split()[-1] == 'LINEAGE' and lines[2].split()[-1] == 'm2<-m1@12.3k<-m4@1.5M'
+    assert lines[1].split()[-1] == 'paused'  # a run outside any sweep has no lineage
+    assert history.lineage({}) == '' and history.short_steps(40_000) == '40k' and history.short_steps(512) == '512'
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Real PBT sweeps
 # ----------------------------------------------------------------------------------------------------------------
@@ -286,18 +291,18 @@ def chunk_rows(folder):
                                   'c.generation').fetchall()
 
 
-def test_a_short_pbt_sweep_learns_exploits_and_records_every_members_lineage(tmp_path):
-    config = load(tmp_path, SHORT)
-    output = io.StringIO()
-    view = pbt.PBTView
-    try:
-        pbt.PBTView = lambda s: view(s, file=output, live=False)
-        result = sweep.sweep(config)
-    finally:
-        pbt.PBTView = view
+def run_pbt(config):
+    """Run a PBT sweep in this process with its view captured: (result, the view's text as a StringIO, the store's
+    {trial: (member, period)}, its exploits)."""
+    result, output = captured_sweep(config, pbt, 'PBTView')
     store = SweepStore(os.path.join(result.folder, sweep.DB_FILE))
     chunks, exploits = store.chunks(), store.exploits()
     store.close()
+    return result, output, chunks, exploits
+
+
+def test_a_short_pbt_sweep_learns_exploits_and_records_every_members_lineage(tmp_path):
+    result, output, chunks, exploits = run_pbt(load(tmp_path, SHORT))
     assert sorted(chunks.values()) == [(1, 1), (1, 2), (2, 1), (2, 2)]
     assert all(t.status == 'done' for t in result.trials), [t.error for t in result.trials]
     first = {chunks[t.id][0]: t for t in result.trials if chunks[t.id][1] == 1}
@@ -325,25 +330,13 @@ def test_a_short_pbt_sweep_learns_exploits_and_records_every_members_lineage(tmp
     assert f'<- {better} (' in text and 'lineage' in text
     with open(result.best_ini) as file:
         assert f'# PBT member {chunks[result.best.id][0]} after period 2 of 2' in file.read()
-
-
-def wait_for(condition, timeout=180, what='condition'):
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
-def children(pid):
-    try:
-        with open(f'/proc/{pid}/task/{pid}/children') as file:
-            return [int(p) for p in file.read().split()]
-    except FileNotFoundError:
-        return []
+    # `puffer runs` lists both members' runs with their lineage: who copied whom, at which step.
+    listed = subprocess.run([sys.executable, '-m', 'pufferlib.cli', 'runs', ENV, '--data-dir',
+                             str(tmp_path / 'experiments')], capture_output=True, text=True, cwd='/', check=True)
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[-1] == 'LINEAGE', listed.stdout
+    lineages = sorted(line.split()[-1] for line in lines[1:3])
+    assert lineages == sorted([f'm{better}', f'm{worse}<-m{better}@{history.short_steps(exploit.step)}'])
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc; trials die with the sweep on Linux')
@@ -351,7 +344,7 @@ def test_a_killed_pbt_sweep_resumes_with_its_lineage_intact(tmp_path):
     """SIGKILL the sweep in the middle of the second period (after the exploit was recorded and copied), then run
     the same command again: the lineage is unchanged, the interrupted periods continue from their checkpoints,
     and every member finishes. The metric is the logged learning rate, so which member copies which is known."""
-    text = TINY.replace('total_timesteps = 2048', 'total_timesteps = 6144') + """
+    text = tiny_run(6144) + """
 [sweep]
 method = PBT
 metric = loss/learning_rate
@@ -441,17 +434,7 @@ def docs_example():
 def test_a_population_of_four_improves_a_copied_member_and_shows_every_members_lineage(tmp_path):
     """The target of docs/sweep.md: four members over a wide learning-rate range; at least one exploit-and-explore
     step leaves the copied member scoring better after the next period than when it was copied."""
-    config = load(tmp_path, docs_example(), **{'train.device': 'cpu'})
-    output = io.StringIO()
-    view = pbt.PBTView
-    try:
-        pbt.PBTView = lambda s: view(s, file=output, live=False)
-        result = sweep.sweep(config)
-    finally:
-        pbt.PBTView = view
-    store = SweepStore(os.path.join(result.folder, sweep.DB_FILE))
-    chunks, exploits = store.chunks(), store.exploits()
-    store.close()
+    result, output, chunks, exploits = run_pbt(load(tmp_path, docs_example(), **{'train.device': 'cpu'}))
     assert sorted(chunks.values()) == [(m, g) for m in range(1, 5) for g in range(1, 6)]
     assert all(t.status == 'done' for t in result.trials)
     scores = {chunks[t.id]: t.score for t in result.trials}

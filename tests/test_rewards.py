@@ -312,6 +312,7 @@ def test_a_long_password_over_seeds(tmp_path):
     ({'reward.curiosity.hidden_size': 0}, 'reward.curiosity.hidden_size = 0 must be at least 1'),
     ({'reward.gail.strength': 1.0}, 'reward.gail.strength = 1.0 needs reward.gail.demo_path'),
     ({'reward.gail.use_vail': 'maybe'}, 'reward.gail.use_vail'),
+    ({'reward.gail.gradient_penalty': -1}, 'reward.gail.gradient_penalty = -1.0 is out of range; valid: [0, inf)'),
     ({'bc.batch_size': 0}, 'bc.batch_size = 0 must be at least 1'),
     ({'bc.steps': -5}, 'bc.steps = -5 is out of range'),
     ({'bc.demo_path': 3}, 'bc.demo_path = 3 must be the path of a demonstrations file'),
@@ -328,3 +329,126 @@ def test_new_sections_default_to_off():
     assert config['reward.curiosity']['strength'] == 0 and config['reward.gail']['strength'] == 0
     assert config['bc']['demo_path'] is None
     assert '[bc]' in puffer_config.to_ini(config) and '[reward.curiosity]' in puffer_config.to_ini(config)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Image observations: a small convolutional encoder in every signal
+# ----------------------------------------------------------------------------------------------------------------
+
+def square_frames(rows, cols, shape=(4, 84, 84), size=12):
+    """uint8 frames [N, *shape] (channels first, or last when the last axis has <= 4) with a white square at each
+    (row, col): hand-built pictures of an object that moves."""
+    channels_last = shape[-1] <= 4 < shape[0]
+    height, width = (shape[0], shape[1]) if channels_last else (shape[1], shape[2])
+    frames = torch.zeros(len(rows), height, width, dtype=torch.uint8)
+    for index, (row, col) in enumerate(zip(rows, cols)):
+        frames[index, row:row + size, col:col + size] = 255
+    frames = frames.unsqueeze(-1 if channels_last else 1)
+    return frames.expand(-1, *shape).contiguous()
+
+
+
+def has_conv(module):
+    return any(isinstance(layer, torch.nn.Conv2d) for layer in module.modules())
+
+
+@pytest.mark.parametrize('shape, conv', [((4, 84, 84), True), ((16, 16, 3), True), ((98,), False), ((8, 8), False),
+                                         ((6, 4, 4), False)])
+def test_image_observations_get_a_conv_encoder(shape, conv):
+    from gymnasium import spaces
+    assert (rewards.image_layout(shape) is not None) == conv
+    rnd = rewards.RND(shape, hidden_size=16, output_size=8)
+    icm = rewards.Curiosity(shape, spaces.Discrete(3), hidden_size=16, encoding_size=8)
+    gail = rewards.GAIL(shape, spaces.Discrete(3), SimpleNamespace(observations=torch.zeros(2, *shape),
+                                                                   actions=torch.zeros(2, dtype=torch.int32)),
+                        hidden_size=16, encoding_size=8, use_actions=True)
+    for module in (rnd.predictor, rnd.target, rnd.critic, icm.encoder, icm.critic, gail.networks):
+        assert has_conv(module) == conv
+    observations = torch.randint(0, 255, (2, 3, *shape), dtype=torch.uint8)
+    actions = torch.randint(0, 3, (2, 3), dtype=torch.int32)
+    for signal in (rnd, icm, gail):
+        rollout = signal.rollout_reward(observations, actions, torch.zeros(2, 3))
+        assert rollout.shape == (2, 3) and torch.isfinite(rollout).all()
+        assert signal.value(observations.reshape(6, *shape)).shape == (6,)
+
+
+def test_conv_rnd_forgets_familiar_frames_and_rewards_new_ones(one_thread):
+    torch.manual_seed(0)
+    rnd = rewards.RND((4, 84, 84), hidden_size=64, output_size=32, learning_rate=1e-3)
+    familiar = square_frames([10] * 32, list(range(0, 32)))  # the square along the top
+    novel = square_frames([60], [60])
+    rnd.obs_stats.update(rewards.flat_features(torch.cat([familiar, square_frames([40] * 8, range(0, 64, 8))])))
+    before = rnd.reward(familiar).mean().item()
+    for _ in range(60):
+        rnd.update(familiar)
+    after = rnd.reward(familiar).mean().item()
+    assert after < before / 5 and rnd.reward(novel).item() > 5 * after
+
+
+def test_conv_curiosity_learns_what_the_action_does_to_the_picture(one_thread):
+    """Action 0 moves the square right, 1 down, 2 nowhere, on RGB frames [16, 16, 3]: the inverse model learns to
+    read the action from two frames through the conv encoder, the forward error of these moves falls, and a
+    transition unlike them (the square grows) stays surprising."""
+    from gymnasium import spaces
+    torch.manual_seed(0)
+    icm = rewards.Curiosity((16, 16, 3), spaces.Discrete(3), hidden_size=64, encoding_size=16, learning_rate=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    rows, cols = torch.randint(0, 8, (96,), generator=generator), torch.randint(0, 8, (96,), generator=generator)
+    actions = torch.arange(96, dtype=torch.int32) % 3
+    current = square_frames(rows.tolist(), cols.tolist(), (16, 16, 3), size=4)
+    following = square_frames((rows + (actions == 1) * 4).tolist(), (cols + (actions == 0) * 4).tolist(),
+                              (16, 16, 3), size=4)
+    grown = square_frames(rows.tolist(), cols.tolist(), (16, 16, 3), size=8)
+    icm.obs_stats.update(rewards.flat_features(torch.cat([current, following])))
+    before = icm.reward(current, actions, following).mean().item()
+    stats = [icm.update(current, actions, following) for _ in range(90)]
+    assert stats[-1]['curiosity_inverse_loss'] < 0.1 < 1.0 < stats[0]['curiosity_inverse_loss']  # chance: ln 3
+    familiar = icm.reward(current, actions, following).mean().item()
+    assert familiar < before / 2 and icm.reward(current, actions, grown).mean().item() > 2 * familiar
+
+
+def test_conv_gail_tells_expert_frames_from_the_policys(one_thread):
+    """Atari-shaped frames [4, 84, 84], the expert's square at the top or bottom, the policy's in the middle: the
+    conv discriminator separates them. Unpenalized it saturates (the policy's reward vanishes, no gradient to
+    follow); with the gradient penalty (weight 10) it still prefers the expert's frames by a bounded factor."""
+    from gymnasium import spaces
+    expert_frames = square_frames([10] * 16 + [60] * 16, list(range(0, 64, 4)) * 2)
+    policy_frames = square_frames([35] * 32, list(range(0, 64, 2)))
+    actions = torch.zeros(32, dtype=torch.int32)
+    ratios = {}
+    for weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        gail = rewards.GAIL((4, 84, 84), spaces.Discrete(4), SimpleNamespace(observations=expert_frames,
+                                                                             actions=actions),
+                            hidden_size=64, encoding_size=16, learning_rate=1e-3, gradient_penalty=weight)
+        generator = torch.Generator().manual_seed(0)
+        for _ in range(80 if weight else 20):
+            last = gail.update(policy_frames, actions, minibatch=32, generator=generator)
+        assert last['gail_expert_estimate'] > last['gail_policy_estimate']
+        ratios[weight] = (gail.reward(expert_frames, actions).mean() / gail.reward(policy_frames, actions).mean())
+    assert ratios[0.0] > 1e3 and 1.2 < ratios[10.0] < 100
+
+
+def test_rnd_curiosity_and_gail_train_on_atari_frames(tmp_path, one_thread):
+    """The trainer with all three image signals on Atari Breakout's stacked frames [4, 84, 84] (GAIL against a
+    recording of random play made by `puffer eval --save-demos`): each signal's conv networks learn and log."""
+    pytest.importorskip('ale_py')
+    import math
+    from pufferlib import evaluate
+    overrides = {'vec.backend': 'Serial', 'vec.num_envs': 1, 'env.num_envs': 2, 'env.max_episode_frames': 160,
+                 'train.device': 'cpu', 'train.data_dir': str(tmp_path), 'train.checkpoint_interval': 1000,
+                 'policy.hidden_size': 32, 'train.bptt_horizon': 16, 'train.minibatch_size': 32}
+    demos = str(tmp_path / 'atari.npz')
+    evaluate.evaluate(puffer_config.load('atari', overrides=overrides),
+                      SimpleNamespace(render_mode='none', save_demos=demos, episodes=1), output=io.StringIO())
+    config = puffer_config.load('atari', overrides={
+        **overrides, 'train.total_timesteps': 96,
+        'reward.rnd.strength': 0.1, 'reward.rnd.hidden_size': 32, 'reward.rnd.output_size': 16,
+        'reward.curiosity.strength': 0.1, 'reward.curiosity.hidden_size': 32,
+        'reward.gail.strength': 0.1, 'reward.gail.demo_path': demos, 'reward.gail.hidden_size': 32,
+        'reward.gail.gradient_penalty': 10.0})
+    rows = runs.read_metrics(run(config).run_dir)
+    keys = ('reward/rnd_raw', 'reward/curiosity_raw', 'reward/gail', 'loss/rnd_predictor_loss',
+            'loss/curiosity_inverse_loss', 'loss/gail_gradient_penalty', 'loss/value_loss_gail')
+    assert len(rows) >= 2 and all(math.isfinite(row[key]) and row[key] > 0 for row in rows for key in keys)
+    assert rows[-1]['loss/rnd_predictor_loss'] < rows[0]['loss/rnd_predictor_loss']

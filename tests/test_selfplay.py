@@ -13,6 +13,7 @@ import pufferlib
 from pufferlib import arena, config as puffer_config, models, selfplay, trainer, vector
 from pufferlib.envs import ocean
 from pufferlib.exceptions import ConfigError
+from vecenv_spy import Spy
 
 SELFPLAY = dict(enabled=True, save_steps=1000, window=3, play_against_latest=0.5, swap_steps=500, team_change=0,
                 elo_k=16.0, elo_initial=1200.0)
@@ -193,21 +194,6 @@ def test_agent_mode_survives_any_actions_and_keeps_its_invariants(name):
 
 # ---- The trainer never sees the opponent's rows -----------------------------------------------------------------
 
-class Spy:
-    """Wraps a vecenv and keeps a copy of every batch recv() returns."""
-
-    def __init__(self, vecenv):
-        self.inner, self.batches = vecenv, []
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def recv(self):
-        batch = self.inner.recv()
-        self.batches.append((batch[0].copy(), np.asarray(batch[5]).copy(), batch[6].copy()))
-        return batch
-
-
 def small_config(tmp_path, **train):
     config = puffer_config.load('puffer_connect4', overrides={
         'vec': {'backend': 'PufferEnv', 'num_envs': 1}, 'env': {'num_envs': 16, 'opponent': 1},
@@ -274,6 +260,33 @@ def test_the_pool_is_saved_in_weights_only_checkpoints_and_restored(tmp_path):
     assert second.selfplay.draw_state() == first.selfplay.draw_state()
     first.vecenv.close()
     second.vecenv.close()
+
+
+@pytest.mark.parametrize('rnn_name', [None, 'LSTMWrapper'])
+def test_a_resumed_run_has_the_elo_history_of_an_uninterrupted_one(tmp_path, rnn_name):
+    """The batch a checkpoint is taken at comes again after a resume: its finished games must not be scored twice,
+    nor its opponent actions drawn again (that would shift every later random draw)."""
+    import copy
+    import json
+    from types import SimpleNamespace
+    from pufferlib.runs import session
+
+    def run(folder, *sessions):
+        config = small_config(tmp_path / folder, total_timesteps=240 * 6)
+        config['base']['rnn_name'] = rnn_name
+        config['selfplay']['save_steps'] = 200
+        config['train']['experiment'] = 'x'
+        for options in sessions:
+            result = session.train(copy.deepcopy(config), SimpleNamespace(**options), None)
+        return [json.loads(line) for line in open(os.path.join(result.run_dir, 'metrics.jsonl'))], result
+
+    whole, _ = run('whole', {})
+    resumed, _ = run('resumed', dict(stop_at_step=240 * 3), dict(resume='x'))
+    keys = [key for key in whole[-1] if key.startswith(('selfplay/', 'loss/'))]
+    assert len(whole) == len(resumed) == 6 and 'selfplay/games' in keys
+    assert whole[3]['selfplay/games'] > whole[2]['selfplay/games']   # games were played right after the resume
+    for uninterrupted, continued in zip(whole, resumed):
+        assert {key: uninterrupted.get(key) for key in keys} == {key: continued.get(key) for key in keys}
 
 
 def test_selfplay_needs_a_two_player_env_in_agent_mode(tmp_path):

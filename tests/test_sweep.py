@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -21,23 +20,9 @@ from pufferlib.sweep import spaces as sweep_spaces
 from pufferlib.dashboard import Dashboard
 from pufferlib.exceptions import APIUsageError, ConfigError
 from pufferlib.sweep.store import SweepStore
+from sweep_helpers import ENV, alive, captured_sweep, children, tiny_run, wait_for
 
-ENV = 'puffer_squared'
-# 32 agents, 8-step segments, episodes of at most 6 steps and a score logged every 2: a trial trains in seconds.
-TINY = """
-[env]
-num_envs = 32
-log_interval = 2
-max_steps = 6
-
-[train]
-bptt_horizon = 8
-minibatch_size = 128
-max_minibatch_size = 128
-total_timesteps = 1024
-device = cpu
-checkpoint_interval = 1
-
+TINY = tiny_run(1024) + """
 [sweep]
 random_warmup = 3
 curve_points = 2
@@ -210,32 +195,6 @@ def test_puffer_sweep_runs_parallel_trials_and_writes_a_best_ini_that_trains(tmp
     assert trained.global_step >= best_params['train.total_timesteps']
 
 
-def children(pid):
-    try:
-        with open(f'/proc/{pid}/task/{pid}/children') as file:
-            return [int(p) for p in file.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def wait_for(condition, timeout=120, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
-def alive(pid):
-    try:
-        with open(f'/proc/{pid}/stat') as file:
-            return file.read().split()[2] != 'Z'
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc; trials die with the sweep on Linux')
 def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
     """Kill one trial process (it is recorded as failed and the sweep goes on), then SIGKILL the sweep itself in
@@ -381,13 +340,7 @@ def test_a_sweep_on_a_device_list_pins_each_trial(tmp_path):
     config = load(tmp_path, **{'sweep.devices': 'cpu,cpu'})
     config['train']['device'] = 'auto'
     config['sweep'].update(max_runs=2, workers=2)
-    output = io.StringIO()
-    view = sweep.SweepView
-    try:
-        sweep.SweepView = lambda s: view(s, file=output, live=False)
-        result = sweep.sweep(config)
-    finally:
-        sweep.SweepView = view
+    result, output = captured_sweep(config, sweep, 'SweepView')
     assert [t.status for t in result.trials] == ['done', 'done'], [t.error for t in result.trials]
     assert 'trial 1 started on cpu:' in output.getvalue() and 'trial 2 started on cpu:' in output.getvalue()
     for trial in result.trials:

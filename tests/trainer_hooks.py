@@ -22,3 +22,28 @@ def small_config(tmp_path, env_name='puffer_squared', **sections):
     for section, values in sections.items():
         overrides.setdefault(section, {}).update(values)
     return puffer_config.load(env_name, overrides=overrides)
+
+
+def epoch_means(vecenv, stat, seed=None, **overrides):
+    """Train an MLP policy (32 wide, no RNN) on `vecenv` with puffer_squared's config under `overrides` ({section:
+    {key: value}}), torch seeded with `seed` first when given; the mean of `stat` over each epoch's finished
+    episodes, one per epoch. Closes the vecenv."""
+    import torch
+    from pufferlib import config as puffer_config
+    from pufferlib import models
+    config = puffer_config.load('puffer_squared', overrides=overrides)
+    config['base']['rnn_name'] = None
+    if seed is not None:
+        torch.manual_seed(seed)
+    policy = models.make_policy(vecenv.driver_env, 'Policy', policy_kwargs={'hidden_size': 32})
+    learner = trainer.Trainer(config, vecenv, policy)
+    learner.reset_envs(0)
+    means = []
+    while learner.global_step < config['train']['total_timesteps']:
+        learner.collect()
+        learner.learn()
+        means.append(learner.stat_sums[stat] / max(learner.stat_counts[stat], 1))
+        learner.stat_sums.clear()
+        learner.stat_counts.clear()
+    vecenv.close()
+    return means

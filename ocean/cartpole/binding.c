@@ -4,6 +4,9 @@
 #define DESCRIPTION "CartPole-v1 with Gymnasium-identical dynamics (discrete pushes; continuous=1 for a force)"
 #define PARAMS(INT, FLOAT) \
     INT(continuous, 0, 0, 1) INT(max_steps, 500, 1, 1000000000)
+#define NAMES(ENTRY, SET) ENTRY("puffer_cartpole", DESCRIPTION, ) \
+    ENTRY("puffer_cartpole_continuous", "CartPole-v1 dynamics with a continuous force in [-1, 1] x 10 N", \
+          SET(continuous, 1))
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) 4
 // Gymnasium's CartPole-v1 bounds: |x| <= 2 * 2.4, |theta| <= 2 * 12 degrees, velocities unbounded.
@@ -24,9 +27,7 @@
 #ifndef PUFFER_NO_PYTHON
 // get_state(index) -> (x, x_dot, theta, theta_dot, tick): the exact double state, for tests against Gymnasium.
 static PyObject* get_state(PyObject* self, PyObject* args) {
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
-    Env* env = vector_env(self, index);
+    Env* env = vector_env_arg(self, args);
     if (env == NULL) return NULL;
     return Py_BuildValue("(ddddi)", env->x, env->x_dot, env->theta, env->theta_dot, env->tick);
 }

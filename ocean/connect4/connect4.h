@@ -123,12 +123,7 @@ int c_init(Connect4* env) {
 void c_reset(Connect4* env) {
     c4_new_game(env);
     c4_write_mask(env);
-    for (int row = 0; row <= env->opponent; row++) {
-        env->rewards[row] = 0.0f;
-        env->terminals[row] = 0;
-        env->truncations[row] = 0;
-    }
-}
+}  // the binding has already cleared rewards, terminals and truncations (vec_reset)
 
 // Agent mode: the side to move drops its stone; the game's end pays +1 / -1 to the two rows (0 to both on a draw).
 static void c4_step_agents(Connect4* env) {

@@ -169,18 +169,6 @@ static void drone_physics(Drone* env, const float* t) {
     }
 }
 
-int c_init(Drone* env) {
-    (void)env;
-    return 0;
-}
-
-void c_reset(Drone* env) {
-    drone_new_episode(env);
-    env->rewards[0] = 0.0f;
-    env->terminals[0] = 0;
-    env->truncations[0] = 0;
-}
-
 void c_step(Drone* env) {
     float thrust[4];
     for (int i = 0; i < 4; i++) thrust[i] = (env->actions[i] + 1.0f) * 0.5f * DRONE_T_MAX;
@@ -200,16 +188,11 @@ void c_step(Drone* env) {
     env->steps++;
     env->episode_return += reward;
     int truncated = !crash && env->steps >= env->max_steps;
-    env->rewards[0] = reward;
-    env->terminals[0] = (unsigned char)crash;
-    env->truncations[0] = (unsigned char)truncated;
+    puffer_write_step(env, reward, crash, truncated);
     if (crash || truncated) {
-        env->log.score += (float)env->reached;
-        env->log.episode_return += env->episode_return;
-        env->log.episode_length += (float)env->steps;
+        puffer_log_episode(env, env->reached, env->episode_return, env->steps);
         env->log.crashes += (float)crash;
         env->log.final_distance += drone_distance(env);
-        env->log.n += 1.0f;
         drone_new_episode(env);
     } else {
         drone_write_obs(env);
@@ -243,9 +226,7 @@ void c_render(Drone* env, unsigned char* frame) {
             draw_circle(canvas, ex, ey, 2, k == 0 ? COLOR_ORANGE : COLOR_CYAN);
         }
     }
-    char text[32];
-    snprintf(text, sizeof text, "%d", env->reached);
-    draw_text(canvas, 6, 6, text, 2, COLOR_YELLOW);
+    draw_textf(canvas, 6, 6, 2, COLOR_YELLOW, "%d", env->reached);
 }
 
 int c_render_text(Drone* env, char* buffer, int size) {
@@ -259,6 +240,4 @@ int c_render_text(Drone* env, char* buffer, int size) {
     return length;
 }
 
-void c_close(Drone* env) {
-    (void)env;
-}
+PUFFER_PLAIN_LIFECYCLE(Drone, drone_new_episode)

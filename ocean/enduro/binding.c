@@ -3,8 +3,8 @@
 #define ENV_NAME enduro
 #define DESCRIPTION "Atari-style Enduro: pass 200 cars on day 1 and 300 on each later day, through snow, night and fog"
 #define PARAMS(INT, FLOAT) \
-    INT(frameskip, 4, 1, 16) FLOAT(repeat_action_probability, 0.25, 0.0f, 1.0f) \
-    INT(day_frames, 12000, 100, 1000000) INT(max_days, 10, 1, 1000) FLOAT(reward_speed, 0.0, 0.0f, 1.0f)
+    ALE_PARAMS(INT, FLOAT) INT(day_frames, 12000, 100, 1000000) INT(max_days, 10, 1, 1000) \
+    FLOAT(reward_speed, 0.0, 0.0f, 1.0f)
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) ENDURO_OBS
 #define OBS_LOW(env, i) ((i) == 0 || ((i) >= 4 && (i) < 8) ? 0 : -1)

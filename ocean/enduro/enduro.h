@@ -119,12 +119,7 @@ static void enduro_new_game(Enduro* env) {
     for (int i = 0; i < ENDURO_CARS; i++) enduro_place_car(env, i, 30.0f + 17.0f * (float)i);
     env->curve = 0.0f;
     env->curve_frames = 300;
-    env->last_action = 0;
-    env->frame = 0;
-    env->day = 0;
-    env->day_passed = 0;
-    env->score = 0;
-    env->collisions = 0;
+    env->last_action = env->frame = env->day = env->day_passed = env->score = env->collisions = 0;
     env->episode_return = 0.0f;
     enduro_write_obs(env);
 }
@@ -170,26 +165,11 @@ static int enduro_frame(Enduro* env, int action) {
     return points;
 }
 
-int c_init(Enduro* env) {
-    (void)env;
-    return 0;
-}
-
-void c_reset(Enduro* env) {
-    enduro_new_game(env);
-    env->rewards[0] = 0.0f;
-    env->terminals[0] = 0;
-    env->truncations[0] = 0;
-}
-
 void c_step(Enduro* env) {
     int points = 0, lost = 0, truncated = 0;
     float speed = 0.0f;
     for (int f = 0; f < env->frameskip && !lost && !truncated; f++) {
-        int action = env->actions[0];
-        if (env->repeat_action_probability > 0.0f && rng_float(&env->rng) < env->repeat_action_probability)
-            action = env->last_action;
-        env->last_action = action;
+        int action = sticky_action(&env->rng, env->actions[0], &env->last_action, env->repeat_action_probability);
         points += enduro_frame(env, action);
         speed += env->v;
         if (env->frame >= env->day_frames) {   // end of the day: quota met -> next day, else game over
@@ -206,17 +186,12 @@ void c_step(Enduro* env) {
     env->score += points;
     float reward = (float)points + env->reward_speed * speed;
     env->episode_return += reward;
-    env->rewards[0] = reward;
-    env->terminals[0] = (unsigned char)lost;
-    env->truncations[0] = (unsigned char)truncated;
+    puffer_write_step(env, reward, lost, truncated);
     if (lost || truncated) {
-        env->log.score += (float)env->score;
-        env->log.episode_return += env->episode_return;
-        env->log.episode_length += (float)((env->day * env->day_frames + env->frame + env->frameskip - 1)
-                                           / env->frameskip);
+        puffer_log_episode(env, env->score, env->episode_return,
+                           (env->day * env->day_frames + env->frame + env->frameskip - 1) / env->frameskip);
         env->log.days += (float)env->day;
         env->log.collisions += (float)env->collisions;
-        env->log.n += 1.0f;
         enduro_new_game(env);
     } else {
         enduro_write_obs(env);
@@ -256,11 +231,8 @@ void c_render(Enduro* env, unsigned char* frame) {
         draw_rect(canvas, cx - w / 2, y - w / 2, w, w / 2 + 1, color);
     }
     draw_rect(canvas, 80 - 9, FRAME_H - 14, 18, 10, COLOR_PURPLE);
-    char text[32];
-    snprintf(text, sizeof text, "%d", enduro_quota(env) - env->day_passed);
-    draw_text(canvas, 4, 4, text, 2, COLOR_WHITE);
-    snprintf(text, sizeof text, "DAY %d", env->day + 1);
-    draw_text(canvas, 100, 4, text, 2, COLOR_WHITE);
+    draw_textf(canvas, 4, 4, 2, COLOR_WHITE, "%d", enduro_quota(env) - env->day_passed);
+    draw_textf(canvas, 100, 4, 2, COLOR_WHITE, "DAY %d", env->day + 1);
     draw_rect(canvas, 4, 20, (int)(env->v / ENDURO_VMAX * 60.0f), 4, COLOR_YELLOW);   // speedometer
     draw_rect(canvas, 76 + (int)(env->x * 70.0f), 28, 8, 4, COLOR_ORANGE);            // where on the road
 }
@@ -277,6 +249,4 @@ int c_render_text(Enduro* env, char* buffer, int size) {
     return length;
 }
 
-void c_close(Enduro* env) {
-    (void)env;
-}
+PUFFER_PLAIN_LIFECYCLE(Enduro, enduro_new_game)

@@ -3,8 +3,8 @@
 #define ENV_NAME freeway
 #define DESCRIPTION "Atari-style Freeway: a chicken crosses ten lanes of traffic for 2:16 of game time, +1 a crossing"
 #define PARAMS(INT, FLOAT) \
-    INT(frameskip, 4, 1, 16) FLOAT(repeat_action_probability, 0.25, 0.0f, 1.0f) \
-    INT(game_frames, 8160, 1, 10000000) INT(random_start, 1, 0, 1) FLOAT(reward_progress, 0.0, 0.0f, 1.0f)
+    ALE_PARAMS(INT, FLOAT) INT(game_frames, 8160, 1, 10000000) INT(random_start, 1, 0, 1) \
+    FLOAT(reward_progress, 0.0, 0.0f, 1.0f)
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) FW_OBS
 #define OBS_LOW(env, i) ((i) < 3 ? 0 : -1)

@@ -103,12 +103,7 @@ static void fw_new_game(Freeway* env) {
                                              : (float)((lane * 37) % FW_SCREEN_W);
     }
     env->chicken_y = FW_START_Y;
-    env->stun = 0;
-    env->last_action = 0;
-    env->frame = 0;
-    env->score = 0;
-    env->hits = 0;
-    env->best_lane = 0;
+    env->stun = env->last_action = env->frame = env->score = env->hits = env->best_lane = 0;
     env->episode_return = 0.0f;
     fw_write_obs(env);
 }
@@ -158,25 +153,10 @@ static int fw_frame(Freeway* env, int action) {
     return point;
 }
 
-int c_init(Freeway* env) {
-    (void)env;
-    return 0;
-}
-
-void c_reset(Freeway* env) {
-    fw_new_game(env);
-    env->rewards[0] = 0.0f;
-    env->terminals[0] = 0;
-    env->truncations[0] = 0;
-}
-
 void c_step(Freeway* env) {
     int points = 0, new_lanes = 0;
     for (int f = 0; f < env->frameskip && env->frame < env->game_frames; f++) {
-        int action = env->actions[0];
-        if (env->repeat_action_probability > 0.0f && rng_float(&env->rng) < env->repeat_action_probability)
-            action = env->last_action;
-        env->last_action = action;
+        int action = sticky_action(&env->rng, env->actions[0], &env->last_action, env->repeat_action_probability);
         points += fw_frame(env, action);
         int climbed = fw_lanes_climbed(env->chicken_y);
         if (climbed > env->best_lane) {
@@ -188,15 +168,11 @@ void c_step(Freeway* env) {
     int over = env->frame >= env->game_frames;
     float reward = (float)points + env->reward_progress * (float)new_lanes;
     env->episode_return += reward;
-    env->rewards[0] = reward;
-    env->terminals[0] = (unsigned char)over;
-    env->truncations[0] = 0;
+    puffer_write_step(env, reward, over, 0);
     if (over) {
-        env->log.score += (float)env->score;
-        env->log.episode_return += env->episode_return;
-        env->log.episode_length += (float)((env->game_frames + env->frameskip - 1) / env->frameskip);
+        puffer_log_episode(env, env->score, env->episode_return,
+                           (env->game_frames + env->frameskip - 1) / env->frameskip);
         env->log.hits += (float)env->hits;
-        env->log.n += 1.0f;
         fw_new_game(env);
     } else {
         fw_write_obs(env);
@@ -223,9 +199,7 @@ void c_render(Freeway* env, unsigned char* frame) {
     }
     Color chicken = env->stun > 0 ? COLOR_RED : COLOR_YELLOW;
     draw_rect(canvas, FW_CHICKEN_X, env->chicken_y, FW_CHICKEN_W, FW_CHICKEN_H, chicken);
-    char text[16];
-    snprintf(text, sizeof text, "%d", env->score);
-    draw_text(canvas, 20, 4, text, 3, COLOR_ORANGE);
+    draw_textf(canvas, 20, 4, 3, COLOR_ORANGE, "%d", env->score);
     int left = (env->game_frames - env->frame) * (FW_SCREEN_W - 80) / env->game_frames;
     draw_rect(canvas, 70, 8, left, 6, COLOR_BLUE);   // time left
 }
@@ -248,6 +222,4 @@ int c_render_text(Freeway* env, char* buffer, int size) {
     return length;
 }
 
-void c_close(Freeway* env) {
-    (void)env;
-}
+PUFFER_PLAIN_LIFECYCLE(Freeway, fw_new_game)

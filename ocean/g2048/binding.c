@@ -4,6 +4,8 @@
 #define DESCRIPTION "2048 on a 4x4 board; one-hot tile observations, log-scaled merge rewards"
 #define PARAMS(INT, FLOAT) \
     INT(max_steps, 20000, 1, 1000000000)
+// The folder is g2048 (a C name cannot start with a digit); the env is puffer_2048.
+#define NAMES(ENTRY, SET) ENTRY("puffer_2048", DESCRIPTION, )
 #define NUM_AGENTS 1
 #define OBS_SIZE(env) G2048_OBS_SIZE
 #define OBS_LOW(env, i) 0

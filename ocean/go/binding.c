@@ -105,7 +105,7 @@ static PyObject* set_board(PyObject* self, PyObject* args) {
     env->history[0] = env->hash;
     env->history_len = 1;
     go_filter_add(env->filter, env->hash);
-    env->labels_valid = 0;
+    env->groups_valid = 0;
     go_write(env);
     Py_RETURN_NONE;
 }

@@ -16,6 +16,14 @@
 //
 // The board is padded with an edge ring: cell (r, c) is index (r + 1) * (size + 2) + (c + 1), so the four
 // neighbours of a point never need a bounds check.
+//
+// Groups are kept incrementally as stones are played and taken: each stone names its group's root stone, the
+// stones of a group form a circular list, and each group keeps its pseudo-liberties (adjacent empty points counted
+// once per adjacent stone) with their sum and sum of squares. A group is in atari (exactly one distinct liberty)
+// when it has pseudo-liberties that are all the same point: sum^2 = count * sum of squares (Cauchy-Schwarz is
+// tight only for equal values), and that point is sum / count. Nothing is relabelled after a move. Bitboards of the
+// empty points, of each colour's stones and of each colour's group roots (bit = padded cell index) find the points
+// next to an empty one, the last liberties of groups in atari and the areas a few words at a time.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +38,7 @@
 #define GO_WHITE 2
 #define GO_EDGE 3
 #define GO_FILTER_WORDS 256  // a 16384-bit filter of the history's hashes: most superko look-ups stop here
+#define GO_WORDS ((GO_MAX_CELLS + 63) / 64)   // 64-bit words of a bitboard over the padded cells
 #define FRAME_W 320
 #define FRAME_H 320
 
@@ -42,6 +51,16 @@
     X(captures)   /* stones row 0 captured per game */ \
     X(black)      /* 1 when row 0 played black */
 PUFFER_LOG(LOG_STATS)   // score: 1 for a win by row 0, 0 otherwise, so its mean is the win rate
+
+// What the group code keeps per cell, side by side so that a look-up from a stone to its root's counts touches one
+// cache line per stone rather than one per array.
+typedef struct {
+    short root;       // each stone's group: the root stone's point
+    short next;       // the next stone of the same group (a circular list)
+    short count;      // per root: stones
+    short pseudo;     // per root: pseudo-liberties
+    int sum, square;  // per root: sum and sum of squares of the pseudo-liberties' points
+} GoCell;
 
 typedef struct {
     PUFFER_ENV_FIELDS
@@ -65,14 +84,20 @@ typedef struct {
     int steps;                // c_step calls this game
     int captured;             // stones row 0 captured this game
     int illegal;              // row 0's illegal actions this game
-    // Scratch: groups of the position whose hash is labels_hash (rebuilt when the board changed)
-    int labels_valid;
-    uint64_t labels_hash;
-    short label[GO_MAX_CELLS];     // group of each stone
-    short mark[GO_MAX_CELLS];      // liberty stamps while labelling; region marks while scoring
-    short order[GO_MAX_CELLS];     // stones group by group
-    short group_start[GO_MAX_CELLS], group_count[GO_MAX_CELLS], group_libs[GO_MAX_CELLS];
-    uint64_t group_hash[GO_MAX_CELLS];
+    // Derived from the board, kept move by move; rebuilt when the board's hash is not groups_hash (a new game,
+    // set_board, a restored snapshot)
+    int groups_valid;
+    uint64_t groups_hash;
+    GoCell cell[GO_MAX_CELLS];         // per stone: its group and list link; per root: the group's counts
+    uint64_t group_hash[GO_MAX_CELLS]; // per root: Zobrist hash of its stones
+    uint64_t empty_bits[GO_WORDS];     // empty points
+    uint64_t stone_bits[2][GO_WORDS];  // black's stones, white's stones
+    uint64_t root_bits[2][GO_WORDS];   // the root stone of each black group, of each white group
+    int words;                         // words in use: (width^2 + 63) / 64
+    // Scratch
+    short order[GO_MAX_CELLS];         // flood-fill queue
+    short seen[GO_MAX_CELLS];          // liberty stamps while counting a group's liberties
+    int stamp;                         // the last stamp written in seen
 } Go;
 
 static uint64_t go_zobrist[2][GO_MAX_CELLS];
@@ -90,53 +115,169 @@ static inline int go_cell(const Go* env, int action) {
     return (action / env->size + 1) * env->width + action % env->size + 1;
 }
 
-// Groups of the current board: label, stones (in order), distinct liberties and hash of each.
-static void go_label(Go* env) {
+static inline int go_is_stone(int b) { return b == GO_BLACK || b == GO_WHITE; }
+
+static inline void go_bit_set(uint64_t* bits, int p) { bits[p >> 6] |= 1ULL << (p & 63); }
+static inline void go_bit_clear(uint64_t* bits, int p) { bits[p >> 6] &= ~(1ULL << (p & 63)); }
+static inline int go_bit_test(const uint64_t* bits, int p) { return (int)((bits[p >> 6] >> (p & 63)) & 1); }
+
+// The cells next to a cell of `in` (its four neighbours; edge cells and bits past the board may be set: callers
+// mask with the empty points).
+static void go_dilate(const Go* env, const uint64_t* in, uint64_t* out) {
+    const int w = env->width, n = env->words;
+    for (int i = 0; i < n; i++) {
+        uint64_t x = in[i], lo = i > 0 ? in[i - 1] : 0, hi = i + 1 < n ? in[i + 1] : 0;
+        out[i] = (x << 1) | (lo >> 63) | (x >> 1) | (hi << 63) | (x << w) | (lo >> (64 - w)) | (x >> w) |
+                 (hi << (64 - w));
+    }
+}
+
+static inline void go_add_liberty(Go* env, int g, int point) {
+    env->cell[g].pseudo++;
+    env->cell[g].sum += point;
+    env->cell[g].square += point * point;
+}
+
+static inline void go_remove_liberty(Go* env, int g, int point) {
+    env->cell[g].pseudo--;
+    env->cell[g].sum -= point;
+    env->cell[g].square -= point * point;
+}
+
+// Exactly one distinct liberty (the pseudo-liberties are all one point).
+static inline int go_atari(const Go* env, int g) {
+    int64_t n = env->cell[g].pseudo, sum = env->cell[g].sum;
+    return n > 0 && sum * sum == n * (int64_t)env->cell[g].square;
+}
+
+// Two or more distinct liberties.
+static inline int go_breathes(const Go* env, int g) {
+    return env->cell[g].pseudo > 0 && !go_atari(env, g);
+}
+
+// Distinct liberties of group g (walks its stones; only the scripted player's liberty estimate needs the count).
+static int go_liberties(Go* env, int g) {
+    const int w = env->width;
+    const int offsets[4] = {1, -1, w, -w};
+    if (++env->stamp > 30000) {
+        memset(env->seen, 0, sizeof(env->seen));
+        env->stamp = 1;
+    }
+    int libs = 0, q = g;
+    do {
+        for (int d = 0; d < 4; d++) {
+            int n = q + offsets[d];
+            if (env->board[n] == GO_EMPTY && env->seen[n] != env->stamp) {
+                env->seen[n] = (short)env->stamp;
+                libs++;
+            }
+        }
+        q = env->cell[q].next;
+    } while (q != g);
+    return libs;
+}
+
+// Groups of the current board from scratch: roots, stone lists, pseudo-liberties and hashes.
+static void go_build_groups(Go* env) {
     const int w = env->width, s = env->size;
     const int offsets[4] = {1, -1, w, -w};
-    int groups = 0, top = 0;
+    env->words = (w * w + 63) / 64;
+    memset(env->empty_bits, 0, sizeof(env->empty_bits));
+    memset(env->stone_bits, 0, sizeof(env->stone_bits));
+    memset(env->root_bits, 0, sizeof(env->root_bits));
     for (int r = 1; r <= s; r++) {
         for (int c = 1; c <= s; c++) {
-            env->label[r * w + c] = -1;
-            env->mark[r * w + c] = 0;
+            int p = r * w + c, b = env->board[p];
+            env->cell[p].root = -1;
+            if (b == GO_EMPTY) go_bit_set(env->empty_bits, p);
+            else if (go_is_stone(b)) go_bit_set(env->stone_bits[b - 1], p);
         }
     }
     for (int r = 1; r <= s; r++) {
         for (int c = 1; c <= s; c++) {
             int p = r * w + c, color = env->board[p];
-            if (color == GO_EMPTY || env->label[p] >= 0) continue;
-            int g = groups++, libs = 0;
-            uint64_t hash = 0;
-            env->group_start[g] = (short)top;
-            env->label[p] = (short)g;
+            if (color == GO_EMPTY || env->cell[p].root >= 0) continue;
+            int top = 0, last = p;
+            go_bit_set(env->root_bits[color - 1], p);
+            env->cell[p].root = (short)p;
+            env->cell[p].next = (short)p;
+            env->cell[p].count = 0;
+            env->cell[p].pseudo = 0;
+            env->cell[p].sum = env->cell[p].square = 0;
+            env->group_hash[p] = 0;
             env->order[top++] = (short)p;
-            for (int k = env->group_start[g]; k < top; k++) {
+            for (int k = 0; k < top; k++) {
                 int q = env->order[k];
-                hash ^= go_zobrist[color - 1][q];
+                env->cell[p].count++;
+                env->group_hash[p] ^= go_zobrist[color - 1][q];
                 for (int d = 0; d < 4; d++) {
                     int n = q + offsets[d], b = env->board[n];
                     if (b == GO_EMPTY) {
-                        if (env->mark[n] != g + 1) {
-                            env->mark[n] = (short)(g + 1);
-                            libs++;
-                        }
-                    } else if (b == color && env->label[n] < 0) {
-                        env->label[n] = (short)g;
+                        go_add_liberty(env, p, n);
+                    } else if (b == color && env->cell[n].root < 0) {
+                        env->cell[n].root = (short)p;
+                        env->cell[n].next = env->cell[last].next;   // append after the last stone listed
+                        env->cell[last].next = (short)n;
+                        last = n;
                         env->order[top++] = (short)n;
                     }
                 }
             }
-            env->group_count[g] = (short)(top - env->group_start[g]);
-            env->group_libs[g] = (short)libs;
-            env->group_hash[g] = hash;
         }
     }
-    env->labels_valid = 1;
-    env->labels_hash = env->hash;
+    env->groups_valid = 1;
+    env->groups_hash = env->hash;
 }
 
-static inline void go_ensure_labels(Go* env) {
-    if (!env->labels_valid || env->labels_hash != env->hash) go_label(env);
+static inline void go_ensure_groups(Go* env) {
+    if (!env->groups_valid || env->groups_hash != env->hash) go_build_groups(env);
+}
+
+// Joins group b into group a (both roots of colour `color`): the smaller one's stones take the larger's root.
+static int go_merge(Go* env, int a, int b, int color) {
+    if (env->cell[a].count < env->cell[b].count) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    go_bit_clear(env->root_bits[color - 1], b);
+    int q = b;
+    do {
+        env->cell[q].root = (short)a;
+        q = env->cell[q].next;
+    } while (q != b);
+    short after_a = env->cell[a].next;
+    env->cell[a].next = env->cell[b].next;
+    env->cell[b].next = after_a;
+    env->cell[a].count += env->cell[b].count;
+    env->cell[a].pseudo += env->cell[b].pseudo;
+    env->cell[a].sum += env->cell[b].sum;
+    env->cell[a].square += env->cell[b].square;
+    env->group_hash[a] ^= env->group_hash[b];
+    return a;
+}
+
+// Takes group g off the board: its points become liberties of the groups around them. Returns its stones.
+static int go_remove_group(Go* env, int g, int color) {
+    const int w = env->width;
+    const int offsets[4] = {1, -1, w, -w};
+    int q = g, count = env->cell[g].count;
+    go_bit_clear(env->root_bits[color - 1], g);
+    do {
+        env->board[q] = GO_EMPTY;
+        env->hash ^= go_zobrist[color - 1][q];
+        go_bit_set(env->empty_bits, q);
+        go_bit_clear(env->stone_bits[color - 1], q);
+        q = env->cell[q].next;
+    } while (q != g);
+    do {
+        for (int d = 0; d < 4; d++) {
+            int n = q + offsets[d];
+            if (go_is_stone(env->board[n])) go_add_liberty(env, env->cell[n].root, q);
+        }
+        q = env->cell[q].next;
+    } while (q != g);
+    return count;
 }
 
 static inline int go_filter_has(const uint64_t* filter, uint64_t hash) {
@@ -156,7 +297,7 @@ static int go_seen(const Go* env, uint64_t hash) {
     return 0;
 }
 
-// Whether `color` may play the empty point p (labels current): not suicide, not a repeat of an earlier position.
+// Whether `color` may play the empty point p (groups current): not suicide, not a repeat of an earlier position.
 static int go_legal(const Go* env, int p, int color) {
     const int w = env->width;
     const int offsets[4] = {1, -1, w, -w};
@@ -168,15 +309,15 @@ static int go_legal(const Go* env, int p, int color) {
         if (b == GO_EMPTY) {
             breathes = 1;
         } else if (b == color) {
-            if (env->group_libs[env->label[n]] > 1) breathes = 1;
+            if (go_breathes(env, env->cell[n].root)) breathes = 1;
         } else if (b == other) {
-            int g = env->label[n];
-            if (env->group_libs[g] != 1) continue;
+            int g = env->cell[n].root;
+            if (!go_atari(env, g)) continue;
             int seen = 0;
             for (int k = 0; k < count; k++) seen |= taken[k] == g;
             if (seen) continue;
             taken[count++] = g;
-            removed += env->group_count[g];
+            removed += env->cell[g].count;
             hash ^= env->group_hash[g];
             breathes = 1;
         }
@@ -185,24 +326,41 @@ static int go_legal(const Go* env, int p, int color) {
     return breathes && (env->stones + 1 - removed > env->peak || !go_seen(env, hash));
 }
 
-// Plays a legal move (labels current): places the stone, removes the groups it takes, records the position.
+// Plays a legal move (groups current): places the stone, removes the groups it takes, records the position.
 static int go_place(Go* env, int p, int color) {
     const int w = env->width;
     const int offsets[4] = {1, -1, w, -w};
-    int other = 3 - color, taken = 0;
+    int other = 3 - color, taken = 0, doomed[4], count = 0;
+    for (int d = 0; d < 4; d++) {   // the enemy groups in atari next to p lose their last liberty
+        int n = p + offsets[d];
+        if (env->board[n] != other || !go_atari(env, env->cell[n].root)) continue;
+        int g = env->cell[n].root, seen = 0;
+        for (int k = 0; k < count; k++) seen |= doomed[k] == g;
+        if (!seen) doomed[count++] = g;
+    }
     env->board[p] = (unsigned char)color;
     env->hash ^= go_zobrist[color - 1][p];
+    go_bit_clear(env->empty_bits, p);
+    go_bit_set(env->stone_bits[color - 1], p);
+    go_bit_set(env->root_bits[color - 1], p);
+    env->cell[p].root = (short)p;
+    env->cell[p].next = (short)p;
+    env->cell[p].count = 1;
+    env->cell[p].pseudo = 0;
+    env->cell[p].sum = env->cell[p].square = 0;
+    env->group_hash[p] = go_zobrist[color - 1][p];
+    for (int d = 0; d < 4; d++) {
+        int n = p + offsets[d], b = env->board[n];
+        if (b == GO_EMPTY) go_add_liberty(env, p, n);
+        else if (go_is_stone(b)) go_remove_liberty(env, env->cell[n].root, p);
+    }
+    int g = p;
     for (int d = 0; d < 4; d++) {
         int n = p + offsets[d];
-        if (env->board[n] != other) continue;
-        int g = env->label[n];
-        if (env->group_libs[g] != 1) continue;
-        for (int k = env->group_start[g]; k < env->group_start[g] + env->group_count[g]; k++) {
-            env->board[env->order[k]] = GO_EMPTY;
-            env->hash ^= go_zobrist[other - 1][env->order[k]];
-        }
-        taken += env->group_count[g];
+        if (env->board[n] == color && env->cell[n].root != g) g = go_merge(env, g, env->cell[n].root, color);
     }
+    for (int k = 0; k < count; k++) taken += go_remove_group(env, doomed[k], other);
+    env->groups_hash = env->hash;
     env->stones += 1 - taken;
     if (env->stones > env->peak) env->peak = env->stones;
     if (env->history_len < env->limit + 1) {
@@ -212,38 +370,29 @@ static int go_place(Go* env, int p, int color) {
     return taken;
 }
 
-// Tromp-Taylor areas: each side's stones plus the empty regions that reach only its stones.
+// Tromp-Taylor areas: each side's stones plus the empty regions that reach only its stones. The empty points that
+// reach a colour are grown from the points next to its stones, one step through empty points at a time.
 static void go_areas(Go* env, int* black_area, int* white_area) {
-    const int w = env->width, s = env->size;
-    const int offsets[4] = {1, -1, w, -w};
-    int black = 0, white = 0;
-    for (int r = 1; r <= s; r++)
-        for (int c = 1; c <= s; c++) env->mark[r * w + c] = 0;
-    env->labels_valid = 0;   // mark is shared with the labelling
-    for (int r = 1; r <= s; r++) {
-        for (int c = 1; c <= s; c++) {
-            int p = r * w + c, b = env->board[p];
-            if (b == GO_BLACK) black++;
-            else if (b == GO_WHITE) white++;
-            if (b != GO_EMPTY || env->mark[p]) continue;
-            int top = 0, reach = 0;
-            env->order[top++] = (short)p;
-            env->mark[p] = 1;
-            for (int k = 0; k < top; k++) {
-                int q = env->order[k];
-                for (int d = 0; d < 4; d++) {
-                    int n = q + offsets[d], nb = env->board[n];
-                    if (nb == GO_EMPTY && !env->mark[n]) {
-                        env->mark[n] = 1;
-                        env->order[top++] = (short)n;
-                    } else if (nb == GO_BLACK || nb == GO_WHITE) {
-                        reach |= nb;
-                    }
-                }
+    go_ensure_groups(env);
+    const int n = env->words;
+    uint64_t reach[2][GO_WORDS], grown[GO_WORDS];
+    for (int c = 0; c < 2; c++) {
+        go_dilate(env, env->stone_bits[c], reach[c]);
+        for (int i = 0; i < n; i++) reach[c][i] &= env->empty_bits[i];
+        for (int changed = 1; changed;) {
+            go_dilate(env, reach[c], grown);
+            changed = 0;
+            for (int i = 0; i < n; i++) {
+                uint64_t next = reach[c][i] | (grown[i] & env->empty_bits[i]);
+                changed |= next != reach[c][i];
+                reach[c][i] = next;
             }
-            if (reach == GO_BLACK) black += top;
-            else if (reach == GO_WHITE) white += top;
         }
+    }
+    int black = 0, white = 0;
+    for (int i = 0; i < n; i++) {
+        black += __builtin_popcountll(env->stone_bits[0][i]) + __builtin_popcountll(reach[0][i] & ~reach[1][i]);
+        white += __builtin_popcountll(env->stone_bits[1][i]) + __builtin_popcountll(reach[1][i] & ~reach[0][i]);
     }
     *black_area = black;
     *white_area = white;
@@ -261,35 +410,32 @@ static inline float go_margin_for(Go* env, int color) {
     return color == GO_BLACK ? m : -m;
 }
 
-// The scripted player's move for the side to move (labels current): a cell, or -1 to pass.
+// The scripted player's move for the side to move (groups current): a cell, or -1 to pass.
 static int go_scripted_move(Go* env) {
-    const int w = env->width, s = env->size;
+    const int w = env->width;
     const int offsets[4] = {1, -1, w, -w};
     int color = env->to_move, other = 3 - color;
-    if (env->passes == 1) {
-        if (go_margin_for(env, color) > 0.0f) return -1;
-        go_ensure_labels(env);
-    }
-    // Captures: the last liberty of each of the opponent's groups in atari (found from the labelling).
+    if (env->passes == 1 && go_margin_for(env, color) > 0.0f) return -1;
+    // Captures: the last liberty of each of the opponent's groups in atari, groups taken in the order of their
+    // first stone on the board (row by row).
     short capture[GO_MAX_SIZE * GO_MAX_SIZE], empty[GO_MAX_SIZE * GO_MAX_SIZE];
-    int n_capture = 0, n_empty = 0;
-    for (int r = 1; r <= s; r++) {
-        for (int c = 1; c <= s; c++) {
-            int p = r * w + c, b = env->board[p];
-            if (b == GO_EMPTY) {
-                empty[n_empty++] = (short)p;
-                continue;
-            }
-            int g = env->label[p];
-            if (b != other || env->group_libs[g] != 1 || env->order[env->group_start[g]] != p) continue;
-            int liberty = -1;   // the group's first stone is p: find its one liberty once per group
-            for (int k = env->group_start[g]; k < env->group_start[g] + env->group_count[g] && liberty < 0; k++)
-                for (int d = 0; d < 4; d++)
-                    if (env->board[env->order[k] + offsets[d]] == GO_EMPTY) liberty = env->order[k] + offsets[d];
-            int known = 0;
+    unsigned char listed[GO_MAX_CELLS];
+    int n_capture = 0, n_empty = 0, ataris = 0;
+    for (int i = 0; i < env->words; i++)
+        for (uint64_t bits = env->root_bits[other - 1][i]; bits; bits &= bits - 1)
+            ataris += go_atari(env, 64 * i + __builtin_ctzll(bits));
+    if (ataris) memset(listed, 0, (size_t)w * w);
+    for (int i = 0; i < env->words; i++) {   // bit order is row-major cell order
+        for (uint64_t bits = ataris ? env->stone_bits[other - 1][i] : 0; bits; bits &= bits - 1) {
+            int p = 64 * i + __builtin_ctzll(bits), g = env->cell[p].root;
+            if (listed[g] || !go_atari(env, g)) continue;
+            listed[g] = 1;
+            int liberty = env->cell[g].sum / env->cell[g].pseudo, known = 0;
             for (int k = 0; k < n_capture; k++) known |= capture[k] == liberty;
-            if (liberty >= 0 && !known && go_legal(env, liberty, color)) capture[n_capture++] = (short)liberty;
+            if (!known && go_legal(env, liberty, color)) capture[n_capture++] = (short)liberty;
         }
+        for (uint64_t bits = env->empty_bits[i]; bits; bits &= bits - 1)
+            empty[n_empty++] = (short)(64 * i + __builtin_ctzll(bits));
     }
     if (n_capture) return capture[rng_int(&env->rng, n_capture)];
     // Otherwise a uniform pick among the acceptable empty points: draw one, drop it if it is not acceptable.
@@ -302,7 +448,8 @@ static int go_scripted_move(Go* env) {
                 libs++;
                 own_eye = 0;
             } else if (b == color) {
-                libs += env->group_libs[env->label[n]] - 1;
+                int g = env->cell[n].root;   // its distinct liberties minus one: exact for none or one, else counted
+                libs += env->cell[g].pseudo == 0 ? -1 : go_atari(env, g) ? 0 : go_liberties(env, g) - 1;
             } else if (b == other) {
                 own_eye = 0;
             }
@@ -328,21 +475,51 @@ static int go_turn(Go* env, int cell) {
     return env->passes >= 2 || env->moves >= env->limit;
 }
 
+// The mover's legal points as a bitboard. A point next to an empty point that takes nothing (it is not the last
+// liberty of an enemy group in atari) needs only the superko test; the others get the full go_legal.
+static void go_legal_bits(Go* env, int color, uint64_t* legal) {
+    const int n = env->words;
+    uint64_t near_empty[GO_WORDS], takes[GO_WORDS];
+    go_dilate(env, env->empty_bits, near_empty);
+    memset(takes, 0, sizeof(uint64_t) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        for (uint64_t bits = env->root_bits[2 - color][i]; bits; bits &= bits - 1) {
+            int q = 64 * i + __builtin_ctzll(bits);
+            if (go_atari(env, q)) go_bit_set(takes, env->cell[q].sum / env->cell[q].pseudo);
+        }
+    }
+    int fresh = env->stones + 1 > env->peak;   // more stones than any earlier position: new whatever the hash
+    for (int i = 0; i < n; i++) {
+        uint64_t simple = env->empty_bits[i] & near_empty[i] & ~takes[i], out = 0;
+        if (fresh) {
+            out = simple;
+        } else {
+            for (uint64_t bits = simple; bits; bits &= bits - 1)
+                if (!go_seen(env, env->hash ^ go_zobrist[color - 1][64 * i + __builtin_ctzll(bits)]))
+                    out |= bits & (0 - bits);
+        }
+        for (uint64_t bits = env->empty_bits[i] & ~simple; bits; bits &= bits - 1)
+            if (go_legal(env, 64 * i + __builtin_ctzll(bits), color)) out |= bits & (0 - bits);
+        legal[i] = out;
+    }
+}
+
 // The row's observation: its stones, the other side's, its legal points (when it is to move), then 1 if it plays
 // black and 1 if the last move was a pass. Its action-mask row too (the waiting row: only the pass).
 static void go_write_row(Go* env, int row, int color, int mover) {
     const int w = env->width, s = env->size, n = env->points;
     float* obs = env->observations + (size_t)row * (3 * n + 2);
     unsigned char* mask = env->action_mask ? env->action_mask + (size_t)row * (n + 1) : NULL;
+    uint64_t legal[GO_WORDS] = {0};
+    if (mover) go_legal_bits(env, color, legal);
     int i = 0;
     for (int r = 1; r <= s; r++) {
         for (int c = 1; c <= s; c++, i++) {
-            int p = r * w + c, b = env->board[p];
-            int legal = mover && b == GO_EMPTY && go_legal(env, p, color);
+            int p = r * w + c, b = env->board[p], ok = go_bit_test(legal, p);
             obs[i] = (float)(b == color);
             obs[n + i] = (float)(b == 3 - color);
-            obs[2 * n + i] = (float)legal;
-            if (mask) mask[i] = (unsigned char)legal;
+            obs[2 * n + i] = (float)ok;
+            if (mask) mask[i] = (unsigned char)ok;
         }
     }
     if (mask) mask[n] = 1;
@@ -351,7 +528,7 @@ static void go_write_row(Go* env, int row, int color, int mover) {
 }
 
 static void go_write(Go* env) {
-    go_ensure_labels(env);
+    go_ensure_groups(env);
     if (env->opponent) {
         int row0_moves = env->to_move == env->row0_color;
         go_write_row(env, 0, env->row0_color, row0_moves);
@@ -378,11 +555,8 @@ static void go_new_game(Go* env) {
     env->to_move = GO_BLACK;
     env->row0_color = rng_int(&env->rng, 2) ? GO_WHITE : GO_BLACK;
     env->passes = env->moves = env->steps = env->captured = env->illegal = 0;
-    env->labels_valid = 0;
-    if (!env->opponent && env->row0_color == GO_WHITE) {
-        go_label(env);
-        go_turn(env, go_scripted_move(env));
-    }
+    go_build_groups(env);
+    if (!env->opponent && env->row0_color == GO_WHITE) go_turn(env, go_scripted_move(env));
 }
 
 int c_init(Go* env) {
@@ -393,19 +567,16 @@ int c_init(Go* env) {
     env->history = (uint64_t*)calloc((size_t)env->limit + 1, sizeof(uint64_t));
     if (env->history == NULL) return -1;
     if (!env->opponent) env->masks[0] = 1;
-    env->labels_valid = 0;
+    env->groups_valid = 0;
+    env->stamp = 0;
+    memset(env->seen, 0, sizeof(env->seen));
     return 0;
 }
 
 void c_reset(Go* env) {
     go_new_game(env);
     go_write(env);
-    for (int row = 0; row <= env->opponent; row++) {
-        env->rewards[row] = 0.0f;
-        env->terminals[row] = 0;
-        env->truncations[row] = 0;
-    }
-}
+}  // the binding has already cleared rewards, terminals and truncations (vec_reset)
 
 // The mover's action as a cell, or -1 for a pass (also for an illegal point, which is counted).
 static int go_action_cell(Go* env, int action) {
@@ -439,7 +610,7 @@ static void go_finish(Go* env) {
 }
 
 void c_step(Go* env) {
-    go_ensure_labels(env);
+    go_ensure_groups(env);
     env->steps++;
     for (int row = 0; row <= env->opponent; row++) {
         env->rewards[row] = 0.0f;
@@ -452,10 +623,7 @@ void c_step(Go* env) {
         over = go_turn(env, go_action_cell(env, env->actions[row]));
     } else {
         over = go_turn(env, go_action_cell(env, env->actions[0]));
-        if (!over) {
-            go_ensure_labels(env);
-            over = go_turn(env, go_scripted_move(env));
-        }
+        if (!over) over = go_turn(env, go_scripted_move(env));
     }
     if (over) go_finish(env);
     go_write(env);

@@ -92,12 +92,8 @@ static PyObject* set_maze(PyObject* self, PyObject* args) {
     memcpy(env->cells, cells, sizeof cells);
     env->pos = agent;
     env->held = held;
-    env->steps = 0;
-    env->keys_collected = 0;
-    env->doors_opened = 0;
     env->optimal = 0;
-    env->episode_return = 0.0f;
-    maze_write_obs(env);
+    maze_begin(env);
     Py_RETURN_NONE;
 }
 #endif

@@ -261,13 +261,16 @@ static void maze_generate(Maze* env) {
     env->pos = start;
 }
 
-static void maze_new_episode(Maze* env) {
-    maze_generate(env);
-    env->steps = 0;
-    env->keys_collected = 0;
-    env->doors_opened = 0;
+// Zero the episode's counters and write the first observation of the maze in env->cells.
+static void maze_begin(Maze* env) {
+    env->steps = env->keys_collected = env->doors_opened = 0;
     env->episode_return = 0.0f;
     maze_write_obs(env);
+}
+
+static void maze_new_episode(Maze* env) {
+    maze_generate(env);
+    maze_begin(env);
 }
 
 int c_init(Maze* env) {
@@ -281,10 +284,7 @@ int c_init(Maze* env) {
 }
 
 void c_reset(Maze* env) {
-    maze_new_episode(env);
-    env->rewards[0] = 0.0f;
-    env->terminals[0] = 0;
-    env->truncations[0] = 0;
+    maze_new_episode(env);   // the binding has cleared rewards, terminals and truncations
 }
 
 void c_step(Maze* env) {
@@ -307,17 +307,12 @@ void c_step(Maze* env) {
     env->steps++;
     env->episode_return += reward;
     int truncated = !goal && env->steps >= env->max_steps;
-    env->rewards[0] = reward;
-    env->terminals[0] = (unsigned char)goal;
-    env->truncations[0] = (unsigned char)truncated;
+    puffer_write_step(env, reward, goal, truncated);
     if (goal || truncated) {
-        env->log.score += (float)goal;
-        env->log.episode_return += env->episode_return;
-        env->log.episode_length += (float)env->steps;
+        puffer_log_episode(env, goal, env->episode_return, env->steps);
         env->log.keys_collected += (float)env->keys_collected;
         env->log.doors_opened += (float)env->doors_opened;
         env->log.optimal_length += (float)env->optimal;
-        env->log.n += 1.0f;
         maze_new_episode(env);
     } else {
         maze_write_obs(env);

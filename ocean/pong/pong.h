@@ -157,12 +157,7 @@ int c_init(Pong* env) {
 void c_reset(Pong* env) {
     pong_new_game(env);
     pong_write_obs(env);
-    for (int row = 0; row <= env->opponent; row++) {
-        env->rewards[row] = 0.0f;
-        env->terminals[row] = 0;
-        env->truncations[row] = 0;
-    }
-}
+}  // the binding has already cleared rewards, terminals and truncations (vec_reset)
 
 void c_step(Pong* env) {
     int action = env->actions[0];

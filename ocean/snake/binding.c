@@ -78,23 +78,14 @@ static int snake_check_state(const Env* env, char* error, int size) {
 // random on the next step); set_snake(index, snake, cells) puts a snake on [(x, y), ...], head first;
 // set_cell(index, x, y, code) writes SNAKE_EMPTY or SNAKE_FOOD into a cell no snake occupies.
 
-static int snake_cell_of(Snake* env, long x, long y) {
-    if (x < 0 || y < 0 || x >= env->width || y >= env->height) return -1;
-    return (int)((y + env->vision) * env->stride + x + env->vision);
-}
-
 static void snake_observe_all(Snake* env) {
     for (int i = 0; i < SNAKE_AGENTS; i++) snake_write_obs(env, i);
 }
 
 static PyObject* clear_arena(PyObject* self, PyObject* args) {
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
-    Env* env = vector_env(self, index);
+    Env* env = vector_env_arg(self, args);
     if (env == NULL) return NULL;
-    for (int y = 0; y < env->height; y++) {
-        memset(env->cells + (y + env->vision) * env->stride + env->vision, SNAKE_EMPTY, env->width);
-    }
+    arena_fill(arena_of(env), env->cells, 1, SNAKE_EMPTY);
     for (int i = 0; i < SNAKE_AGENTS; i++) {
         env->snakes[i].alive = 0;
         env->snakes[i].length = 0;
@@ -122,7 +113,7 @@ static PyObject* set_snake(PyObject* self, PyObject* args) {
     for (Py_ssize_t k = 0; ok && k < length; k++) {
         long x, y;
         ok = PyArg_ParseTuple(PySequence_Fast_GET_ITEM(items, k), "ll", &x, &y);
-        cells[k] = ok ? snake_cell_of(env, x, y) : -1;
+        cells[k] = ok ? arena_cell(arena_of(env), x, y) : -1;
         ok = ok && cells[k] >= 0 && env->cells[cells[k]] == SNAKE_EMPTY;
         for (Py_ssize_t j = 0; ok && j < k; j++) ok = cells[j] != cells[k];
     }
@@ -164,7 +155,7 @@ static PyObject* set_cell(PyObject* self, PyObject* args) {
     if (!PyArg_ParseTuple(args, "nlli", &index, &x, &y, &code)) return NULL;
     Env* env = vector_env(self, index);
     if (env == NULL) return NULL;
-    int cell = snake_cell_of(env, x, y);
+    int cell = arena_cell(arena_of(env), x, y);
     if (cell < 0 || (code != SNAKE_EMPTY && code != SNAKE_FOOD)
             || (env->cells[cell] != SNAKE_EMPTY && env->cells[cell] != SNAKE_FOOD)) {
         PyErr_SetString(PyExc_ValueError, "set_cell: (x, y) must be an arena cell without a snake; code 0 or 1");

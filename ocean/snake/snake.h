@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "puffer.h"
+#include "arena.h"
 
 enum { SNAKE_EMPTY, SNAKE_FOOD, SNAKE_WALL, SNAKE_BODY, SNAKE_HEAD, SNAKE_NUM_CELLS };
 #define SNAKE_NUM_ACTIONS 4   // 0 up, 1 down, 2 left, 3 right; the reverse of the current heading is ignored
@@ -66,8 +66,7 @@ static inline int snake_obs_size(const Snake* env) {
 
 // A uniformly random cell of the playable area (inside the wall border).
 static inline int snake_random_cell(Snake* env) {
-    int x = rng_int(&env->rng, env->width), y = rng_int(&env->rng, env->height);
-    return (y + env->vision) * env->stride + x + env->vision;
+    return arena_random_cell(arena_of(env), &env->rng);
 }
 
 // A random empty playable cell, or -1 when a bounded number of tries finds none (a nearly full arena).
@@ -115,8 +114,7 @@ static void snake_write_obs(Snake* env, int i) {
         memset(obs, SNAKE_EMPTY, (size_t)side * side);
         return;
     }
-    const unsigned char* corner = env->cells + s->head - env->vision * env->stride - env->vision;
-    for (int row = 0; row < side; row++) memcpy(obs + row * side, corner + row * env->stride, side);
+    arena_view(arena_of(env), obs, s->head);
 }
 
 static void snake_end_life(Snake* env, SnakeBody* s) {
@@ -128,8 +126,7 @@ static void snake_end_life(Snake* env, SnakeBody* s) {
 
 // 0, or -1 when out of memory (c_close frees whatever was allocated).
 int c_init(Snake* env) {
-    env->stride = env->width + 2 * env->vision;
-    env->padded_cells = env->stride * (env->height + 2 * env->vision);
+    env->padded_cells = arena_layout(env->width, env->height, env->vision, &env->stride);
     env->cells = (unsigned char*)calloc(env->padded_cells, 1);
     env->claims = (unsigned char*)calloc(env->padded_cells, 1);
     env->exit_dir = (unsigned char*)calloc(env->padded_cells, 1);
@@ -142,9 +139,7 @@ int c_init(Snake* env) {
 
 void c_reset(Snake* env) {
     memset(env->cells, SNAKE_WALL, env->padded_cells);
-    for (int y = 0; y < env->height; y++) {
-        memset(env->cells + (y + env->vision) * env->stride + env->vision, SNAKE_EMPTY, env->width);
-    }
+    arena_fill(arena_of(env), env->cells, 1, SNAKE_EMPTY);
     for (int i = 0; i < SNAKE_AGENTS; i++) snake_spawn(env, &env->snakes[i]);
     for (int f = 0; f < env->num_food; f++) snake_place_food(env);
     for (int i = 0; i < SNAKE_AGENTS; i++) {
@@ -236,28 +231,13 @@ void c_step(Snake* env) {
 void c_render(Snake* env, unsigned char* frame) {
     static const Color colors[SNAKE_NUM_CELLS] = {
         {0, 0, 0}, {220, 60, 60}, {90, 90, 100}, {60, 160, 60}, {140, 230, 140}};
-    Canvas canvas = canvas_of(frame, FRAME_W, FRAME_H);
-    int cell = FRAME_W / env->width < FRAME_H / env->height ? FRAME_W / env->width : FRAME_H / env->height;
-    if (cell < 1) cell = 1;   // arenas wider than the frame are cut off
-    draw_clear(canvas, COLOR_BACKGROUND);
-    for (int y = 0; y < env->height && y * cell < FRAME_H; y++) {
-        for (int x = 0; x < env->width && x * cell < FRAME_W; x++) {
-            int code = env->cells[(y + env->vision) * env->stride + x + env->vision];
-            draw_rect(canvas, x * cell, y * cell, cell, cell, colors[code]);
-        }
-    }
+    arena_render(arena_of(env), canvas_of(frame, FRAME_W, FRAME_H), colors, -1);   // empty cells black
 }
 
 // Text picture: '.' empty, '*' food, 'o' body, '@' head.
 int c_render_text(Snake* env, char* buffer, int size) {
     static const char symbols[SNAKE_NUM_CELLS] = {'.', '*', '#', 'o', '@'};
-    int length = 0;
-    for (int y = 0; y < env->height; y++) {
-        const unsigned char* row = env->cells + (y + env->vision) * env->stride + env->vision;
-        for (int x = 0; x < env->width; x++) text_append(buffer, size, &length, "%c", symbols[row[x]]);
-        text_append(buffer, size, &length, "\n");
-    }
-    return length;
+    return arena_render_text(arena_of(env), buffer, size, symbols);
 }
 
 void c_close(Snake* env) {

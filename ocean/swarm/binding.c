@@ -52,26 +52,16 @@ static int swarm_check_state(const Env* env, char* error, int size) {
 // on food eats nothing: the food is removed); set_food(index, x, y, present) on a cell without a prey;
 // get_agents(index) -> [(x, y) or None].
 
-static int swarm_cell_of(const Swarm* env, int x, int y) {
-    if (x < 0 || y < 0 || x >= env->width || y >= env->height) return -1;
-    return (y + env->vision) * env->stride + x + env->vision;
-}
-
 static void swarm_observe_all(Swarm* env) {
     for (int i = 0; i < SWARM_AGENTS; i++) swarm_observe(env, i);
 }
 
 static PyObject* clear_arena(PyObject* self, PyObject* args) {
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
-    Env* env = vector_env(self, index);
+    Env* env = vector_env_arg(self, args);
     if (env == NULL) return NULL;
-    for (int y = 0; y < env->height; y++) {
-        int row = (y + env->vision) * env->stride + env->vision;
-        memset(env->cells + row, SW_EMPTY, (size_t)env->width);
-        memset(env->food + row, 0, (size_t)env->width);
-        memset(env->who + row, 0, (size_t)env->width * sizeof(int));
-    }
+    arena_fill(arena_of(env), env->cells, 1, SW_EMPTY);
+    arena_fill(arena_of(env), env->food, 1, 0);
+    arena_fill(arena_of(env), env->who, sizeof(int), 0);
     for (int i = 0; i < SWARM_AGENTS; i++) env->cell[i] = -1;
     swarm_observe_all(env);
     Py_RETURN_NONE;
@@ -83,7 +73,7 @@ static PyObject* set_agent(PyObject* self, PyObject* args) {
     if (!PyArg_ParseTuple(args, "niii", &index, &i, &x, &y)) return NULL;
     Env* env = vector_env(self, index);
     if (env == NULL) return NULL;
-    int c = swarm_cell_of(env, x, y);
+    int c = arena_cell(arena_of(env), x, y);
     if (i < 0 || i >= SWARM_AGENTS || c < 0 || (env->who[c] && env->who[c] != i + 1))
         return PyErr_Format(PyExc_ValueError, "set_agent: agent 0-%d and a free arena cell expected",
                             SWARM_AGENTS - 1);
@@ -106,7 +96,7 @@ static PyObject* set_food(PyObject* self, PyObject* args) {
     if (!PyArg_ParseTuple(args, "niii", &index, &x, &y, &present)) return NULL;
     Env* env = vector_env(self, index);
     if (env == NULL) return NULL;
-    int c = swarm_cell_of(env, x, y);
+    int c = arena_cell(arena_of(env), x, y);
     if (c < 0 || (present != 0 && present != 1) || env->cells[c] == SW_PREY)
         return PyErr_Format(PyExc_ValueError, "set_food: an arena cell without a prey and present 0/1 expected");
     env->food[c] = (unsigned char)present;
@@ -116,9 +106,7 @@ static PyObject* set_food(PyObject* self, PyObject* args) {
 }
 
 static PyObject* get_agents(PyObject* self, PyObject* args) {
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "n", &index)) return NULL;
-    Env* env = vector_env(self, index);
+    Env* env = vector_env_arg(self, args);
     if (env == NULL) return NULL;
     PyObject* list = PyList_New(SWARM_AGENTS);
     for (int i = 0; list != NULL && i < SWARM_AGENTS; i++) {

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "puffer.h"
+#include "arena.h"
 
 #define SWARM_AGENTS 256          // agent rows per arena: a compile-time constant
 #define SWARM_SPAWN_TRIES 64
@@ -68,8 +68,7 @@ static inline int swarm_is_predator(const Swarm* env, int i) {
 }
 
 static inline int swarm_random_cell(Swarm* env) {
-    int x = rng_int(&env->rng, env->width), y = rng_int(&env->rng, env->height);
-    return (y + env->vision) * env->stride + x + env->vision;
+    return arena_random_cell(arena_of(env), &env->rng);
 }
 
 // A random cell without an agent (and without food when `no_food`), or -1 if bounded tries find none.
@@ -117,13 +116,11 @@ static void swarm_observe(Swarm* env, int i) {
         memset(obs, 0, (size_t)side * side);
         return;
     }
-    const unsigned char* corner = env->cells + env->cell[i] - env->vision * env->stride - env->vision;
-    for (int row = 0; row < side; row++) memcpy(obs + row * side, corner + row * env->stride, (size_t)side);
+    arena_view(arena_of(env), obs, env->cell[i]);
 }
 
 int c_init(Swarm* env) {
-    env->stride = env->width + 2 * env->vision;
-    env->padded_cells = env->stride * (env->height + 2 * env->vision);
+    env->padded_cells = arena_layout(env->width, env->height, env->vision, &env->stride);
     env->cells = (unsigned char*)calloc((size_t)env->padded_cells, 1);
     env->food = (unsigned char*)calloc((size_t)env->padded_cells, 1);
     env->who = (int*)calloc((size_t)env->padded_cells, sizeof(int));
@@ -139,8 +136,7 @@ void c_reset(Swarm* env) {
     memset(env->cells, SW_WALL, (size_t)env->padded_cells);
     memset(env->food, 0, (size_t)env->padded_cells);
     memset(env->who, 0, (size_t)env->padded_cells * sizeof(int));
-    for (int y = 0; y < env->height; y++)
-        memset(env->cells + (y + env->vision) * env->stride + env->vision, SW_EMPTY, (size_t)env->width);
+    arena_fill(arena_of(env), env->cells, 1, SW_EMPTY);
     for (int f = 0; f < env->num_food; f++) swarm_place_food(env);
     for (int i = 0; i < SWARM_AGENTS; i++) swarm_spawn(env, i);
     env->first = 0;
@@ -215,27 +211,13 @@ void c_step(Swarm* env) {
 void c_render(Swarm* env, unsigned char* frame) {
     static const Color colors[SW_NUM_CODES] = {{0, 0, 0}, {80, 200, 80}, {90, 150, 255}, {240, 70, 60},
                                                {90, 90, 100}};
-    Canvas canvas = canvas_of(frame, FRAME_W, FRAME_H);
-    int size = FRAME_W / env->width < FRAME_H / env->height ? FRAME_W / env->width : FRAME_H / env->height;
-    if (size < 1) size = 1;   // arenas larger than the frame are cut off
-    draw_clear(canvas, COLOR_BACKGROUND);
-    for (int y = 0; y < env->height && y * size < FRAME_H; y++)
-        for (int x = 0; x < env->width && x * size < FRAME_W; x++) {
-            int code = env->cells[(y + env->vision) * env->stride + x + env->vision];
-            if (code != SW_EMPTY) draw_rect(canvas, x * size, y * size, size, size, colors[code]);
-        }
+    arena_render(arena_of(env), canvas_of(frame, FRAME_W, FRAME_H), colors, SW_EMPTY);
 }
 
 // Text picture: '.' empty, '*' food, 'o' prey, 'X' predator.
 int c_render_text(Swarm* env, char* buffer, int size) {
     static const char symbols[SW_NUM_CODES] = {'.', '*', 'o', 'X', '#'};
-    int length = 0;
-    for (int y = 0; y < env->height; y++) {
-        const unsigned char* row = env->cells + (y + env->vision) * env->stride + env->vision;
-        for (int x = 0; x < env->width; x++) text_append(buffer, size, &length, "%c", symbols[row[x]]);
-        text_append(buffer, size, &length, "\n");
-    }
-    return length;
+    return arena_render_text(arena_of(env), buffer, size, symbols);
 }
 
 void c_close(Swarm* env) {

@@ -202,6 +202,9 @@ def read_checkpoint(path, device='cpu'):
             problems.append('the counters are negative')
         if not isinstance(state['rng'].get('torch'), torch.Tensor) or state['rng']['torch'].dtype != torch.uint8:
             problems.append('rng.torch is not a byte tensor')
+        ranks = state.get('ranks')  # ranks 1..N-1's own envs in a data-parallel run (pufferlib.distributed)
+        if ranks is not None and (not isinstance(ranks, list) or not all(isinstance(part, dict) for part in ranks)):
+            problems.append('"ranks" is not a list of each rank\'s env state')
     if problems:
         model_only = ' (it looks like a model file: use --train.init-path to start from its weights)' \
             if is_state_dict(state) else ''
@@ -232,3 +235,65 @@ def arrays_to_tensors(obj):
 def tensors_to_arrays(obj):
     """The inverse of arrays_to_tensors."""
     return map_leaves(obj, torch.Tensor, lambda tensor: tensor.cpu().numpy())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Env state written by other versions of the envs
+# ----------------------------------------------------------------------------------------------------------------
+
+# What names the envs a snapshot belongs to: a difference means other envs, not damaged data.
+ENV_IDENTITY = ('env', 'num_envs', 'params')
+# The C state starts with the magic "PFFS" and its format version (uint32 each; ocean/vecenv.h).
+C_STATE_MAGIC = np.frombuffer(b'PFFS', np.uint8)
+
+
+def env_state_misfit(saved, live, where='envs'):
+    """Why the env snapshot `saved` (numpy, from a checkpoint) cannot be meant for the envs whose fresh snapshot
+    is `live`: other envs, parameters, buffers, shapes or C state size or format version, as written by an older
+    build (e.g. connect4 before action masks). None when both have one layout, so that envs refusing `saved` means
+    damaged or tampered values. Nothing of `saved` is used here, only its structure."""
+    if isinstance(live, dict):
+        if not isinstance(saved, dict):
+            return f'{where} is a {type(saved).__name__}, not a dict'
+        if set(saved) != set(live):
+            missing, extra = sorted(set(live) - set(saved)), sorted(set(saved) - set(live))
+            return f'{where} has {"no " + ", ".join(missing) if missing else ""}' \
+                   f'{"; " if missing and extra else ""}{"extra " + ", ".join(extra) if extra else ""}'
+        for key in ENV_IDENTITY:
+            if key in live and not values_equal(saved[key], live[key]):
+                return f'{where}.{key} is {saved[key]!r}, these envs have {live[key]!r}'
+        for key in live:
+            if key not in ENV_IDENTITY:
+                problem = env_state_misfit(saved[key], live[key], f'{where}.{key}')
+                if problem:
+                    return problem
+        return None
+    if isinstance(live, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(live):
+            return f'{where} holds {len(saved) if isinstance(saved, (list, tuple)) else "no list of"} env ' \
+                   f'states, these envs {len(live)}'
+        for index, (saved_item, live_item) in enumerate(zip(saved, live)):
+            problem = env_state_misfit(saved_item, live_item, f'{where}[{index}]')
+            if problem:
+                return problem
+        return None
+    if isinstance(live, np.ndarray):
+        if not isinstance(saved, np.ndarray):
+            return f'{where} is a {type(saved).__name__}, not an array'
+        if saved.shape != live.shape or saved.dtype != live.dtype:
+            return f'{where} is {saved.dtype}{list(saved.shape)}, these envs have {live.dtype}{list(live.shape)}'
+        if where.endswith('.c_state') and live.size >= 8 and np.array_equal(live[:4], C_STATE_MAGIC) \
+                and np.array_equal(saved[:4], C_STATE_MAGIC) and not np.array_equal(saved[4:8], live[4:8]):
+            return f'{where} is of format version {c_state_version(saved)}, these envs write {c_state_version(live)}'
+    return None
+
+
+def c_state_version(state):
+    return int(np.frombuffer(state[4:8].tobytes(), np.uint32)[0])
+
+
+def values_equal(a, b):
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):  # arrays compare element-wise
+        return False

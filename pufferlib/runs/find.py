@@ -40,6 +40,16 @@ def runs_of(config):
     return sorted(found, key=lambda path: (created_time(path), os.path.basename(path)))
 
 
+def sweep_member_runs(env_folder):
+    """Run folders of the PBT members of the sweeps in one env folder (`sweep_*/members/NN/<env>/<run>`, see
+    pufferlib.sweep.pbt), so that `puffer runs` lists them with their lineage."""
+    import glob
+    found = []
+    for member_env in sorted(glob.glob(os.path.join(glob.escape(env_folder), 'sweep_*', 'members', '*', '*'))):
+        found += run_dirs_in(member_env)
+    return found
+
+
 def recent_names(config, count=5):
     names = [os.path.basename(path) for path in runs_of(config)[-count:]]
     return ', '.join(names) if names else 'none yet'

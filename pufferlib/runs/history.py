@@ -174,3 +174,24 @@ def best_info(run_dir):
 
 def all_checkpoint_files(run_dir):
     return glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, '*.pt'))
+
+
+def lineage(info):
+    """A PBT member run's lineage from its run.json (`pbt`, written by pufferlib.sweep.pbt): `m2` for member 2, then
+    `<-m1@12.3k` for each exploit step that made it copy member 1's checkpoint of step 12,288, oldest first. '' for
+    runs that are not PBT members: where a run's weights came from is part of what it is."""
+    pbt = info.get('pbt')
+    if not isinstance(pbt, dict) or not isinstance(pbt.get('member'), int):
+        return ''
+    copies = ''.join(f'<-m{copy["parent"]}@{short_steps(copy["step"])}' for copy in pbt.get('copies', ())
+                     if isinstance(copy, dict) and isinstance(copy.get('parent'), int) and
+                     isinstance(copy.get('step'), int))
+    return f'm{pbt["member"]}{copies}'
+
+
+def short_steps(steps):
+    """12288 -> '12.3k', 1_500_000 -> '1.5M': agent steps, short enough for a table cell."""
+    for size, unit in ((1_000_000_000, 'G'), (1_000_000, 'M'), (1000, 'k')):
+        if steps >= size:
+            return f'{steps / size:.3g}{unit}'
+    return str(steps)

@@ -1,6 +1,9 @@
 """`puffer runs [ENV]`: every run under data_dir (or one env's), newest last, with its status.
 
-    NAME  ENV  STEPS  WALL  BEST  LAST SCORE  STATUS
+    NAME  ENV  STEPS  WALL  BEST  LAST SCORE  STATUS  [LINEAGE]
+
+PBT members (in their sweep's folder) are listed too, with a LINEAGE column: `m2<-m1@12.3k` is member 2, which
+copied member 1's checkpoint at step 12,288 (more copies follow in order).
 
 Status comes from run.json and the run's lock: `running` while a process holds the lock, `finished` or
 `interrupted` as the session recorded it on the way out (`paused`: stopped at --stop-at-step, as PBT members
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from pufferlib.runs.checkpoint import MODEL_FILE
 from pufferlib.dashboard import duration
-from pufferlib.runs import find, lock
+from pufferlib.runs import find, history, lock
 from pufferlib.runs.layout import created_time, read_info, run_dirs_in
 from pufferlib.runs.metrics import read_metrics
 
@@ -30,6 +33,7 @@ class RunRow:
     status: str
     path: str
     created: float
+    lineage: str = ''   # PBT members: who they copied and when (pufferlib.runs.history.lineage)
 
 
 def status_of(run_dir, info):
@@ -57,7 +61,7 @@ def describe(run_dir):
                   steps=int(last.get('global_step', info.get('global_step', 0)) or 0),
                   seconds=float(last.get('uptime', info.get('uptime', 0.0)) or 0.0), best=best_value,
                   score=scores[-1] if scores else None, status=status_of(run_dir, info), path=run_dir,
-                  created=created_time(run_dir))
+                  created=created_time(run_dir), lineage=history.lineage(info))
 
 
 def all_runs(data_dir, env_filter=None):
@@ -67,7 +71,8 @@ def all_runs(data_dir, env_filter=None):
     if not os.path.isdir(data_dir):
         return found
     for env_folder in sorted(os.listdir(data_dir)):
-        for run_dir in run_dirs_in(os.path.join(data_dir, env_folder)):
+        env_path = os.path.join(data_dir, env_folder)
+        for run_dir in run_dirs_in(env_path) + find.sweep_member_runs(env_path):
             row = describe(run_dir)
             if env_filter and not (row.env == env_filter or row.env.startswith(env_filter + '-')
                                    or env_folder == env_filter):
@@ -86,6 +91,9 @@ def table(rows):
     header = ('NAME', 'ENV', 'STEPS', 'WALL', 'BEST', 'LAST SCORE', 'STATUS')
     cells = [(r.name, r.env, f'{r.steps:,}', duration(r.seconds), number(r.best), number(r.score), r.status)
              for r in rows]
+    if any(r.lineage for r in rows):  # PBT members: "m2<-m1@12.3k", member 2 copied member 1 at step 12,288
+        header += ('LINEAGE',)
+        cells = [c + (r.lineage,) for c, r in zip(cells, rows)]
     widths = [max(len(str(c[i])) for c in [header] + cells) for i in range(len(header))]
     right = (2, 3, 4, 5)
     lines = ['  '.join(str(c[i]).rjust(widths[i]) if i in right else str(c[i]).ljust(widths[i])

@@ -329,6 +329,33 @@ class StopSignals:
                                   if number == signal.SIGINT else ''))
 
 
+class HeldTerm:
+    """SIGTERM held back while a rank of a data-parallel run records how it ended: torchrun sends it to every other
+    rank a tenth of a second after one fails, and a rank 0 killed half way through closing would leave its run
+    folder saying `running`. A SIGTERM that arrived is delivered afterwards, except after a crash (the process is
+    ending with its error already)."""
+
+    def __init__(self, active, redeliver):
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.redeliver = redeliver
+        self.received = False
+        self.previous = None
+
+    def __enter__(self):
+        if self.active:
+            self.previous = signal.signal(signal.SIGTERM, self.hold)
+        return self
+
+    def hold(self, number, frame):
+        self.received = True
+
+    def __exit__(self, *exc_info):
+        if self.active:
+            signal.signal(signal.SIGTERM, self.previous)
+            if self.received and self.redeliver:
+                signal.raise_signal(signal.SIGTERM)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------------------------
@@ -366,7 +393,7 @@ class NoLock:
 
 def train_rank(config, options, dashboard):
     """One rank of a data-parallel run (docs/distributed.md): rank 0 opens and locks the run folder and hands every
-    other rank the run's config and checkpoint (without its env state, which is rank 0's own); they follow it with a
+    other rank the run's config and checkpoint, each rank with its own envs' state from it; they follow it with a
     quiet dashboard and write nothing. A rank 0 that fails to open the run tells the others, which stop too."""
     opened = failure = None
     if distributed.is_main():
@@ -375,15 +402,20 @@ def train_rank(config, options, dashboard):
         except BaseException as error:
             failure = error
         state = opened.state if opened else None
-        state = dict(state, envs=None, recurrent_state=None) if state is not None else None
+        if state is not None:  # what is the same on every rank; each rank's own part follows (scatter_rank_states)
+            state = {key: value for key, value in state.items() if key not in distributed.RANK_KEYS + ('ranks',)}
         distributed.broadcast_object(None if failure else (opened.run_dir, opened.config, state, opened.state_path))
         if failure is not None:
             raise failure
+        if state is not None:
+            distributed.scatter_rank_states(opened.state)
     else:
         shared = distributed.broadcast_object(None)
         if shared is None:
             raise PufferError('rank 0 could not open the run (its error says why); this rank stops too')
         run_dir, config, state, state_path = shared
+        if state is not None:
+            state = dict(state, **distributed.scatter_rank_states(None))
         opened = OpenedRun(run_dir, config, NoLock(), state, state_path)
         dashboard = Dashboard(layout.env_identity(config), live=False, file=io.StringIO())
     try:
@@ -452,9 +484,10 @@ class Session:
                 error = checkpoint.first_line(exception)
                 raise
             finally:
-                if vecenv is not None:
-                    vecenv.close()
-                self.close(status, error)
+                with HeldTerm(self.data_parallel, redeliver=status != 'crashed'):
+                    if vecenv is not None:
+                        vecenv.close()
+                    self.close(status, error)
 
     # Setting up ------------------------------------------------------------------------------------------------
 
@@ -469,13 +502,20 @@ class Session:
         if torch.device(t['device']).type == 'cpu':
             torch.set_num_threads(training_threads(config, vecenv.num_agents))
         denormals.set_flush_denormals(True)  # a trained policy's activations underflow into slow denormals
-        policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
-                                    config['policy'], config['rnn'], config['train'])
-        init_state = self.warm_start(policy) if opened.state is None else None
+        def make_policy():
+            policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
+                                        config['policy'], config['rnn'], config['train'])
+            return policy, self.warm_start(policy) if opened.state is None else None
+
+        policy, init_state = make_policy()
         if self.main and (opened.state is None or opened.notes):
             # Written once the auto sizes are known; budgets changed on resume become part of the run's config.
             layout.write_config(self.run_dir, puffer_config.to_ini(config))
-        trainer = Trainer(config, vecenv, policy, self.run_dir, self.dashboard)
+        if t.get('num_policies', 1) > 1:  # several policies, each a Trainer of its own rows (pufferlib.multipolicy)
+            from pufferlib import multipolicy
+            trainer = multipolicy.make(config, vecenv, policy, lambda: make_policy()[0], self.run_dir, self.dashboard)
+        else:
+            trainer = Trainer(config, vecenv, policy, self.run_dir, self.dashboard)
         distributed.broadcast_module(trainer.policy)  # every rank starts from rank 0's weights
         if init_state is not None and t['init_optimizer']:
             self.load_init_optimizer(trainer, init_state)
@@ -533,14 +573,16 @@ class Session:
         return saved if isinstance(saved, dict) and 'optimizers' in saved else None
 
     def load_init_optimizer(self, trainer, state):
-        try:
-            for optimizer, saved in zip(trainer.optimizers, state['optimizers']):
-                optimizer.load_state_dict(saved)
-        except (ValueError, KeyError, TypeError, RuntimeError) as error:
-            raise ConfigError(f'train.init_optimizer = True: the optimizer state of the init checkpoint does not '
-                              f'fit ({checkpoint.first_line(error)}); set train.init_optimizer = False') from None
-        if trainer.flat is not None:
-            trainer.flat.check_views()
+        for learner in getattr(trainer, 'learners', [trainer]):  # each policy of a multi-policy run
+            try:
+                for optimizer, saved in zip(learner.optimizers, state['optimizers']):
+                    optimizer.load_state_dict(saved)
+            except (ValueError, KeyError, TypeError, RuntimeError) as error:
+                raise ConfigError(f'train.init_optimizer = True: the optimizer state of the init checkpoint does '
+                                  f'not fit ({checkpoint.first_line(error)}); set train.init_optimizer = '
+                                  'False') from None
+            if learner.flat is not None:
+                learner.flat.check_views()
 
     # The loop --------------------------------------------------------------------------------------------------
 
@@ -556,7 +598,7 @@ class Session:
             losses = trainer.learn()
             requested = signals.requested
             if self.data_parallel:
-                losses, requested, spent = self.agree(before, losses, requested)
+                losses, requested, spent, time_checkpoint = self.agree(before, losses, requested)
             else:
                 spent = self.budget_spent()
             row = trainer.log(losses)
@@ -567,9 +609,13 @@ class Session:
                 if self.data_parallel:
                     distributed.check_identical(trainer.policy)
                 self.save_checkpoint(restart_envs=True)
-            elif t['checkpoint_seconds'] and now() - self.last_checkpoint_time >= t['checkpoint_seconds']:
+            elif (time_checkpoint if self.data_parallel else self.time_checkpoint_due()):
                 self.save_checkpoint(restart_envs=False)
         return None
+
+    def time_checkpoint_due(self):
+        t = self.config['train']
+        return bool(t['checkpoint_seconds']) and now() - self.last_checkpoint_time >= t['checkpoint_seconds']
 
     def budget_spent(self):
         """The run's budget, or this session's --stop-at-step (a PBT sweep trains a member a period at a time)."""
@@ -583,13 +629,15 @@ class Session:
     def agree(self, before, losses, requested):
         """The ranks' common view of the epoch just done (global_step already counts every rank's steps, see
         epochs): the row holds every rank's episodes and mean losses, and all stop together (a signal on any rank, or
-        rank 0's budget)."""
+        rank 0's budget); a checkpoint by time is taken by all when rank 0's clock says so (it gathers every rank's
+        envs)."""
         trainer = self.trainer
         _, signalled = distributed.agree(0, requested)
         distributed.gather_stats(trainer)
         losses = distributed.average_losses(losses)
-        _, spent = distributed.agree(0, self.main and self.budget_spent())
-        return losses, requested or ('SIGTERM' if signalled else None), spent
+        spent, time_checkpoint = distributed.decided_by_rank0(self.main and self.budget_spent(),
+                                                              self.main and self.time_checkpoint_due())
+        return losses, requested or ('SIGTERM' if signalled else None), spent, time_checkpoint
 
     def check_best(self, row):
         if not self.main:
@@ -603,13 +651,16 @@ class Session:
         """Write a checkpoint and record progress in run.json. In deterministic mode, envs that cannot be
         snapshotted restart after an interval checkpoint from a seed fixed by the epoch, so that a run resumed from
         it sees the episodes an uninterrupted run sees (time-based checkpoints fall at no fixed epoch and skip
-        this: resuming from one of them is exact except for such envs)."""
+        this: resuming from one of them is exact except for such envs). Data-parallel, every rank takes part: rank 0
+        writes the checkpoint with the other ranks' envs in it (pufferlib.distributed.gather_rank_states)."""
         trainer = self.trainer
-        if not self.main:  # its envs are never saved: it restarts them as a resumed run of its own would
-            if restart_envs and self.config['train']['torch_deterministic']:
+        state = trainer.state_dict()
+        if self.data_parallel:
+            distributed.gather_rank_states(state)
+        if not self.main:
+            if restart_envs and self.config['train']['torch_deterministic'] and state['envs'] is None:
                 trainer.restart_envs()
             return None
-        state = trainer.state_dict()
         uptime = state['counters']['uptime']
         state['run'] = dict(best=self.best.state_dict(), last_milestone_uptime=self.last_milestone_uptime)
         path, self.last_milestone_uptime = self.history.save(state, trainer.global_step, uptime,
@@ -638,6 +689,10 @@ class Session:
         if not self.main:
             return path
         checkpoint.save_atomic(self.trainer.model_weights(), path)
+        if hasattr(self.trainer, 'all_model_weights'):  # the other policies of a multi-policy run
+            from pufferlib import multipolicy
+            for index, weights in enumerate(self.trainer.all_model_weights()[1:], 1):
+                checkpoint.save_atomic(weights, os.path.join(self.run_dir, multipolicy.model_file(index)))
         for logger in self.sinks:
             if hasattr(logger, 'log_model'):
                 logger.log_model(path)

@@ -273,10 +273,24 @@ class PBTSweep(sweep_runner.Sweep):
             if event.copied:
                 continue
             folder = os.path.join(self.folder, MEMBERS_DIR, f'{event.member:02d}')
-            _, target = copy_member(event.checkpoint, folder, self.identity,
-                                    seed=hash_seed(self.seed, event.generation, event.member))
+            run_dir, target = copy_member(event.checkpoint, folder, self.identity,
+                                          seed=hash_seed(self.seed, event.generation, event.member))
             self.store.mark_copied(event.id)
+            self.tag_member(event.member, run_dir)
             self.view.exploited(event, target)
+
+    def record(self, trial_id, outcome):
+        super().record(trial_id, outcome)
+        run_dir = outcome.get('run_dir')
+        if run_dir and os.path.exists(os.path.join(run_dir, layout.RUN_FILE)):
+            self.tag_member(self.chunk(trial_id)[0], run_dir)
+
+    def tag_member(self, member, run_dir):
+        """Write the member's number and its copies so far into its run's run.json, for `puffer runs`' lineage
+        column (pufferlib.runs.history.lineage). Only between periods, when no process writes the run."""
+        copies = [dict(generation=e.generation, parent=e.parent, step=e.step) for e in self.store.exploits()
+                  if e.member == member and e.copied]
+        layout.update_info(run_dir, pbt=dict(sweep=os.path.basename(self.folder), member=member, copies=copies))
 
     # Results ---------------------------------------------------------------------------------------------------
 

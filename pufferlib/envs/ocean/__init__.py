@@ -1,4 +1,4 @@
-"""Ocean: pufferlib's environments written in C, one declarative registry entry each (see ocean/README.md).
+"""Ocean: pufferlib's environments written in C, each discovered from its compiled module (see ocean/README.md).
 
     env = pufferlib.envs.ocean.make('puffer_cartpole', num_envs=1024, seed=0)
 
@@ -6,15 +6,9 @@ Implements the package contract of pufferlib.envs: env_creator, env_parameters, 
 check_params for config validation.
 """
 import functools
-import importlib.util
 
 from pufferlib.envs.ocean.ocean_env import OceanEnv
-from pufferlib.envs.ocean.registry import COMMON_PARAMS, REGISTRY, lookup, register  # noqa: F401
-from pufferlib.envs.ocean import sanity  # noqa: F401  (registers the sanity envs and cartpole)
-
-# The games' entries live in their own module, owned by their author; it registers itself on import.
-if importlib.util.find_spec('pufferlib.envs.ocean.games') is not None:
-    from pufferlib.envs.ocean import games  # noqa: F401
+from pufferlib.envs.ocean.registry import COMMON_PARAMS, REGISTRY, discover, lookup, register  # noqa: F401
 
 
 def make(name, num_envs=1, buf=None, seed=0, **params):
@@ -23,8 +17,8 @@ def make(name, num_envs=1, buf=None, seed=0, **params):
 
 
 def list_envs():
-    """Registered Ocean env names, sorted."""
-    return sorted(REGISTRY)
+    """Ocean env names, sorted: every name the compiled modules declare (registry.discover)."""
+    return sorted(discover())
 
 
 def env_creator(env_name):

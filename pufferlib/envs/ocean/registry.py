@@ -1,11 +1,16 @@
 """The Ocean registry: one entry per C env, built from the spec its C binding declares (ocean/vecenv.h `spec()`:
 description, parameters with defaults and ranges, spaces, agents per env, frame shape); no per-env Python classes.
 
-The names live in `pufferlib/envs/ocean/sanity.py` (sanity envs, cartpole) and `pufferlib/envs/ocean/games.py`
-(the games).
+The names are discovered, not listed: every compiled module pufferlib.envs.ocean._<env> (ocean/<env>/binding.c)
+exports NAMES, the names it serves with their descriptions and changed defaults (ocean/vecenv.h), so adding an env
+touches only its folder (ocean/README.md). The modules are found with pkgutil on the package, which works the same
+in a checkout built in place and in an installed wheel.
 """
 import difflib
 import functools
+import importlib
+import os
+import pkgutil
 
 import numpy as np
 from gymnasium import spaces
@@ -172,12 +177,42 @@ class OceanSpec:
 
 
 REGISTRY = {}
+PACKAGE = __name__.rpartition('.')[0]  # pufferlib.envs.ocean, where the compiled modules live
+BROKEN = {}  # {module: import error} of compiled modules that would not import (a stale or broken build)
+_discovered = []
+
+
+def discover():
+    """Fill REGISTRY from the compiled modules, once: each module `_<env>` of the package adds the entries of its
+    NAMES. A module that fails to import is left out and kept in BROKEN, so that one bad build does not hide the
+    others; lookup() names it. A name served by two modules is an EnvironmentSetupError."""
+    if _discovered:
+        return REGISTRY
+    package = importlib.import_module(PACKAGE)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+        if not info.name.startswith('_') or info.ispkg:
+            continue
+        module_name = f'{PACKAGE}.{info.name}'
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            BROKEN[module_name] = str(error)
+            continue
+        for name, description, defaults in getattr(module, 'NAMES', ()):
+            if name in REGISTRY and REGISTRY[name].module != module_name:
+                raise EnvironmentSetupError(f'Ocean env {name!r} is served by both {REGISTRY[name].module} and '
+                                            f'{module_name}: rename one in its binding.c NAMES')
+            if name not in REGISTRY:
+                register(name, module=module_name, description=description, defaults=defaults)
+    _discovered.append(True)
+    return REGISTRY
 
 
 def register(name, *, module=None, description=None, defaults=None):
-    """Add one Ocean env; everything but its name is read from the C binding. `module` defaults to '_' + name without
-    'puffer_' (the folder ocean/<that>/). `description` and `defaults` override the C ones, for a second entry of
-    one module (puffer_cartpole_continuous: cartpole with continuous = 1)."""
+    """Add one Ocean env; everything but its name is read from the C binding. discover() calls it for every name a
+    compiled module declares; call it only for a module outside this package. `module` defaults to '_' + name
+    without 'puffer_' (the folder ocean/<that>/). `description` and `defaults` override the C ones, for a second
+    entry of one module (puffer_cartpole_continuous: cartpole with continuous = 1)."""
     if name in REGISTRY:
         raise EnvironmentSetupError(f'Ocean env {name!r} is registered twice')
     for key, default in (defaults or {}).items():
@@ -194,12 +229,31 @@ def register(name, *, module=None, description=None, defaults=None):
 
 
 def lookup(name):
-    """The spec registered as `name`; EnvironmentSetupError with the closest names otherwise."""
-    spec = REGISTRY.get(name)
+    """The spec registered as `name`; EnvironmentSetupError with the closest names otherwise, and with what is not
+    built (a folder ocean/<env>/ of this checkout without its module) or would not import."""
+    spec = discover().get(name)
     if spec is None:
         close = difflib.get_close_matches(name, list(REGISTRY), n=3, cutoff=0.4)
         if not close:
             close = [known for known in REGISTRY if name in known]
         hint = f' Did you mean: {", ".join(close)}?' if close else ''
-        raise EnvironmentSetupError(f'unknown Ocean env {name!r}.{hint} Available: {", ".join(sorted(REGISTRY))}')
+        raise EnvironmentSetupError(f'unknown Ocean env {name!r}.{hint}{build_hint(name)} '
+                                    f'Available: {", ".join(sorted(REGISTRY)) or "none"}')
     return spec
+
+
+def build_hint(name):
+    """Why `name` may be missing: its source folder is here but not built, or some module would not import."""
+    folder = name.removeprefix('puffer_')
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    hints = []
+    if folder and os.path.exists(os.path.join(checkout, 'ocean', folder, 'binding.c')) and \
+            f'{PACKAGE}._{folder}' not in BROKEN:
+        hints.append(f' ocean/{folder}/ is not built: run `python setup.py build_ext --inplace` (or '
+                     f'`PUFFER_OCEAN_ONLY={folder} python setup.py build_ext --inplace`).')
+    if BROKEN:
+        hints.append(' Modules that would not import (rebuild them): '
+                     + '; '.join(f'{module}: {error}' for module, error in sorted(BROKEN.items())) + '.')
+    if not REGISTRY and not BROKEN:
+        hints.append(' No Ocean module is built: run `python setup.py build_ext --inplace` (or reinstall pufferlib).')
+    return ''.join(hints)
