@@ -59,6 +59,11 @@ def init(device):
     return device
 
 
+def barrier():
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 def teardown():
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
 import numpy as np
 import pytest
 
+import pufferlib
 import pufferlib.vector as vector
 from test_vector import CounterEnv
 
@@ -170,9 +172,14 @@ SCRIPT = textwrap.dedent('''
 
 def start_script(start_method, mode='stepping'):
     """The script above in a process of its own, its worker pids and the pid of its resource tracker."""
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([os.path.dirname(__file__), os.environ.get('PYTHONPATH', '')])}
+    # Run outside the checkout, on the pufferlib this test imports: the checkout's sources lack the compiled envs
+    # when CI installs a wheel.
+    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
+    paths = [os.path.dirname(os.path.abspath(__file__)), package_root, os.environ.get('PYTHONPATH', '')]
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(paths)}
     process = subprocess.Popen([sys.executable, '-c', SCRIPT, start_method, mode], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True, env=env,
+                               cwd=tempfile.gettempdir())
     *workers, tracker = [int(pid) for pid in process.stdout.readline().split()]
     assert len(workers) == 2, process.stderr.read()
     return process, workers, tracker

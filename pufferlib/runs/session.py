@@ -374,7 +374,9 @@ def train(config, options=None, dashboard=None):
     if distributed.launched():
         distributed.init(puffer_config.resolve_device(config['train']['device']))
         try:
-            return train_rank(config, options, dashboard)
+            result = train_rank(config, options, dashboard)
+            distributed.barrier()  # no rank tears the group down while another still uses it (gloo aborts then)
+            return result
         finally:
             distributed.teardown()
     opened = open_run(config, options)
