@@ -1,6 +1,7 @@
 """GPU readiness: puffer_breakout's training SPS on CUDA over env counts and minibatch sizes, then, at the config
-file's size, with bfloat16, torch.compile and compile_mode = reduce-overhead (CUDA graphs); and the time of the
-advantage kernel on the device against the native CPU kernel. Ratios are against the first row of the same run.
+file's size, without the pinned staging of the per-step copies (pufferlib.staging), and with bfloat16,
+torch.compile and compile_mode = reduce-overhead (CUDA graphs); and the time of the advantage kernel on the device
+against the native CPU kernel. Ratios are against the first row of the same run.
 
     python -m bench.gpu [--steps 1e7] [--envs 1024,4096,8192] [--minibatches 2048,8192] [--device cuda]
 
@@ -22,9 +23,10 @@ WARMUP_EPOCHS = 3
 
 
 def training_sps(steps, device, num_envs=None, minibatch_size=None, precision='float32', compile=False,
-                 compile_mode='default'):
+                 compile_mode='default', staging=True):
+    """`staging=False`: the per-step copies straight from the vector's pageable arrays, as on the CPU."""
     from pufferlib import config as puffer_config
-    from pufferlib import runs, trainer
+    from pufferlib import runs, staging as step_staging, trainer
     from pufferlib.dashboard import Dashboard
     with tempfile.TemporaryDirectory() as folder:
         overrides = {'train.device': device, 'train.data_dir': folder, 'train.total_timesteps': int(steps),
@@ -35,7 +37,12 @@ def training_sps(steps, device, num_envs=None, minibatch_size=None, precision='f
         if minibatch_size is not None:
             overrides['train.minibatch_size'] = minibatch_size
         config = puffer_config.load(ENV, overrides=overrides)
-        result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard(ENV, live=False, file=io.StringIO()))
+        trainer.StepStaging = step_staging.StepStaging if staging else lambda device: None
+        try:
+            result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard(ENV, live=False,
+                                                                                  file=io.StringIO()))
+        finally:
+            trainer.StepStaging = step_staging.StepStaging
         rows = runs.read_metrics(result.run_dir)
     first, last = rows[min(WARMUP_EPOCHS, len(rows) - 2)], rows[-1]
     sps = (last['global_step'] - first['global_step']) / (last['uptime'] - first['uptime'])
@@ -89,6 +96,8 @@ def main(argv=None):
     runs = [dict(num_envs=e, minibatch_size=m) for e in numbers(args.envs) for m in numbers(args.minibatches)]
     runs += [dict(precision=p, compile=c, compile_mode=mode) for p in ('float32', 'bfloat16')
              for c, mode in ((False, 'default'), (True, 'default'), (True, 'reduce-overhead'))]
+    # The row above it without the pinned staging: what pufferlib.staging gains.
+    runs.insert(len(runs) - 5, dict(precision='float32', compile=False, compile_mode='default', staging=False))
     baseline = None
     print(f'{"setting":<60} {"SPS":>12} {"ratio":>6}  time shares')
     for settings in runs:

@@ -6,13 +6,20 @@
  *   next_t = 0 if terminal_{t+1}; V_t if truncated_{t+1} (bootstrap from the episode's last observation); else V_{t+1}
  *   delta_t = rho_t (R_{t+1} + gamma next_t - V_t),   A_t = delta_t + gamma lambda c_t n_t A_{t+1}
  * The last step of a segment has no successor in the buffer and gets A = 0.
+ *
+ * Optional masks (1: the row acted at that step; 0: it did not, e.g. waiting for its turn in a board game): a step
+ * with mask 0 is not a decision of this row, so its value is never trained and must not be bootstrapped from. The
+ * recursion passes through it: rho and c are 1 there (its action was ignored), and the trace into it uses
+ * lambda = 1, which cancels its value: A_{t-1} then holds R_t + gamma R_{t+1} + gamma^2 V_{t+1} - V_{t-1} + ...
+ * as if the masked step were part of one longer transition. With every mask 1 this is the recursion above.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 static void advantage_segment(const float *values, const float *rewards, const float *terminals,
-                              const float *truncations, const float *ratio, float *advantages, int horizon,
-                              float gamma, float lambda, float rho_clip, float c_clip) {
+                              const float *truncations, const float *ratio, const float *masks,
+                              float *advantages, int horizon, float gamma, float lambda, float rho_clip,
+                              float c_clip) {
     float running = 0.0f;
     advantages[horizon - 1] = 0.0f;
     for (int t = horizon - 2; t >= 0; t--) {
@@ -20,10 +27,15 @@ static void advantage_segment(const float *values, const float *rewards, const f
         float terminal = terminals[next], truncated = truncations[next];
         float rho = ratio[t] < rho_clip ? ratio[t] : rho_clip;
         float c = ratio[t] < c_clip ? ratio[t] : c_clip;
+        float trace_lambda = lambda;
+        if (masks != NULL) {
+            if (masks[t] <= 0.0f) rho = c = 1.0f;
+            if (masks[next] <= 0.0f) trace_lambda = 1.0f;
+        }
         float next_value = terminal > 0.0f ? 0.0f : (truncated > 0.0f ? values[t] : values[next]);
         float not_done = (terminal > 0.0f || truncated > 0.0f) ? 0.0f : 1.0f;
         float delta = rho * (rewards[next] + gamma * next_value - values[t]);
-        running = delta + gamma * lambda * c * not_done * running;
+        running = delta + gamma * trace_lambda * c * not_done * running;
         advantages[t] = running;
     }
 }
@@ -51,20 +63,22 @@ static int get_floats(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writ
 }
 
 static PyObject *compute(PyObject *self, PyObject *args) {
-    PyObject *objects[6];
+    PyObject *objects[7] = {NULL};
     int segments, horizon;
     float gamma, lambda, rho_clip, c_clip;
-    if (!PyArg_ParseTuple(args, "OOOOOOiiffff", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &objects[5], &segments, &horizon, &gamma, &lambda, &rho_clip, &c_clip))
+    if (!PyArg_ParseTuple(args, "OOOOOOiiffff|O", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                          &objects[5], &segments, &horizon, &gamma, &lambda, &rho_clip, &c_clip, &objects[6]))
         return NULL;
+    if (objects[6] == Py_None) objects[6] = NULL;
+    int buffers = objects[6] != NULL ? 7 : 6;
     if (segments < 0 || horizon < 1) {
         PyErr_Format(PyExc_ValueError, "need segments >= 0 and horizon >= 1, got %d and %d", segments, horizon);
         return NULL;
     }
-    static const char *names[6] = {"values", "rewards", "terminals", "truncations", "ratio", "advantages"};
-    Py_buffer views[6];
+    static const char *names[7] = {"values", "rewards", "terminals", "truncations", "ratio", "advantages", "masks"};
+    Py_buffer views[7];
     Py_ssize_t count = (Py_ssize_t)segments * horizon;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < buffers; i++) {
         if (get_floats(objects[i], &views[i], count, i == 5, names[i]) < 0) {
             for (int j = 0; j < i; j++) PyBuffer_Release(&views[j]);
             return NULL;
@@ -73,21 +87,24 @@ static PyObject *compute(PyObject *self, PyObject *args) {
     const float *values = views[0].buf, *rewards = views[1].buf, *terminals = views[2].buf;
     const float *truncations = views[3].buf, *ratio = views[4].buf;
     float *advantages = views[5].buf;
+    const float *masks = buffers == 7 ? views[6].buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     for (int s = 0; s < segments; s++) {
         Py_ssize_t offset = (Py_ssize_t)s * horizon;
         advantage_segment(values + offset, rewards + offset, terminals + offset, truncations + offset,
-                          ratio + offset, advantages + offset, horizon, gamma, lambda, rho_clip, c_clip);
+                          ratio + offset, masks ? masks + offset : NULL, advantages + offset, horizon, gamma, lambda,
+                          rho_clip, c_clip);
     }
     Py_END_ALLOW_THREADS
-    for (int i = 0; i < 6; i++) PyBuffer_Release(&views[i]);
+    for (int i = 0; i < buffers; i++) PyBuffer_Release(&views[i]);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"compute", compute, METH_VARARGS,
      "compute(values, rewards, terminals, truncations, ratio, advantages, segments, horizon, gamma, gae_lambda, "
-     "rho_clip, c_clip): write V-trace-clipped GAE into advantages (all float32 [segments, horizon])."},
+     "rho_clip, c_clip, masks=None): write V-trace-clipped GAE into advantages (all float32 [segments, horizon]); "
+     "steps with mask 0 are passed through (see the file's header)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,6 +8,12 @@ where V'_{t+1} is 0 after a terminal, V_t after a truncation (the episode was cu
 value of its last observation) and V_{t+1} otherwise. With r = 1 this is exactly GAE (Schulman et al. 2016); the
 clipped ratios are V-trace's (Espeholt et al. 2018). The last step of each segment has no successor and gets 0.
 
+With `masks`, a step whose mask is 0 (the row did not act: it waits for its turn in a board game, or has no agent)
+is passed through: its value is never trained, so nothing bootstraps from it. There rho = c = 1, and the trace into
+it uses lambda = 1, which cancels its value: the move before it is scored over both steps as one transition,
+A_{t-1} = R_t + gamma R_{t+1} + gamma^2 V_{t+1} - V_{t-1} + gamma^2 lambda c A_{t+1}. With every mask 1 (or no masks)
+the result is the recursion above, bit for bit.
+
 Two implementations: the native kernel `pufferlib._advantage` (CPU tensors) and a vectorized torch loop over time
 (any device, e.g. CUDA, no compiler needed at install time). `compute_advantages` picks one by device.
 """
@@ -27,33 +33,43 @@ def backend_for(device):
 
 
 def compute_advantages(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip,
-                       backend=None):
-    """Advantages [segments, horizon] (float32, on the inputs' device) from float32 buffers of the same shape."""
+                       backend=None, masks=None):
+    """Advantages [segments, horizon] (float32, on the inputs' device) from float32 buffers of the same shape;
+    `masks` (optional, same shape) marks the steps the row acted on."""
     backend = backend or backend_for(values.device)
     if backend == 'native':
-        return _native(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip)
+        return _native(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip, masks)
     if backend == 'torch':
-        return _torch(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip)
+        return _torch(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip, masks)
     raise ValueError(f'unknown advantage backend {backend!r}; valid: native, torch')
 
 
-def _native(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip):
+def _native(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip, masks=None):
     if _advantage is None:
         raise ImportError('pufferlib._advantage is not built; run `python setup.py build_ext --inplace`')
     segments, horizon = values.shape
     buffers = [b.detach().float().contiguous() for b in (values, rewards, terminals, truncations, ratio)]
     advantages = torch.empty(segments, horizon, dtype=torch.float32)
+    masks = None if masks is None else masks.detach().float().contiguous().numpy()
     _advantage.compute(*(b.numpy() for b in buffers), advantages.numpy(), segments, horizon,
-                       gamma, gae_lambda, rho_clip, c_clip)
+                       gamma, gae_lambda, rho_clip, c_clip, masks)
     return advantages
 
 
-def _torch(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip):
+def _torch(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip, masks=None):
     values, rewards, ratio = (b.detach().float() for b in (values, rewards, ratio))
     terminal, truncated = terminals.detach().bool(), truncations.detach().bool()
     # Everything except the backward recursion is computed for all steps at once.
     rho = ratio[:, :-1].clamp(max=rho_clip)
-    trace = gamma * gae_lambda * ratio[:, :-1].clamp(max=c_clip) * ~(terminal[:, 1:] | truncated[:, 1:])
+    c = ratio[:, :-1].clamp(max=c_clip)
+    if masks is None:
+        trace = gamma * gae_lambda * c * ~(terminal[:, 1:] | truncated[:, 1:])
+    else:  # masked steps are passed through (see the module's docstring)
+        acted = masks.detach() > 0
+        rho = torch.where(acted[:, :-1], rho, torch.ones_like(rho))
+        c = torch.where(acted[:, :-1], c, torch.ones_like(c))
+        discount = torch.where(acted[:, 1:], torch.full_like(c, gamma * gae_lambda), torch.full_like(c, gamma))
+        trace = discount * c * ~(terminal[:, 1:] | truncated[:, 1:])
     next_value = torch.where(truncated[:, 1:], values[:, :-1], values[:, 1:]) * ~terminal[:, 1:]
     delta = rho * (rewards[:, 1:] + gamma * next_value - values[:, :-1])
     advantages = torch.zeros_like(values)

@@ -129,6 +129,7 @@ RANGES = {
     ('selfplay', 'team_change'): (0, math.inf, True, False),
     ('selfplay', 'elo_k'): (0, math.inf, False, False),
     ('selfplay', 'elo_initial'): (-math.inf, math.inf, False, False),
+    ('selfplay', 'opponent_random'): (0, 1, True, True),
 }
 # Largest accepted value of each count: far above any real run, low enough that checking and suggesting stay instant
 # and nothing allocates absurd buffers. docs/config.md lists them.
@@ -172,10 +173,10 @@ C_INT = (-2**31, 2**31 - 1)  # Ocean parameters are C ints
 # [policy] / [rnn] sizes: (smallest, largest)
 MODEL_SIZES = {
     'hidden_size': (1, 2**16), 'input_size': (1, 2**16), 'num_layers': (1, 2**10), 'cnn_channels': (1, 2**12),
-    'cnn_width': (1, 2**12), 'action_features': (1, 2**20), 'feature_hidden': (0, 2**16),
+    'cnn_width': (1, 2**12), 'action_features': (1, 2**20), 'feature_hidden': (0, 2**16), 'cnn_layers': (1, 64),
 }
 # [policy] keys checked up front by a function of pufferlib.models that raises the ConfigError
-POLICY_CHECKS = {'layer_sizes': 'parse_layer_sizes'}
+POLICY_CHECKS = {'layer_sizes': 'parse_layer_sizes', 'board_shape': 'parse_board_shape'}
 MAX_FILE_BYTES = 2**20     # config files are text written by hand or by `puffer config`
 MAX_PROBLEMS = 12          # listed in one error; the rest are counted
 MAX_PROBLEM_CHARS = 300

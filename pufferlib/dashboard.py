@@ -21,6 +21,16 @@ def duration(seconds):
     return f'{hours}h {rest // 60:02d}m {rest % 60:02d}s' if hours else f'{rest // 60}m {rest % 60:02d}s'
 
 
+def loss_columns(losses):
+    """{column: {loss name: value}}: one column 'value' for a plain run; 'policy <p>' for each policy of a run with
+    several (their losses arrive as policy<p>/loss/<name>)."""
+    columns = {}
+    for key, value in losses.items():
+        column, _, name = key.rpartition('/loss/') if '/loss/' in key else ('', '', key)
+        columns.setdefault(column.replace('policy', 'policy ') if column else 'value', {})[name] = value
+    return columns
+
+
 def number(value):
     if isinstance(value, int):
         return f'{value:,}'
@@ -74,7 +84,9 @@ class Dashboard:
         parts = [f'{self.env_name}', f'epoch {s["epoch"]}',
                  f'steps {s["global_step"]:,}/{s["total_timesteps"]:,}', f'{s["sps"]:,.0f} SPS',
                  f'up {duration(s["uptime"])}', f'left {duration(s["remaining"])}']
-        parts += [f'{name} {number(s["losses"][name])}' for name in LOSS_NAMES if name in s['losses']]
+        for column, losses in loss_columns(s['losses']).items():
+            prefix = '' if column == 'value' else f'{column} '
+            parts += [f'{prefix}{name} {number(losses[name])}' for name in LOSS_NAMES if name in losses]
         parts += [f'{key} {number(value)}' for key, value in s['stats'].items()]
         return ' | '.join(parts)
 
@@ -95,10 +107,11 @@ class Dashboard:
             seconds = profile.get(name, 0.0)
             timing.add_row(name, f'{100 * seconds / total:.1f}%', f'{seconds:.2f}')
 
-        losses = Table('loss', 'value', box=box.SIMPLE_HEAD, expand=True)
+        columns = loss_columns(s['losses'])
+        losses = Table('loss', *columns, box=box.SIMPLE_HEAD, expand=True)
         for name in LOSS_NAMES:
-            if name in s['losses']:
-                losses.add_row(name, number(s['losses'][name]))
+            if any(name in column for column in columns.values()):
+                losses.add_row(name, *(number(column[name]) if name in column else '' for column in columns.values()))
 
         stats = Table('environment stat', 'mean', box=box.SIMPLE_HEAD, expand=True)
         for key, value in s['stats'].items():

@@ -149,6 +149,38 @@ def average_gradients(trainer):
         grad.div_(size)
 
 
+def max_over_ranks(value):
+    """The largest of every rank's integer `value` (one collective)."""
+    values = torch.tensor([int(value)], dtype=torch.int64, device=collective_device())
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return int(values.item())
+
+
+def average_weighted_gradients(parameters, rows, *values):
+    """For the intrinsic reward signals' own optimizers (pufferlib.rewards): each rank's gradients of its mean loss
+    over its `rows` rows (a number or a 0-d tensor, possibly 0) replaced by the mean over every rank's rows, which is
+    the gradient of the mean loss over all of them, in one collective. A parameter without a gradient (a rank with
+    no rows) counts as zero. `values` (floats or 0-d tensors) come back as the same row-weighted means over the
+    ranks, as a float64 tensor."""
+    parameters = [p for p in parameters if p.requires_grad]
+    device = parameters[0].device
+    for p in parameters:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    rows = torch.as_tensor(rows, dtype=torch.float64, device=device).reshape(1)
+    extra = torch.cat([rows] + [torch.as_tensor(v, dtype=torch.float64, device=device).reshape(1) * rows
+                                for v in values])
+    flat = torch.cat([p.grad.reshape(-1).double() * rows for p in parameters] + [extra])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    summed = flat[-len(extra):]
+    total = summed[0].clamp(min=1)
+    start = 0
+    for p in parameters:
+        p.grad.copy_((flat[start:start + p.numel()] / total).view_as(p))
+        start += p.numel()
+    return summed[1:] / total
+
+
 def decided_by_rank0(*flags):
     """Rank 0's booleans on every rank, in one collective: what follows rank 0's clock (the time budget, a
     checkpoint every train.checkpoint_seconds) must be decided alike by all ranks, as they differ in time."""
@@ -159,8 +191,9 @@ def decided_by_rank0(*flags):
 
 
 # What each rank keeps of its own in a checkpoint: its envs and what follows from its envs' episodes (the recurrent
-# state of its agent rows, its self-play ratings and returns, its intrinsic reward signals, trained on its own
-# rollouts). Everything else in a checkpoint is the same on every rank.
+# state of its agent rows, its self-play ratings and returns, the running intrinsic return of each of its segment
+# rows; the reward signals' networks in there are the same on every rank). Everything else in a checkpoint is the
+# same on every rank.
 RANK_KEYS = ('envs', 'recurrent_state', 'selfplay', 'reward_signals')
 
 

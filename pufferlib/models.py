@@ -587,6 +587,51 @@ class Convolutional(BasePolicy):
         self.encoder = nn.Sequential(images, convs, layer_init(nn.Linear(flat_size, hidden_size)), nn.ReLU())
 
 
+def parse_board_shape(value):
+    """`[policy] board_shape` ('2,6,7': planes, rows, columns) as a tuple of three positive ints."""
+    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    texts = [str(item).strip() for item in items]
+    if len(texts) != 3 or not all(text.isdigit() and int(text) >= 1 for text in texts):
+        raise ConfigError(f'policy.board_shape = {value!r} is not a board; give planes,rows,columns as three positive '
+                          'ints, e.g. 2,6,7 for Connect Four')
+    return tuple(int(text) for text in texts)
+
+
+class BoardConvolutional(BasePolicy):
+    """Board games (Connect Four, Go, checkers) whose flat observation starts with `board_shape` = planes, rows,
+    columns of one-hot maps: `cnn_layers` 3x3 same-padded convolutions of `cnn_channels` read them, so a pattern
+    such as three stones in a row is recognised wherever it lies (an MLP has to learn it at every square), then one
+    ReLU layer of `hidden_size` over the flattened maps and any observation numbers after the board."""
+
+    def __init__(self, env, board_shape='', hidden_size=128, cnn_channels=32, cnn_layers=2):
+        super().__init__(env, hidden_size)
+        if not board_shape:
+            raise ConfigError('base.policy_name = BoardConvolutional needs policy.board_shape = planes,rows,columns '
+                              '(e.g. 2,6,7 for puffer_connect4)')
+        self.board_shape = parse_board_shape(board_shape)
+        self.flat = FlatObservations(env)
+        self.board_size = int(np.prod(self.board_shape))
+        if self.board_size > self.flat.size:
+            raise ConfigError(f'policy.board_shape = {board_shape!r} holds {self.board_size} numbers, more than the '
+                              f'{self.flat.size} of a {type(env).__name__} observation')
+        if cnn_channels < 1 or cnn_layers < 1:
+            raise ConfigError(f'policy.cnn_channels = {cnn_channels} and policy.cnn_layers = {cnn_layers} must both '
+                              'be at least 1')
+        layers, channels = [], self.board_shape[0]
+        for _ in range(cnn_layers):
+            layers += [layer_init(nn.Conv2d(channels, cnn_channels, 3, padding=1)), nn.ReLU()]
+            channels = cnn_channels
+        self.convs = nn.Sequential(*layers, nn.Flatten())
+        rest = self.flat.size - self.board_size
+        maps = cnn_channels * self.board_shape[1] * self.board_shape[2]
+        self.encoder = nn.Sequential(layer_init(nn.Linear(maps + rest, hidden_size)), nn.ReLU())
+
+    def encode_observations(self, observations):
+        flat = self.flat(observations)
+        board = flat[:, :self.board_size].reshape(-1, *self.board_shape)
+        return self.encoder(torch.cat([self.convs(board), flat[:, self.board_size:]], dim=1))
+
+
 class ResidualBlock(nn.Module):
     def __init__(self, channels):
         super().__init__()
@@ -795,7 +840,7 @@ class MinGRUWrapper(RecurrentWrapper):
 RECURRENT_WRAPPERS = ('LSTMWrapper', 'GRUWrapper', 'MinGRUWrapper')
 
 
-POLICIES = ('Policy', 'ActionFeaturePolicy', 'Convolutional', 'ProcgenResnet')
+POLICIES = ('Policy', 'ActionFeaturePolicy', 'Convolutional', 'ProcgenResnet', 'BoardConvolutional')
 
 
 def make_policy(env, policy_name='Policy', rnn_name=None, policy_kwargs=None, rnn_kwargs=None, train=None):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pufferlib import distributed
 from pufferlib.normalize import RunningMeanStd
 
 NAMES = ('extrinsic', 'rnd', 'curiosity', 'gail')
@@ -77,6 +78,15 @@ def network(observation_shape, hidden, outputs, layers=2):
     return nn.Sequential(trunk, mlp(trunk.size, hidden, outputs, layers=1))
 
 
+def chunks(rows, size, across_ranks=False):
+    """Slices of `size` rows over `rows` rows. `across_ranks`: as many as the rank with the most rows needs (the
+    others' last ones are empty), since every rank takes part in each chunk's gradient average."""
+    count = -(-rows // size)
+    if across_ranks:
+        count = distributed.max_over_ranks(count)
+    return [slice(start * size, (start + 1) * size) for start in range(count)]
+
+
 def flat_features(observations):
     """[N, *obs_shape] of any dtype -> [N, features] float32 (structured observations count as their raw bytes)."""
     return observations.reshape(len(observations), int(np.prod(observations.shape[1:]))).float()
@@ -105,12 +115,29 @@ class Extrinsic:
 class IntrinsicSignal:
     """What every intrinsic signal shares: inputs normalized by running statistics (`obs_stats`), rewards divided by
     the running std of their discounted returns (`return_stats`, `forward_return`) and a critic of those returns.
-    `episodic` signals' advantages stop at episode ends; the others run through them (Burda et al. 2018)."""
+    `episodic` signals' advantages stop at episode ends; the others run through them (Burda et al. 2018).
+
+    `data_parallel` (set by make_signals when training on several ranks, docs/distributed.md): statistics are
+    folded over every rank's batch and gradients averaged over every rank's rows before each step, so the signal's
+    networks stay the same on every rank, as the policy's do."""
     name = None
     episodic = False
+    data_parallel = False
 
     def inputs(self, observations):
         return self.obs_stats(flat_features(observations).to(self.obs_stats.mean.device))
+
+    def update_obs_stats(self, features):
+        self.obs_stats.update(features, across_ranks=self.data_parallel)
+
+    def step(self, optimizer, rows, *values):
+        """optimizer.step() on the gradients of a mean loss over `rows` rows, first averaged over every rank's rows
+        when data-parallel; returns `values` averaged alike (in one process, as given)."""
+        if self.data_parallel:
+            parameters = [p for group in optimizer.param_groups for p in group['params']]
+            values = distributed.average_weighted_gradients(parameters, rows, *values).tolist()
+        optimizer.step()
+        return values
 
     @torch.no_grad()
     def normalize(self, rewards, valid):
@@ -122,7 +149,7 @@ class IntrinsicSignal:
         for step in range(horizon):
             self.forward_return = self.forward_return * self.gamma + rewards[:, step] * valid[:, step]
             returns[:, step] = self.forward_return
-        self.return_stats.update(returns.reshape(-1), valid.reshape(-1))
+        self.return_stats.update(returns.reshape(-1), valid.reshape(-1), across_ranks=self.data_parallel)
         return rewards / self.return_stats.std().float()
 
     def value(self, observations):
@@ -136,7 +163,7 @@ class IntrinsicSignal:
         loss = (error * weights).sum() / weights.sum().clamp(min=1)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.critic_optimizer.step()
+        self.step(self.critic_optimizer, weights.sum())
         return loss.detach()
 
     def state_dict(self):
@@ -190,7 +217,7 @@ class RND(IntrinsicSignal):
     def reward(self, observations):
         """Raw prediction error of each observation [N, *obs_shape] -> [N] (not yet normalized)."""
         if self.obs_stats.count == 0:  # the first batch sets the scale (Burda et al. warm it up the same way)
-            self.obs_stats.update(flat_features(observations))
+            self.update_obs_stats(flat_features(observations))
         return self.errors(observations)
 
     def update(self, observations, valid=None, minibatch=4096):
@@ -198,14 +225,16 @@ class RND(IntrinsicSignal):
         flat = flat_features(observations)
         if valid is not None:
             flat = flat[valid.reshape(-1).to(flat.device) > 0]
-        self.obs_stats.update(flat)
+        self.update_obs_stats(flat)
         total = 0.0
-        for start in range(0, len(flat), minibatch):
-            loss = self.errors(flat[start:start + minibatch]).mean()
+        for part in chunks(len(flat), minibatch, self.data_parallel):
+            batch = flat[part]
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            total += loss.item() * len(flat[start:start + minibatch])
+            if len(batch):  # data-parallel, a rank with fewer rows has empty chunks: it takes part with no gradient
+                loss = self.errors(batch).mean()
+                loss.backward()
+                total += loss.item() * len(batch)
+            self.step(self.optimizer, len(batch))
         return {'rnd_predictor_loss': total / max(len(flat), 1)}
 
     @torch.no_grad()
@@ -311,7 +340,7 @@ class Curiosity(IntrinsicSignal):
     def reward(self, current, actions, following):
         """Raw forward error of each transition (o_t, a_t, o_t+1) -> [N] (not yet normalized)."""
         if self.obs_stats.count == 0:
-            self.obs_stats.update(flat_features(current))
+            self.update_obs_stats(flat_features(current))
         return self.losses(current, actions, following)[0]
 
     @torch.no_grad()
@@ -324,16 +353,17 @@ class Curiosity(IntrinsicSignal):
     def update(self, current, actions, following, minibatch=4096):
         """Fold the observations into the input statistics, then one pass of training over the transitions (none in
         envs whose episodes last one step: every transition then leads into a new episode)."""
-        self.obs_stats.update(flat_features(current))
+        self.update_obs_stats(flat_features(current))
         sums = torch.zeros(2)
-        for start in range(0, len(current), minibatch):
-            part = slice(start, start + minibatch)
-            forward, inverse = (x.mean() for x in self.losses(current[part], actions[part], following[part]))
-            loss = (1 - self.forward_weight) * inverse + self.forward_weight * forward
+        for part in chunks(len(current), minibatch, self.data_parallel):
+            rows = len(current[part])
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            sums += torch.stack([forward, inverse]).detach().cpu() * len(current[part])
+            if rows:  # as in RND.update
+                forward, inverse = (x.mean() for x in self.losses(current[part], actions[part], following[part]))
+                loss = (1 - self.forward_weight) * inverse + self.forward_weight * forward
+                loss.backward()
+                sums += torch.stack([forward, inverse]).detach().cpu() * rows
+            self.step(self.optimizer, rows)
         sums /= max(len(current), 1)
         return {'curiosity_forward_loss': sums[0].item(), 'curiosity_inverse_loss': sums[1].item()}
 
@@ -482,20 +512,23 @@ class GAIL(IntrinsicSignal):
         """One pass over the policy's samples, each minibatch against as many demonstration samples drawn at random."""
         totals, count = {}, 0
         order = torch.randperm(len(policy_obs), generator=generator)
-        for start in range(0, len(policy_obs), minibatch):
-            index = order[start:start + minibatch].to(policy_obs.device)
-            expert = torch.randint(len(self.demo_observations), (len(index),), generator=generator)
-            expert = expert.to(self.demo_observations.device)
-            loss, stats = self.discriminator_loss(policy_obs[index], policy_actions[index],
-                                                  self.demo_observations[expert], self.demo_actions[expert],
-                                                  generator)
+        for part in chunks(len(policy_obs), minibatch, self.data_parallel):
+            index = order[part].to(policy_obs.device)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            stats = {}
+            if len(index):  # as in RND.update
+                expert = torch.randint(len(self.demo_observations), (len(index),), generator=generator)
+                expert = expert.to(self.demo_observations.device)
+                loss, stats = self.discriminator_loss(policy_obs[index], policy_actions[index],
+                                                      self.demo_observations[expert], self.demo_actions[expert],
+                                                      generator)
+                loss.backward()
+                stats['gail_loss'] = loss.item()
+            # Data-parallel, beta follows the KL over every rank's rows, so that it stays the same everywhere.
+            kl = self.step(self.optimizer, len(index), *([stats.get('gail_kl', 0.0)] if self.use_vail else []))
             if self.use_vail:  # dual ascent: raise beta while the code carries more than I_c nats
-                self.register_beta.add_(self.beta_rate * (stats['gail_kl'] - self.information_target)).clamp_(min=0)
+                self.register_beta.add_(self.beta_rate * (kl[0] - self.information_target)).clamp_(min=0)
                 stats['gail_beta'] = self.register_beta.item()
-            stats['gail_loss'] = loss.item()
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + value * len(index)
             count += len(index)
@@ -538,4 +571,8 @@ def make_signals(config, observation_shape, device, action_space=None, observati
         intrinsic.append(GAIL(observation_shape, action_space, recorded, gail['strength'], gail['gamma'],
                               gail['encoding_size'], gail['hidden_size'], gail['learning_rate'], gail['use_actions'],
                               gail['use_vail'], gail.get('gradient_penalty', 0.0), device))
+    if distributed.active():  # every rank starts from rank 0's networks and keeps them in step (see IntrinsicSignal)
+        for signal in intrinsic:
+            signal.data_parallel = True
+            distributed.broadcast_module(signal.networks)
     return extrinsic, intrinsic

@@ -10,6 +10,8 @@ that side's rows in one forward pass. So the opponent's rows never reach the lea
 - The opponent: every `swap_steps` opponent steps a snapshot is drawn, the newest with probability
   `play_against_latest`, else one of the pool uniformly.
 - `team_change` learner steps after each switch, the learner takes the other side (0: never).
+- `opponent_random`: each opponent move is, with that probability, a uniformly random legal action instead of the
+  snapshot's (drawn from the pool's generator, so a resumed run draws the same).
 - Elo: every finished game updates the learner's rating and the rating of the snapshot it played (standard Elo,
   K = `elo_k`); a new snapshot starts at the learner's rating. A game's result is the sign of the learner row's
   episode return (+1 win, 0 draw, -1 loss), the last reward's for one-shot games like Connect Four.
@@ -21,6 +23,8 @@ import numpy as np
 import torch
 
 from pufferlib.actor import Actor
+from pufferlib.envs.contract import action_mask_size
+from pufferlib.evaluate import random_legal_actions
 from pufferlib.exceptions import ConfigError
 
 SIDES = 2
@@ -91,9 +95,12 @@ class Pool:
         self.games += 1
 
     def state_dict(self):
+        # The whole generator state, with the half of a 64-bit draw that bounded integer draws keep for the next one
+        # (without it a resumed run's opponent draws can differ from the uninterrupted run's).
+        bit_state = self.rng.bit_generator.state
         return dict(snapshots=self.snapshots, learner_rating=self.learner_rating, next_id=self.next_id,
-                    games=self.games, rng=self.rng.bit_generator.state['state']['state'],
-                    rng_inc=self.rng.bit_generator.state['state']['inc'])
+                    games=self.games, rng=bit_state['state']['state'], rng_inc=bit_state['state']['inc'],
+                    rng_has_uint32=int(bit_state['has_uint32']), rng_uinteger=int(bit_state['uinteger']))
 
     def load_state_dict(self, state):
         self.snapshots = [dict(snapshot) for snapshot in state['snapshots']]
@@ -101,6 +108,9 @@ class Pool:
                                                          int(state['games']))
         bit_state = self.rng.bit_generator.state
         bit_state['state'] = dict(state=int(state['rng']), inc=int(state['rng_inc']))
+        # checkpoints from before these were saved: no half draw kept
+        bit_state['has_uint32'] = int(state.get('rng_has_uint32', 0))
+        bit_state['uinteger'] = int(state.get('rng_uinteger', 0))
         self.rng.bit_generator.state = bit_state
 
 
@@ -127,6 +137,7 @@ class SelfPlayVecEnv:
         self.has_action_masks = getattr(vecenv, 'has_action_masks', False)
         self.action_masks = None
         self.save_steps, self.swap_steps, self.team_change = s['save_steps'], s['swap_steps'], s['team_change']
+        self.opponent_random = s.get('opponent_random', 0.0)
         self.pool = Pool(s['window'], s['play_against_latest'], s['elo_k'], s['elo_initial'], seed)
         self.learner_side = 0
         self.learner_steps = 0      # agent steps of the learner's rows (the trainer's global_step)
@@ -226,7 +237,16 @@ class SelfPlayVecEnv:
             state = self.actor.initial_state(len(observations))
         actions, _, _, state = self.actor.act(observations, state, done, action_mask=action_mask)
         self.opponent_state = state
-        return self.actor.to_env(actions)
+        actions = self.actor.to_env(actions)
+        if self.opponent_random > 0:
+            random_rows = np.flatnonzero(self.pool.rng.random(len(observations)) < self.opponent_random)
+            if len(random_rows):
+                space = self.single_action_space
+                legal = (np.ones((len(random_rows), action_mask_size(space)), bool) if action_mask is None
+                         else np.asarray(action_mask)[random_rows])
+                actions[random_rows] = random_legal_actions(self.pool.rng, legal, space).reshape(
+                    len(random_rows), *actions.shape[1:])
+        return actions
 
     def score_games(self, agent_ids, rewards, terminals, truncations):
         """Add this step's rewards to each row's game; for the learner's finished games, record the result."""
@@ -262,7 +282,15 @@ class SelfPlayVecEnv:
         return dict(pool=self.pool.state_dict(), learner_side=self.learner_side, learner_steps=self.learner_steps,
                     opponent_steps=self.opponent_steps, last_save=self.last_save, last_swap=self.last_swap,
                     last_team_change=self.last_team_change, opponent_id=self.opponent_id,
-                    returns=torch.from_numpy(self.returns.copy()), pending=self.pending_state())
+                    returns=torch.from_numpy(self.returns.copy()), pending=self.pending_state(),
+                    opponent_weights=self.opponent_weights())
+
+    def opponent_weights(self):
+        """The current opponent's weights when its snapshot has slid out of the pool (it keeps playing until the next
+        swap, so a resumed run needs them); None while the pool holds them."""
+        if self.opponent is None or self.pool.find(self.opponent_id) is not None:
+            return None
+        return {name: tensor.detach().to('cpu', copy=True) for name, tensor in self.opponent.state_dict().items()}
 
     def pending_state(self):
         """The batch received last and not yet answered (a checkpoint falls there): its rows, the opponent's actions
@@ -279,9 +307,14 @@ class SelfPlayVecEnv:
         self.pool.load_state_dict(state['pool'])
         for key in ('learner_side', 'learner_steps', 'opponent_steps', 'last_save', 'last_swap', 'last_team_change'):
             setattr(self, key, int(state[key]))
-        snapshot = self.pool.find(state['opponent_id']) or self.pool.snapshots[-1]
-        self.opponent.load_state_dict(snapshot['weights'])
-        self.opponent_id = snapshot['id']
+        snapshot = self.pool.find(state['opponent_id'])
+        if snapshot is None and state.get('opponent_weights') is not None:  # slid out of the pool, still playing
+            self.opponent.load_state_dict(state['opponent_weights'])
+            self.opponent_id = int(state['opponent_id'])
+        else:  # checkpoints from before opponent_weights were saved fall back on the newest snapshot
+            snapshot = snapshot or self.pool.snapshots[-1]
+            self.opponent.load_state_dict(snapshot['weights'])
+            self.opponent_id = snapshot['id']
         self.returns[:] = state['returns'].numpy()
         self.saved_pending = state.get('pending')
 
@@ -319,6 +352,10 @@ def wrap(config, vecenv):
     if not s or not s.get('enabled'):
         return vecenv
     check_env(vecenv, config['base']['env_name'])
+    space = vecenv.single_action_space
+    if s.get('opponent_random', 0.0) > 0 and not (hasattr(space, 'n') or hasattr(space, 'nvec')):
+        raise ConfigError(f'selfplay.opponent_random = {s["opponent_random"]} needs Discrete or MultiDiscrete actions; '
+                          f'{config["base"]["env_name"]} has {space}; set it to 0')
     if vecenv.batch_size != vecenv.num_envs:
         raise ConfigError(f'selfplay.enabled = True needs a synchronous vector: vec.batch_size = '
                           f'{vecenv.batch_size} must equal vec.num_envs = {vecenv.num_envs} (or auto)')

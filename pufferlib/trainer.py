@@ -29,6 +29,7 @@ from pufferlib import advantage, distributed, imitation, models, optim, rewards,
 
 from pufferlib.runs import checkpoint
 from pufferlib.actor import Actor
+from pufferlib.staging import StepStaging
 from pufferlib.envs.contract import action_layout, action_mask_size
 from pufferlib.normalize import RunningMeanStd
 from pufferlib.exceptions import APIUsageError, PufferError, SnapshotError
@@ -146,6 +147,9 @@ class Trainer:
         self.logprobs, self.values, self.rewards = floats(), floats(), floats()
         self.terminals, self.truncations, self.masks = floats(), floats(), floats()
         self.ratio = torch.ones(S, T, device=device)
+        # On CUDA each step's host -> device copies go through pinned memory in one asynchronous copy, and the
+        # actions come back through it (pufferlib.staging); on the CPU the vector's own arrays are used as they are.
+        self.staging = StepStaging(device) if device.type == 'cuda' else None
         # Legal-action masks of each step (docs/policies.md), only for envs that declare them: the update
         # recomputes log-probabilities and entropies over the actions that were legal when each was taken.
         self.action_masks = None
@@ -220,9 +224,14 @@ class Trainer:
         segment, step = segment_of[rows], step_of[rows]
         filling = (segment < S) & (step == T - 1)
         last_batch = rollout.full_segments + int(filling.sum()) >= S
-        obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
-        done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
-        mask = None if action_mask is None else torch.from_numpy(action_mask).to(self.device)
+        if self.staging is None:  # the CPU: torch views of the vector's own arrays, nothing copied
+            obs = torch.from_numpy(observations).to(self.device, non_blocking=True)
+            done = torch.from_numpy(np.logical_or(terminals, truncations)).to(self.device)
+            mask = None if action_mask is None else torch.from_numpy(action_mask).to(self.device)
+        else:  # CUDA: the step's arrays in one asynchronous copy from pinned memory (pufferlib.staging)
+            obs, *flags, mask = self.staging.to_device(observations, self.learned_rewards(rewards), terminals,
+                                                       truncations, masks, action_mask)
+            done = torch.logical_or(flags[1], flags[2])
         copied = time.perf_counter()
         profile['copy'] += copied - received
 
@@ -254,8 +263,11 @@ class Trainer:
             keep_rows = np.flatnonzero(stored)
             keep_index = torch.from_numpy(keep_rows).to(self.device)
             obs, stored_actions, logprob, value = (x[keep_index] for x in (obs, actions, logprob, value))
-            rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
-                                                      (rewards, terminals, truncations, masks))
+            if self.staging is None:
+                rewards, terminals, truncations, masks = (np.asarray(x)[keep_rows] for x in
+                                                          (rewards, terminals, truncations, masks))
+            else:
+                flags = [x[keep_index] for x in flags]
             segment, step = segment[keep_rows], step[keep_rows]
             mask = None if mask is None else mask[keep_index]
         else:
@@ -266,10 +278,11 @@ class Trainer:
             put(self.actions, target, stored_actions.view(-1, *self.action_shape))
             put(self.logprobs, target, logprob)
             put(self.values, target, value)
-            put(self.rewards, target, torch.from_numpy(self.learned_rewards(rewards)))
-            put(self.terminals, target, torch.from_numpy(terminals))
-            put(self.truncations, target, torch.from_numpy(truncations))
-            put(self.masks, target, torch.from_numpy(masks))
+            if self.staging is None:
+                flags = (torch.from_numpy(self.learned_rewards(rewards)), torch.from_numpy(terminals),
+                         torch.from_numpy(truncations), torch.from_numpy(masks))
+            for buffer, values in zip((self.rewards, self.terminals, self.truncations, self.masks), flags):
+                put(buffer, target, values)
             if mask is not None:
                 put(self.action_masks, target, mask)
 
@@ -286,7 +299,7 @@ class Trainer:
             rollout.next_segment += len(finished)
 
         # The received arrays are the envs' own buffers until send(): everything above is stored first.
-        send_actions = self.actor.to_env(actions)
+        send_actions = self.actor.to_env(actions if self.staging is None else self.staging.to_host(actions))
         profile['copy'] += time.perf_counter() - inferred
         return send_actions
 
@@ -297,6 +310,8 @@ class Trainer:
         if step[0] == step[-1] and segment[-1] - first == len(segment) - 1 and (step == step[0]).all() and (
                 np.diff(segment) == 1).all():
             return slice(first, first + len(segment)), int(step[0])
+        if self.staging is not None:  # its own slot: the step's upload may still be in flight
+            return self.staging.to_device(segment, step, slot='index')
         return torch.from_numpy(segment).to(self.device), torch.from_numpy(step).to(self.device)
 
     def learned_rewards(self, rewards):
@@ -358,7 +373,7 @@ class Trainer:
             # 2. Advantages: recomputed for every minibatch, as the updated ratios change the V-trace weights.
             advantages = advantage.compute_advantages(
                 self.values, self.rewards, self.terminals, self.truncations, self.ratio, self.gamma,
-                t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+                t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip'], masks=self.masks).to(self.device)
             if minibatch == 0:
                 explained = explained_variance(self.values, advantages + self.values, valid)
             if self.intrinsic:
@@ -467,8 +482,8 @@ class Trainer:
         t = self.train_config
         never = torch.zeros_like(self.terminals)
         ends = lambda signal: (self.terminals, self.truncations) if signal.episodic else (never, never)  # noqa: E731
-        return [advantage.compute_advantages(value, reward, *ends(signal), self.ratio, signal.gamma,
-                                             t['gae_lambda'], t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+        return [advantage.compute_advantages(value, reward, *ends(signal), self.ratio, signal.gamma, t['gae_lambda'],
+                                             t['vtrace_rho_clip'], t['vtrace_c_clip'], masks=self.masks).to(self.device)
                 for signal, reward, value in zip(self.intrinsic, self.intrinsic_rewards, self.intrinsic_values)]
 
     def train_intrinsic_values(self, index, intrinsic_advantages, mb_valid):
@@ -487,7 +502,7 @@ class Trainer:
         t = self.train_config
         advantages = advantage.compute_advantages(
             self.values, self.rewards, self.terminals, self.truncations, self.ratio, self.gamma, t['gae_lambda'],
-            t['vtrace_rho_clip'], t['vtrace_c_clip']).to(self.device)
+            t['vtrace_rho_clip'], t['vtrace_c_clip'], masks=self.masks).to(self.device)
         self.return_stats.update(advantages + self.values, valid, across_ranks=self.data_parallel)
         scale = self.return_stats.std()
         self.return_scale = float(scale)

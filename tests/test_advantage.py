@@ -7,10 +7,12 @@ import torch
 from pufferlib import advantage
 
 
-def reference(values, rewards, terminals, truncations, ratio, gamma, lam, rho_clip, c_clip):
-    """Scalar loops in float64, one segment and one step at a time."""
+def reference(values, rewards, terminals, truncations, ratio, gamma, lam, rho_clip, c_clip, masks=None):
+    """Scalar loops in float64, one segment and one step at a time. A step with mask 0 passes through: ratio 1 there,
+    and lambda 1 on the trace into it."""
     segments, horizon = values.shape
     out = np.zeros((segments, horizon))
+    masks = np.ones_like(values) if masks is None else masks
     for s in range(segments):
         running = 0.0
         for t in reversed(range(horizon - 1)):
@@ -20,10 +22,11 @@ def reference(values, rewards, terminals, truncations, ratio, gamma, lam, rho_cl
                 next_value, done = values[s, t], True  # bootstrap from the last observation of the cut episode
             else:
                 next_value, done = values[s, t + 1], False
-            rho = min(ratio[s, t], rho_clip)
-            c = min(ratio[s, t], c_clip)
+            rho = min(ratio[s, t], rho_clip) if masks[s, t] else 1.0
+            c = min(ratio[s, t], c_clip) if masks[s, t] else 1.0
+            trace_lambda = lam if masks[s, t + 1] else 1.0
             delta = rho * (rewards[s, t + 1] + gamma * next_value - values[s, t])
-            running = delta + gamma * lam * c * (0.0 if done else 1.0) * running
+            running = delta + gamma * trace_lambda * c * (0.0 if done else 1.0) * running
             out[s, t] = running
     return out
 
@@ -52,6 +55,57 @@ def test_matches_reference_on_cpu(backend, settings, seed):
     got = advantage.compute_advantages(*(torch.from_numpy(a) for a in arrays), *settings, backend=backend)
     assert got.dtype == torch.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+@pytest.mark.parametrize('settings', SETTINGS)
+def test_masked_steps_match_reference(backend, settings):
+    arrays = random_rollout(5)
+    masks = (np.random.default_rng(5).random(arrays[0].shape) < 0.6).astype(np.float32)
+    expected = reference(*arrays, *settings, masks=masks)
+    got = advantage.compute_advantages(*(torch.from_numpy(a) for a in arrays), *settings, backend=backend,
+                                       masks=torch.from_numpy(masks))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_all_ones_masks_change_nothing(backend):
+    """Every step acted: the result is the unmasked one bit for bit (the fingerprint of every plain run)."""
+    arrays = [torch.from_numpy(a) for a in random_rollout(9, segments=64, horizon=32)]
+    for settings in SETTINGS:
+        plain = advantage.compute_advantages(*arrays, *settings, backend=backend)
+        masked = advantage.compute_advantages(*arrays, *settings, backend=backend, masks=torch.ones_like(arrays[0]))
+        assert torch.equal(plain, masked)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_turn_based_rows_skip_the_waiting_steps(backend):
+    """A board-game row acts on every other step. Its advantages must not depend on the (never trained) values of
+    the waiting steps, and must equal GAE over its own moves with each move-to-move transition discounted by
+    gamma^2 and paying the rewards of both steps."""
+    rng = np.random.default_rng(3)
+    horizon, gamma, lam = 41, 0.9, 0.8  # moves at the even steps, the segment's first and last step among them
+    values = rng.normal(size=(1, horizon)).astype(np.float32)
+    rewards = rng.normal(size=(1, horizon)).astype(np.float32)
+    zeros, ones = np.zeros_like(values), np.ones_like(values)
+    ratio = rng.uniform(0.5, 1.5, size=(1, horizon)).astype(np.float32)
+    masks = (np.arange(horizon) % 2 == 0)[None].astype(np.float32)
+    run = lambda v: advantage.compute_advantages(  # noqa: E731
+        *(torch.from_numpy(a) for a in (v, rewards, zeros, zeros, ratio)), gamma, lam, 10.0, 10.0,
+        backend=backend, masks=torch.from_numpy(masks)).numpy()
+    got = run(values)
+    noisy = values.copy()
+    noisy[0, 1::2] = rng.normal(scale=100.0, size=horizon // 2)
+    np.testing.assert_allclose(run(noisy)[0, ::2], got[0, ::2], rtol=1e-5, atol=1e-4)
+    # GAE over the moves alone: transition k -> k + 1 pays R_{2k+1} + gamma R_{2k+2}, discounted gamma^2
+    moves = values[0, ::2].astype(np.float64)
+    paid = rewards[0, 1::2] + gamma * rewards[0, 2::2]
+    expected, running = np.zeros(len(moves)), 0.0
+    for k in reversed(range(len(moves) - 1)):
+        delta = ratio[0, 2 * k] * (paid[k] + gamma ** 2 * moves[k + 1] - moves[k])
+        running = delta + gamma ** 2 * lam * ratio[0, 2 * k] * running
+        expected[k] = running
+    np.testing.assert_allclose(got[0, ::2], expected, rtol=1e-4, atol=1e-4)
 
 
 def test_ratio_one_is_plain_gae():

@@ -13,6 +13,8 @@ What is tested:
 - every rank's envs are saved in the checkpoint and resumed on that rank: paused and resumed = uninterrupted.
 - a crash inside one rank's update (tests/rank_fault.py) ends every rank at once, with that rank's traceback.
 - two torchrun launches on localhost as two nodes (c10d rendezvous) train one run together.
+- the intrinsic reward signals' gradients are averaged over every rank's rows (unequal, or none on one rank), and
+  with RND, curiosity and GAIL on, their networks, optimizer states and statistics stay identical on both ranks.
 """
 import json
 import os
@@ -76,11 +78,16 @@ def make_optimizer(net, use_flat):
     return None, [torch.optim.Adam(net.parameters(), lr=0.01)]
 
 
-def rank_worker(rank, port, use_flat, folder):
+def join_two_ranks(rank, port):
+    """This process as rank `rank` of a two-rank gloo group on this machine."""
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE='2',
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     distributed.init('cpu')
+
+
+def rank_worker(rank, port, use_flat, folder):
+    join_two_ranks(rank, port)
     try:
         net = make_net()
         flat, optimizers = make_optimizer(net, use_flat)
@@ -105,6 +112,46 @@ def test_split_minibatch_over_two_ranks_matches_one_process(tmp_path, use_flat):
         assert torch.equal(ranks[0][key], ranks[1][key]), f'{key} differs between the ranks'
         assert torch.allclose(ranks[0][key], single[key], rtol=1e-5, atol=1e-6), key
     assert not torch.equal(single['0.weight'], make_net().state_dict()['0.weight'])  # it did train
+
+
+def weighted_worker(rank, port, folder, sizes):
+    """Rank `rank` of 2 holds rows [start, start + sizes[rank]) of the data; its gradient of its mean loss (none at
+    all for a rank with no rows) goes through distributed.average_weighted_gradients with a value to average."""
+    join_two_ranks(rank, port)
+    try:
+        net = make_net()
+        inputs, targets = (x[0] for x in data())
+        start = sum(sizes[:rank])
+        rows = slice(start, start + sizes[rank])
+        value = 0.0
+        if sizes[rank]:
+            loss = ((net(inputs[rows]) - targets[rows]) ** 2).mean()
+            loss.backward()
+            value = loss.item()
+        averaged = distributed.average_weighted_gradients(net.parameters(), sizes[rank], value)
+        torch.save(dict(grads=[p.grad.clone() for p in net.parameters()], value=averaged),
+                   os.path.join(folder, f'rank{rank}.pt'))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('sizes', [(20, 44), (0, 64)], ids=['unequal', 'one_rank_empty'])
+def test_reward_signal_gradients_average_over_every_ranks_rows(tmp_path, sizes):
+    """Ranks holding unequal numbers of rows (or none) get the gradient of the mean loss over all rows, as one
+    process holding them all computes it, and the row-weighted mean of a value (VAIL's KL)."""
+    mp.spawn(weighted_worker, args=(free_port(), str(tmp_path), sizes), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f'rank{rank}.pt', weights_only=True) for rank in range(2)]
+    net = make_net()
+    inputs, targets = (x[0] for x in data())
+    loss = ((net(inputs) - targets) ** 2).mean()
+    loss.backward()
+    for index, parameter in enumerate(net.parameters()):
+        assert torch.equal(ranks[0]['grads'][index], ranks[1]['grads'][index])
+        torch.testing.assert_close(ranks[0]['grads'][index], parameter.grad, rtol=1e-5, atol=1e-7)
+    losses = [((net(inputs[:sizes[0]]) - targets[:sizes[0]]) ** 2).mean().item() if sizes[0] else 0.0,
+              ((net(inputs[sizes[0]:]) - targets[sizes[0]:]) ** 2).mean().item()]
+    expected = (losses[0] * sizes[0] + losses[1] * sizes[1]) / 64
+    assert ranks[0]['value'].tolist() == ranks[1]['value'].tolist() == pytest.approx([expected], rel=1e-6)
 
 
 def test_two_ranks_learn_cartpole_and_only_rank0_writes(tmp_path):
@@ -375,3 +422,42 @@ def test_a_checkpoint_with_malformed_rank_states_is_refused(tmp_path):
         torch.save(dict(state, ranks=ranks), path)
         with pytest.raises(checkpoint.CheckpointError, match='"ranks" is not a list'):
             checkpoint.read_checkpoint(str(path))
+
+
+def test_two_ranks_keep_the_reward_signals_networks_identical(tmp_path):
+    """RND, curiosity and GAIL (with VAIL's beta) on two ranks: each signal's input and return statistics are folded
+    over both ranks' rows and its gradients averaged over both ranks' rows before each step, so its networks, their
+    statistics and VAIL's beta are the same on both ranks at every checkpoint (rank 1's come back in the
+    checkpoint's 'ranks'), after they did train."""
+    from test_imitation import record_expert
+    record_expert(tmp_path / 'expert.npz', 20)
+    puffer_train(['puffer_squared', '--train.world-size', '2', '--train.data-dir', str(tmp_path),
+                  '--env.num-envs', '32', '--train.minibatch-size', '512', '--train.total-timesteps', '4800',
+                  '--train.checkpoint-interval', '2', '--train.keep-checkpoints', '5',
+                  '--reward.rnd.strength', '0.1', '--reward.curiosity.strength', '0.1', '--reward.gail.strength', '0.1',
+                  '--reward.gail.demo-path', str(tmp_path / 'expert.npz'), '--reward.gail.use-actions', 'True',
+                  '--reward.gail.use-vail', 'True'], tmp_path)
+    from pufferlib.runs import checkpoint, history
+    saved = [checkpoint.read_checkpoint(path) for _, path in history.checkpoints(str(only_run(tmp_path)))]
+    assert len(saved) == 3  # epochs 2, 4 and the end (5)
+    for state in saved:
+        ours, theirs = state['reward_signals'], state['ranks'][0]['reward_signals']
+        assert sorted(ours) == sorted(theirs) == ['curiosity', 'gail', 'rnd']
+        for name in ours:
+            for key, tensor in ours[name]['networks'].items():
+                assert torch.equal(tensor, theirs[name]['networks'][key]), f'{name} {key}'
+            assert ours[name]['optimizer']['state'].keys() == theirs[name]['optimizer']['state'].keys()
+            for index, moments in ours[name]['optimizer']['state'].items():
+                assert all(torch.equal(moments[key], theirs[name]['optimizer']['state'][index][key])
+                           for key in moments), f'{name} optimizer state {index}'
+        assert torch.equal(ours['gail']['beta'], theirs['gail']['beta'])
+        # The running return of each segment row follows that rank's own episodes.
+        assert not torch.equal(ours['rnd']['forward_return'], theirs['rnd']['forward_return'])
+    first, last = saved[0]['reward_signals'], saved[-1]['reward_signals']
+    # RND's input statistics hold both ranks' rows: the first rollout chunk (32 segments of 16 steps on each rank)
+    # that sets their scale, then every epoch's valid steps (32 rows x 15 steps on each rank).
+    assert float(last['rnd']['networks']['obs_stats.count']) == 2 * 32 * 16 + 5 * 2 * 32 * 15
+    for name, key in (('rnd', 'predictor.0.weight'), ('curiosity', 'forward_model.0.weight'),
+                      ('gail', 'body.0.weight'), ('gail', 'critic.0.weight')):
+        assert not torch.equal(first[name]['networks'][key], last[name]['networks'][key]), f'{name} {key}'
+    assert float(last['gail']['beta']) > 0

@@ -253,6 +253,40 @@ def test_connect4_detects_a_win_in_every_direction(rows, column):
     assert reward == 1.0 and terminal and infos[0]['score'] == 1.0
 
 
+def four_in_a_row(plane):
+    board = plane.reshape(6, 7) > 0
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        for r in range(6):
+            for c in range(7):
+                cells = [(r + k * dr, c + k * dc) for k in range(4)]
+                if all(0 <= i < 6 and 0 <= j < 7 and board[i, j] for i, j in cells):
+                    return True
+    return False
+
+
+@pytest.mark.parametrize('opponent', [0, 1])
+def test_connect4_random_openings_start_games_midway_with_no_four_on_the_board(opponent):
+    env = ocean.make('puffer_connect4', num_envs=256, opponent=opponent, random_opening=9)
+    env.reset(seed=3)
+    rows = env.observations[::1 + opponent]   # row 0's view of each game (agent mode: side 0)
+    own, other = rows[:, :42].sum(1), rows[:, 42:].sum(1)
+    assert (own + other).max() <= 10 and len(np.unique(own + other)) >= 8   # uniform in [0, 9], +1 in scripted mode
+    assert not any(four_in_a_row(row[:42]) or four_in_a_row(row[42:]) for row in rows)
+    if opponent:  # side 0 moves next when it has as many stones as side 1 and side 1 opened, or one fewer
+        assert (np.abs(own - other) <= 1).all()
+        to_move = env.masks[::2].astype(bool)
+        assert ((own < other) <= to_move).all() and ((own > other) <= ~to_move).all()
+    else:  # the agent always moves next: it has as many stones as the scripted player, or one fewer
+        assert ((other - own >= 0) & (other - own <= 1)).all()
+    plain = ocean.make('puffer_connect4', num_envs=256, opponent=opponent)
+    plain.reset(seed=3)
+    assert plain.observations.sum(1).max() <= 1   # no opening by default: an empty board or the scripted first move
+    for _ in range(30):   # the games play on to their ends from those positions
+        env.step(np.random.default_rng(0).integers(0, 7, env.num_agents).astype(np.int32))
+    env.close()
+    plain.close()
+
+
 def test_connect4_opponent_takes_a_winning_move_and_blocks_a_threat():
     _, _, reward, terminal, infos = play_connect4(['......O', '......O', 'X.X...O'], 4)
     assert reward == -1.0 and terminal and infos[0]['score'] == 0.0

@@ -77,6 +77,21 @@ def test_pool_keeps_the_newest_window_and_draws_the_latest_at_its_ratio():
     assert np.mean(draws == 0) == pytest.approx(0.1, abs=0.01)
 
 
+def test_pool_state_restores_the_generator_exactly():
+    """A bounded integer draw keeps half of a 64-bit draw for the next one; the saved state must carry it."""
+    def pool():
+        return selfplay.Pool(window=50, play_against_latest=0.0, elo_k=16.0, elo_initial=1200.0, seed=3)
+
+    first = pool()
+    first.snapshots = [dict(id=i, step=i, weights={}, rating=1200.0) for i in range(7)]
+    first.draw()   # an odd number of 32-bit halves used: one is kept
+    state = first.state_dict()
+    second = pool()
+    second.load_state_dict(state)
+    second.snapshots = first.snapshots
+    assert [first.draw() for _ in range(20)] == [second.draw() for _ in range(20)]
+
+
 def make_selfplay_vecenv(num_envs=8, **overrides):
     vecenv = vector.make(ocean.env_creator('puffer_connect4'), backend='PufferEnv', seed=0,
                          env_kwargs=dict(num_envs=num_envs, opponent=1))
@@ -98,6 +113,40 @@ def test_snapshots_swaps_and_team_changes_come_at_their_step_counts():
     assert [s['step'] for s in env.pool.snapshots] == [0, 100, 200, 300, 400, 500, 600]
     assert swaps == 10                                 # every 60 opponent steps
     assert env.learner_side == 0 and env.last_team_change == 500   # switched at 250 and back at 500
+    env.close()
+
+
+@pytest.mark.parametrize('rate', [0.0, 0.5, 1.0])
+def test_opponent_random_moves_are_legal_and_come_at_their_rate(rate):
+    """The snapshot always wants column 0; a random move is any legal column, so it differs with odds 6/7 while
+    column 0 is open. No opponent move is ever into a full column."""
+    env = make_selfplay_vecenv(num_envs=256, opponent_random=rate)
+    policy = models.make_policy(env.driver_env, 'Policy', policy_kwargs={'hidden_size': 16})
+    output = policy.action_head.linear
+    with torch.no_grad():
+        output.weight.zero_()
+        output.bias.zero_()
+        output.bias[0] = 30.0   # the logit of column 0
+    env.attach(policy)
+    received = []
+    inner_recv = env.vecenv.recv
+    env.vecenv.recv = lambda: received.append(inner_recv()) or received[-1]
+    env.async_reset(0)
+    moved = open_zero = other = 0
+    random = np.random.default_rng(1)
+    for _ in range(40):
+        env.recv()
+        _, _, opponent_rows, opponent_actions = env.sent
+        masks = env.vecenv.action_masks[opponent_rows].astype(bool)
+        acting = received[-1][6][opponent_rows].astype(bool)   # the opponent rows whose turn it is
+        assert masks[np.arange(len(opponent_rows)), opponent_actions].all()
+        zero_open = acting & masks[:, 0]
+        open_zero += zero_open.sum()
+        other += (opponent_actions[zero_open] != 0).sum()
+        moved += acting.sum()
+        env.send(random.integers(0, 7, len(env.sent[1])).astype(np.int32))
+    assert moved > 3000
+    assert other / open_zero == pytest.approx(rate * 6 / 7, abs=0.03)
     env.close()
 
 
@@ -262,8 +311,8 @@ def test_the_pool_is_saved_in_weights_only_checkpoints_and_restored(tmp_path):
     second.vecenv.close()
 
 
-@pytest.mark.parametrize('rnn_name', [None, 'LSTMWrapper'])
-def test_a_resumed_run_has_the_elo_history_of_an_uninterrupted_one(tmp_path, rnn_name):
+@pytest.mark.parametrize('rnn_name, opponent_random', [(None, 0.0), ('LSTMWrapper', 0.0), (None, 0.3)])
+def test_a_resumed_run_has_the_elo_history_of_an_uninterrupted_one(tmp_path, rnn_name, opponent_random):
     """The batch a checkpoint is taken at comes again after a resume: its finished games must not be scored twice,
     nor its opponent actions drawn again (that would shift every later random draw)."""
     import copy
@@ -275,6 +324,7 @@ def test_a_resumed_run_has_the_elo_history_of_an_uninterrupted_one(tmp_path, rnn
         config = small_config(tmp_path / folder, total_timesteps=240 * 6)
         config['base']['rnn_name'] = rnn_name
         config['selfplay']['save_steps'] = 200
+        config['selfplay']['opponent_random'] = opponent_random
         config['train']['experiment'] = 'x'
         for options in sessions:
             result = session.train(copy.deepcopy(config), SimpleNamespace(**options), None)
@@ -302,6 +352,8 @@ def test_selfplay_keys_are_validated():
     with pytest.raises(ConfigError) as error:
         puffer_config.load('puffer_connect4', overrides={'selfplay.window': 0, 'selfplay.play_against_latest': 1.5})
     assert 'selfplay.window = 0' in str(error.value) and 'selfplay.play_against_latest = 1.5' in str(error.value)
+    with pytest.raises(ConfigError, match='selfplay.opponent_random = -0.1'):
+        puffer_config.load('puffer_connect4', overrides={'selfplay.opponent_random': -0.1})
 
 
 # ---- Learning ---------------------------------------------------------------------------------------------------

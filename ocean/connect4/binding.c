@@ -2,8 +2,9 @@
 #define Env Connect4
 #define ENV_NAME connect4
 #define DESCRIPTION "Connect Four against a scripted opponent (wins if it can, blocks if it must, else random) or a second agent"
-// opponent: 0 the scripted player, 1 a second agent row (ocean/README.md, "Two-player games")
-#define PARAMS(INT, FLOAT) INT(opponent, 0, 0, 1)
+// opponent: 0 the scripted player, 1 a second agent row (ocean/README.md, "Two-player games"); random_opening: each
+// game starts after a uniform number in [0, random_opening] of random moves (none completing four)
+#define PARAMS(INT, FLOAT) INT(opponent, 0, 0, 1) INT(random_opening, 0, 0, 30)
 #define NUM_AGENTS 1
 #define AGENTS(env) (1 + (env)->opponent)
 #define AGENT_MASKS

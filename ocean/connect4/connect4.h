@@ -37,6 +37,7 @@ typedef struct {
     PUFFER_ENV_FIELDS
     unsigned char* masks;        // agent mode: 1 for the row to move (AGENT_MASKS in vecenv.h)
     int opponent;                // parameter: 0 scripted, 1 agent (a second agent row)
+    int random_opening;          // parameter: each game starts after up to this many random moves (0: none)
     uint64_t agent, other;       // bitboards of each side's stones: row 0's ('X') and the opponent's ('O')
     int to_move;                 // agent mode: the side whose stone is dropped next (0 or 1)
     int height[C4_COLS];         // bit index of the next free cell in each column
@@ -100,19 +101,41 @@ static void c4_set_masks(Connect4* env) {
     env->masks[1] = (unsigned char)(env->to_move == 1);
 }
 
+// Up to `count` random legal moves for alternating sides, `side` first, none of them completing four (so a game is
+// left to play, often with a four to complete or block); the side to move after them.
+static int c4_random_moves(Connect4* env, int side, int count) {
+    for (int i = 0; i < count; i++) {
+        uint64_t mine = side ? env->other : env->agent;
+        int legal[C4_COLS], n = 0;
+        for (int col = 0; col < C4_COLS; col++) {
+            if (!c4_column_full(env, col) && !c4_is_win(mine | c4_move_bit(env, col))) legal[n++] = col;
+        }
+        if (n == 0) break;
+        c4_play(env, side ? &env->other : &env->agent, side, legal[rng_int(&env->rng, n)]);
+        side = 1 - side;
+    }
+    return side;
+}
+
 static void c4_new_game(Connect4* env) {
     env->agent = env->other = 0;
     for (int col = 0; col < C4_COLS; col++) env->height[col] = C4_COLS * col;
     env->moves = 0;
     env->steps = 0;
+    memset(env->observations, 0, (size_t)(1 + env->opponent) * C4_OBS_SIZE * sizeof(float));
+    int first = rng_int(&env->rng, 2);   // agent mode: the side to move; scripted mode: 1 if the scripted one opens
+    // random_opening = 0 draws nothing more, so those games are the ones they always were
+    int opening = env->random_opening > 0 ? rng_int(&env->rng, env->random_opening + 1) : 0;
     if (env->opponent) {
-        memset(env->observations, 0, 2 * C4_OBS_SIZE * sizeof(float));
-        env->to_move = rng_int(&env->rng, 2);
+        env->to_move = c4_random_moves(env, first, opening);
         c4_set_masks(env);
         return;
     }
-    memset(env->observations, 0, C4_OBS_SIZE * sizeof(float));
-    if (rng_int(&env->rng, 2)) c4_play(env, &env->other, 1, c4_opponent_column(env));
+    if (opening > 0) {   // the opening ends with the agent to move: the scripted player never starts with a win
+        if (c4_random_moves(env, first, opening) == 1) c4_random_moves(env, 1, 1);
+    } else if (first) {
+        c4_play(env, &env->other, 1, c4_opponent_column(env));
+    }
 }
 
 int c_init(Connect4* env) {

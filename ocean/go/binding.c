@@ -15,12 +15,13 @@
 #define ACT_N(env, j) ((env)->size * (env)->size + 1)   // a point (row-major), then the pass
 #define ACTION_MASK 1   // occupied points, suicides and superko repeats are illegal; the pass always is legal
 #define MY_METHODS(X) X(set_board) X(get_score)
-// Saved and checked by snapshot()/restore(); go_check_state: the edge ring, the hash, the history filter.
+// Saved and checked by snapshot()/restore(); go_check_state: the edge ring, the hash, the history's counts.
 #define STATE(env, FIELD, ARRAY) \
-    FIELD((env)->board, 0, GO_EDGE) FIELD((env)->hash, 0, 0) FIELD((env)->filter, 0, 0) \
+    FIELD((env)->board, 0, GO_EDGE) FIELD((env)->hash, 0, 0) \
     FIELD((env)->moves, 0, (env)->limit - 1) FIELD((env)->history_len, 1, (env)->moves + 1) \
     FIELD((env)->stones, 0, (env)->points) FIELD((env)->peak, (env)->stones, (env)->points) \
-    ARRAY((env)->history, (env)->limit + 1, 0, 0) FIELD((env)->to_move, GO_BLACK, GO_WHITE) \
+    ARRAY((env)->history, (env)->limit + 1, 0, 0) ARRAY((env)->history_stones, (env)->limit + 1, 0, (env)->points) \
+    FIELD((env)->to_move, GO_BLACK, GO_WHITE) \
     FIELD((env)->row0_color, GO_BLACK, GO_WHITE) FIELD((env)->passes, 0, 1) FIELD((env)->steps, 0, (env)->limit) \
     FIELD((env)->captured, 0, 1000000) FIELD((env)->illegal, 0, (env)->limit)
 #define STATE_CHECK go_check_state
@@ -33,7 +34,8 @@ static uint64_t go_board_hash(const Go* env) {
     return hash;
 }
 
-// The edge ring surrounds the points, the hash is the board's, and the filter holds exactly the history's hashes.
+// The edge ring surrounds the points, the hash is the board's, the current position is the history's last, and the
+// peak is the most stones of any position in the history.
 static int go_check_state(const Env* env, char* error, int size) {
     const int w = env->width;
     for (int p = 0; p < GO_MAX_CELLS; p++) {
@@ -53,14 +55,17 @@ static int go_check_state(const Env* env, char* error, int size) {
         snprintf(error, size, "hash or stone count does not match the board");
         return -1;
     }
-    uint64_t filter[GO_FILTER_WORDS] = {0};
-    int current = 0;
-    for (int i = 0; i < env->history_len; i++) {
-        go_filter_add(filter, env->history[i]);
-        current |= env->history[i] == env->hash;
+    for (int i = 0; i <= env->limit; i++) {
+        if (env->history_stones[i] > env->points) {
+            snprintf(error, size, "history_stones[%d] = %d is more than the board's %d points", i,
+                     env->history_stones[i], env->points);
+            return -1;
+        }
     }
-    if (memcmp(filter, env->filter, sizeof(filter)) != 0 || !current) {
-        snprintf(error, size, "filter or history does not match the game's positions");
+    int peak = 0, last = env->history_len - 1;
+    for (int i = 0; i < env->history_len; i++) peak = env->history_stones[i] > peak ? env->history_stones[i] : peak;
+    if (peak != env->peak || env->history[last] != env->hash || env->history_stones[last] != env->stones) {
+        snprintf(error, size, "history or peak does not match the game's positions");
         return -1;
     }
     return 0;
@@ -101,10 +106,8 @@ static PyObject* set_board(PyObject* self, PyObject* args) {
     for (int p = 0; p < env->width * env->width; p++)
         env->stones += env->board[p] == GO_BLACK || env->board[p] == GO_WHITE;
     env->peak = env->stones;
-    memset(env->filter, 0, sizeof(env->filter));
-    env->history[0] = env->hash;
-    env->history_len = 1;
-    go_filter_add(env->filter, env->hash);
+    env->history_len = 0;
+    go_record(env);
     env->groups_valid = 0;
     go_write(env);
     Py_RETURN_NONE;
