@@ -49,13 +49,13 @@ class Player:
         return actions.cpu().numpy().reshape(len(rows), *env.actions.shape[1:])
 
 
-def load_player(name, config, deterministic, seed):
+def load_player(name, config, deterministic, seed, explicit=()):
     """`scripted`, `random`, or a model (a .pt file, a run folder, latest) as a Player, and the config of its run
-    (the given one for the built-in players)."""
+    (the given one for the built-in players); `explicit` env flags override the run's (config_for_model)."""
     if name in BUILT_IN:
         return Player(name, seed=seed), config
     model_path = saved_policy.find_model(name, config)
-    model_config, _ = saved_policy.config_for_model(config, model_path)
+    model_config, _ = saved_policy.config_for_model(config, model_path, explicit)
     env = saved_policy.make_env(model_config, seed, num_envs=1)
     try:
         policy = saved_policy.load_policy(model_config, env, model_path)
@@ -186,11 +186,12 @@ def run(config, options, output=None):
     seed = config['vec']['seed']
     games = options.episodes or 1000
     deterministic = bool(options.deterministic)
+    explicit = getattr(options, 'overrides', ())   # env flags given to `puffer eval` win over each run's own
     if options.tournament:
         specs = tournament_players([s.strip() for s in str(options.tournament).split(',') if s.strip()], config)
         if len(specs) < 2:
             raise APIUsageError(f'--tournament needs at least two players, got {specs}')
-        loaded = [load_player(spec, config, deterministic, seed + i) for i, spec in enumerate(specs)]
+        loaded = [load_player(spec, config, deterministic, seed + i, explicit) for i, spec in enumerate(specs)]
         players = [player for player, _ in loaded]
         config = next((c for p, c in loaded if p.policy is not None), config)  # the env settings of a model's run
         names = [player.name for player in players]
@@ -210,8 +211,8 @@ def run(config, options, output=None):
         return dict(names=names, scores=scores, ratings=ratings)
     if not options.load_model_path:
         raise APIUsageError('--opponent needs the player: pass --load-model-path MODEL (or latest)')
-    first, config = load_player(options.load_model_path, config, deterministic, seed)
-    second, _ = load_player(options.opponent, config, deterministic, seed + 1)
+    first, config = load_player(options.load_model_path, config, deterministic, seed, explicit)
+    second, _ = load_player(options.opponent, config, deterministic, seed + 1, explicit)
     results = play(config, first, second, games, seed)
     print(format_match(first.name, second.name, results), file=output)
     return dict(results=results)

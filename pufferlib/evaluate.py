@@ -61,7 +61,7 @@ def evaluate(config, options=None, output=None):
         return arena.run(config, options, output)
     check_options(options)
     model_path = saved_policy.find_model(options.load_model_path, config)
-    config, run_config = saved_policy.config_for_model(config, model_path)
+    config, run_config = saved_policy.config_for_model(config, model_path, getattr(options, 'overrides', ()))
     seed = config['vec']['seed']
     env = saved_policy.make_env(config, seed, **eval_env_overrides(config, options.render_mode))
     env_name = config['base']['env_name']

@@ -180,6 +180,18 @@ def test_policy_settings_come_from_the_run_config(trained, tmp_path):
     assert 'value_head.weight has shape [1, 64] in the file but [1, 16] in the policy' in message
 
 
+def test_env_flags_given_to_eval_win_over_the_runs_own(trained):
+    """The run's [env] is used unless the command line names a key (e.g. a connect4 model trained with random
+    openings, matched from the empty board with --env.random-opening 0)."""
+    trained_envs = saved_policy.config_for_model(squared_config(trained.data_dir), trained.model_path)[0]
+    config = squared_config(trained.data_dir, **{'env.log_interval': 3})
+    assert trained_envs['env']['log_interval'] != 3
+    unnamed, _ = saved_policy.config_for_model(config, trained.model_path)
+    named, _ = saved_policy.config_for_model(config, trained.model_path, {'env.log_interval': '3'})
+    assert unnamed['env'] == trained_envs['env']
+    assert named['env'] == {**trained_envs['env'], 'log_interval': 3}
+
+
 def test_model_of_another_env_is_refused(trained):
     config = puffer_config.load('puffer_bandit', overrides={'train.data_dir': str(trained.data_dir)})
     with pytest.raises(ConfigError, match=f'was trained on {ENV}'):

@@ -42,8 +42,11 @@ def run_config_path(model_path):
     return path if os.path.exists(path) else None
 
 
-def config_for_model(config, model_path):
-    """`config` with the model's run settings ([base], [policy], [rnn], [env]) when it has a run config.
+def config_for_model(config, model_path, explicit=()):
+    """`config` with the model's run settings ([base], [policy], [rnn], [env]) when it has a run config, except the
+    [env] keys named in `explicit` ('env.key' flags of the command line), which keep the given value: a model
+    trained with one env setting can be played with another (connect4 trained with random_opening, matched from the
+    empty board with --env.random-opening 0).
 
     Returns (config, run config path or None). The given config is not modified.
     """
@@ -57,8 +60,10 @@ def config_for_model(config, model_path):
         raise ConfigError(f'the model at {model_path} was trained on {trained} (package {saved["base"]["package"]}, '
                           f'see {path}), not {wanted}; pass {runs.env_folder_name(saved["base"]["env_name"])} '
                           'and its [env] settings as the environment')
+    given = {key: value for key, value in config.get('env', {}).items() if f'env.{key}' in explicit}
     for section in MODEL_SECTIONS:
         config[section] = dict(saved[section])
+    config['env'].update(given)
     config.setdefault('train', {})
     for key in MODEL_TRAIN_KEYS:
         if key in saved.get('train', {}):
