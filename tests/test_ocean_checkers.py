@@ -387,22 +387,21 @@ def test_sanitizer_run_in_both_modes(tmp_path, params):
 
 @pytest.mark.slow
 def test_the_shipped_config_learns_to_win_against_the_scripted_player(tmp_path):
-    """Uniform legal moves win 0.1% of their games against the scripted player; the shipped config won 10% of its
-    training games at 1.1M steps and 12% at 2.1M (docs/ocean_games.md)."""
+    """Uniform legal moves win 0.1% of their games against the scripted player; the shipped config won 41% of its
+    training games over the end of its 6M steps (docs/ocean_games.md)."""
     from test_learning import final_score, train
-    _, result = train('puffer_checkers', {'train': {'total_timesteps': 2_000_000}}, tmp_path, recurrent=False)
-    assert final_score(result.run_dir) >= 0.05
+    _, result = train('puffer_checkers', {}, tmp_path, recurrent=False)
+    assert final_score(result.run_dir) >= 0.25
 
 
 def test_a_short_run_of_the_shipped_config_beats_random_play(tmp_path):
-    """About 10 s of training against the scripted player, with the shipped config's settings but smaller batches
-    (128 games x 32 steps, minibatches of 2,048: more updates per step for a short run). The model then plays the
-    uniform legal-move player 400 times, taking either side in turn, and so does a second random player as the
-    baseline (which wins about half). Measured: 300k steps, 91% wins (85-95% with training seeds 2-4)."""
+    """About 10 s of training against the scripted player with the shipped config (128 games x 32 steps,
+    minibatches of 2,048), cut to 300k steps. The model then plays the uniform legal-move player 400 times, taking
+    either side in turn, and so does a second random player as the baseline (which wins about half). Measured:
+    91% wins (85-95% with training seeds 2-4)."""
     from test_learning import train
     from pufferlib import arena
-    config, result = train('puffer_checkers', {'env': {'num_envs': 128}, 'train': {
-        'total_timesteps': 300_000, 'bptt_horizon': 32, 'minibatch_size': 2048}}, tmp_path, recurrent=False)
+    config, result = train('puffer_checkers', {'train': {'total_timesteps': 300_000}}, tmp_path, recurrent=False)
     model, model_config = arena.load_player(result.model_path, config, False, 0)
     wins, draws, losses = arena.play(model_config, model, arena.Player('random', seed=1), 400, seed=7)
     baseline, _, _ = arena.play(model_config, arena.Player('random', seed=2), arena.Player('random', seed=1), 400,
