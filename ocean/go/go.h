@@ -233,6 +233,18 @@ static int go_liberties(Go* env, int g) {
 }
 
 // Groups of the current board from scratch: roots, stone lists, pseudo-liberties and hashes.
+// Point p (a stone of `color`) becomes the root of a group of its own: `count` stones so far, no liberties yet, and
+// the group's Zobrist hash `hash`.
+static inline void go_new_root(Go* env, int p, int color, int count, uint64_t hash) {
+    go_bit_set(env->root_bits[color - 1], p);
+    env->cell[p].root = (short)p;
+    env->cell[p].next = (short)p;
+    env->cell[p].count = (short)count;
+    env->cell[p].pseudo = 0;
+    env->cell[p].sum = env->cell[p].square = 0;
+    env->group_hash[p] = hash;
+}
+
 static void go_build_groups(Go* env) {
     const int w = env->width, s = env->size;
     const int offsets[4] = {1, -1, w, -w};
@@ -258,13 +270,7 @@ static void go_build_groups(Go* env) {
             int p = r * w + c, color = env->board[p];
             if (color == GO_EMPTY || env->cell[p].root >= 0) continue;
             int top = 0, last = p;
-            go_bit_set(env->root_bits[color - 1], p);
-            env->cell[p].root = (short)p;
-            env->cell[p].next = (short)p;
-            env->cell[p].count = 0;
-            env->cell[p].pseudo = 0;
-            env->cell[p].sum = env->cell[p].square = 0;
-            env->group_hash[p] = 0;
+            go_new_root(env, p, color, 0, 0);
             env->order[top++] = (short)p;
             for (int k = 0; k < top; k++) {
                 int q = env->order[k];
@@ -406,13 +412,7 @@ static int go_place(Go* env, int p, int color) {
     go_bit_clear(env->empty_bits, p);
     go_bit_set(env->stone_bits[color - 1], p);
     go_bit_set(env->stone_points[color - 1], go_point(env, p));
-    go_bit_set(env->root_bits[color - 1], p);
-    env->cell[p].root = (short)p;
-    env->cell[p].next = (short)p;
-    env->cell[p].count = 1;
-    env->cell[p].pseudo = 0;
-    env->cell[p].sum = env->cell[p].square = 0;
-    env->group_hash[p] = go_zobrist[color - 1][p];
+    go_new_root(env, p, color, 1, go_zobrist[color - 1][p]);
     for (int d = 0; d < 4; d++) {
         int n = p + offsets[d], b = env->board[n];
         if (b == GO_EMPTY) go_add_liberty(env, p, n);
