@@ -6,8 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # bench/ is scripts, not an installed package
-from bench import connect4_pipeline, connect4_tactics, curve  # noqa: E402
+import pufferlib  # noqa: E402,F401  (first: the installed package, not the checkout's unbuilt sources)
+
+# bench/ is scripts, not an installed package: reachable only while importing them. Left on sys.path, the checkout
+# would be inherited by spawned workers of later tests, which would then import its unbuilt pufferlib.
+ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.append(ROOT)
+try:
+    from bench import connect4_pipeline, connect4_tactics, curve  # noqa: E402
+finally:
+    sys.path.remove(ROOT)
 
 ROWS, COLUMNS = 6, 7
 
