@@ -44,6 +44,18 @@ def compute_advantages(values, rewards, terminals, truncations, ratio, gamma, ga
     raise ValueError(f'unknown advantage backend {backend!r}; valid: native, torch')
 
 
+def scored_steps(masks, terminals, truncations):
+    """[segments, horizon] float: 1 where a step takes part in the losses. Only a step the row acted on, and only
+    when its transition closes inside the segment: some later step is either one the row acts on (its value is
+    trained, so the advantage may bootstrap from it) or an episode's end. So never the segment's last step, and in a
+    turn-based row never a move followed only by waiting steps, whose values are never trained."""
+    closes = ((masks > 0) | (terminals > 0) | (truncations > 0)).float()
+    closes_at_or_after = closes.flip(1).cumsum(1).flip(1)
+    closes_later = torch.zeros_like(closes)
+    closes_later[:, :-1] = (closes_at_or_after[:, 1:] > 0).float()
+    return masks * closes_later
+
+
 def _native(values, rewards, terminals, truncations, ratio, gamma, gae_lambda, rho_clip, c_clip, masks=None):
     if _advantage is None:
         raise ImportError('pufferlib._advantage is not built; run `python setup.py build_ext --inplace`')

@@ -10,6 +10,7 @@ that side's rows in one forward pass. So the opponent's rows never reach the lea
 - The opponent: every `swap_steps` opponent steps a snapshot is drawn, the newest with probability
   `play_against_latest`, else one of the pool uniformly.
 - `team_change` learner steps after each switch, the learner takes the other side (0: never).
+- `opponent_greedy`: the snapshot plays its most likely legal action instead of sampling one.
 - `opponent_random`: each opponent move is, with that probability, a uniformly random legal action instead of the
   snapshot's (drawn from the pool's generator, so a resumed run draws the same).
 - Elo: every finished game updates the learner's rating and the rating of the snapshot it played (standard Elo,
@@ -138,6 +139,7 @@ class SelfPlayVecEnv:
         self.action_masks = None
         self.save_steps, self.swap_steps, self.team_change = s['save_steps'], s['swap_steps'], s['team_change']
         self.opponent_random = s.get('opponent_random', 0.0)
+        self.opponent_greedy = bool(s.get('opponent_greedy', False))
         self.pool = Pool(s['window'], s['play_against_latest'], s['elo_k'], s['elo_initial'], seed)
         self.learner_side = 0
         self.learner_steps = 0      # agent steps of the learner's rows (the trainer's global_step)
@@ -159,7 +161,7 @@ class SelfPlayVecEnv:
         for parameter in self.opponent.parameters():
             parameter.requires_grad_(False)
         device = next(policy.parameters()).device
-        self.actor = Actor(self.opponent, self.single_action_space, device)
+        self.actor = Actor(self.opponent, self.single_action_space, device, deterministic=self.opponent_greedy)
         if not self.pool.snapshots:
             self.pool.add(policy, 0)
         self.swap()
@@ -229,7 +231,8 @@ class SelfPlayVecEnv:
             self.last_team_change = self.learner_steps
 
     def act_opponent(self, observations, done, action_mask):
-        """The opponent rows' actions: one forward pass of the current snapshot over all of them."""
+        """The opponent rows' actions: one forward pass of the current snapshot over all of them (sampled, or its
+        most likely ones with opponent_greedy), then opponent_random's random moves."""
         if len(observations) == 0:
             return np.zeros((0, *self.single_action_space.shape), np.int32)
         state = self.opponent_state

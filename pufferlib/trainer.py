@@ -351,9 +351,9 @@ class Trainer:
                 group['lr'] = learning_rate
         # Importance correction annealed to 1; a tensor, so the compiled code is not rebuilt for each value.
         beta = torch.tensor(t['prio_beta0'] + (1 - t['prio_beta0']) * progress, device=self.device)
-        # The last step of a segment has no successor, hence no advantage: it takes no part in the losses.
-        valid = self.masks.clone()
-        valid[:, -1] = 0
+        # The last step of a segment has no successor, hence no advantage: it takes no part in the losses (nor does
+        # a turn-based row's move followed only by waiting steps).
+        valid = advantage.scored_steps(self.masks, self.terminals, self.truncations)
         self.ratio.fill_(1.0)
         # Loss weights as a tensor: compiled code reads them as data instead of being rebuilt for each new value.
         # The clip bounds are summed here in float64, as they were when clip_coef was a Python float.
@@ -548,8 +548,8 @@ class Trainer:
             f'stopped before updating the weights and {kept}{cause}.')
 
     def minibatch_targets(self, advantages, noise, valid, beta):
-        """Sample a minibatch of segments; return their indices, advantages (normalized, importance-weighted),
-        returns and valid-step mask.
+        """Sample a minibatch of segments; return their indices, advantages (normalized unless train.adv_norm is
+        off; importance-weighted), returns and valid-step mask.
 
         Segments are drawn without replacement with probability P_i ~ (sum_t |A_it|)^alpha: the largest P_i / q_i
         for q_i ~ Exp(1) (`noise`), the same draw as torch.multinomial's."""
@@ -560,6 +560,8 @@ class Trainer:
         mb_advantages = advantages[index]
         mb_returns = mb_advantages + self.values[index]
         mb_valid = valid[index]
+        if not self.train_config.get('adv_norm', True):
+            return index, weights * mb_advantages, mb_returns, mb_valid
         if self.data_parallel:  # over the global minibatch, every rank's part of it (pufferlib.distributed)
             mean, std = distributed.global_moments(mb_advantages, mb_valid)
         else:

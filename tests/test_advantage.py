@@ -163,3 +163,16 @@ def test_gpu_path_matches_reference(settings):
     got = advantage.compute_advantages(*(torch.from_numpy(a).cuda() for a in arrays), *settings)
     assert got.device.type == 'cuda'
     np.testing.assert_allclose(got.cpu().numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_scored_steps_leave_out_moves_whose_transition_does_not_close_in_the_segment():
+    """A move followed only by waiting steps up to the segment's end would bootstrap from a waiting step's value,
+    which is never trained: it takes no part in the losses. A later move or an episode end closes it."""
+    masks = torch.tensor([[1, 0, 1, 0, 1, 0],     # the last move (step 4) is followed only by a waiting step
+                          [1, 0, 1, 0, 1, 0],     # the same, but its game ends at step 5 (the opponent won)
+                          [0, 1, 0, 1, 0, 1],     # the last step is a move: it has no successor
+                          [1, 1, 1, 1, 1, 1]], dtype=torch.float32)   # every step acted: only the last is left out
+    terminals = torch.zeros_like(masks)
+    terminals[1, 5] = 1
+    scored = advantage.scored_steps(masks, terminals, torch.zeros_like(masks))
+    assert scored.tolist() == [[1, 0, 1, 0, 0, 0], [1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 0], [1, 1, 1, 1, 1, 0]]

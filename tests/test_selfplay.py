@@ -116,22 +116,29 @@ def test_snapshots_swaps_and_team_changes_come_at_their_step_counts():
     env.close()
 
 
-@pytest.mark.parametrize('rate', [0.0, 0.5, 1.0])
-def test_opponent_random_moves_are_legal_and_come_at_their_rate(rate):
-    """The snapshot always wants column 0; a random move is any legal column, so it differs with odds 6/7 while
-    column 0 is open. No opponent move is ever into a full column."""
-    env = make_selfplay_vecenv(num_envs=256, opponent_random=rate)
+def column_preferring_opponent(column, logit, **overrides):
+    """A reset self-play vecenv whose snapshot's only preference is `logit` for `column` (0 for the others), and
+    the list every inner recv() result is appended to."""
+    env = make_selfplay_vecenv(**overrides)
     policy = models.make_policy(env.driver_env, 'Policy', policy_kwargs={'hidden_size': 16})
     output = policy.action_head.linear
     with torch.no_grad():
         output.weight.zero_()
         output.bias.zero_()
-        output.bias[0] = 30.0   # the logit of column 0
+        output.bias[column] = logit
     env.attach(policy)
     received = []
     inner_recv = env.vecenv.recv
     env.vecenv.recv = lambda: received.append(inner_recv()) or received[-1]
     env.async_reset(0)
+    return env, received
+
+
+@pytest.mark.parametrize('rate', [0.0, 0.5, 1.0])
+def test_opponent_random_moves_are_legal_and_come_at_their_rate(rate):
+    """The snapshot always wants column 0; a random move is any legal column, so it differs with odds 6/7 while
+    column 0 is open. No opponent move is ever into a full column."""
+    env, received = column_preferring_opponent(0, 30.0, num_envs=256, opponent_random=rate)
     moved = open_zero = other = 0
     random = np.random.default_rng(1)
     for _ in range(40):
@@ -147,6 +154,30 @@ def test_opponent_random_moves_are_legal_and_come_at_their_rate(rate):
         env.send(random.integers(0, 7, len(env.sent[1])).astype(np.int32))
     assert moved > 3000
     assert other / open_zero == pytest.approx(rate * 6 / 7, abs=0.03)
+    env.close()
+
+
+@pytest.mark.parametrize('greedy', [False, True])
+def test_a_greedy_opponent_plays_its_most_likely_legal_column(greedy):
+    """The snapshot mildly prefers column 3 (probability about 0.31 of 7 columns). Sampling, it plays it in about a
+    third of its moves; greedy, in every move while column 3 is open, and never into a full column."""
+    env, received = column_preferring_opponent(3, 1.0, num_envs=128, opponent_greedy=greedy)
+    open_three = chose_three = 0
+    random = np.random.default_rng(2)
+    for _ in range(30):
+        env.recv()
+        _, _, opponent_rows, opponent_actions = env.sent
+        masks = env.vecenv.action_masks[opponent_rows].astype(bool)
+        acting = received[-1][6][opponent_rows].astype(bool)
+        assert masks[np.arange(len(opponent_rows)), opponent_actions][acting].all()
+        open_three += (acting & masks[:, 3]).sum()
+        chose_three += (opponent_actions[acting & masks[:, 3]] == 3).sum()
+        env.send(random.integers(0, 7, len(env.sent[1])).astype(np.int32))
+    assert open_three > 1000
+    if greedy:
+        assert chose_three == open_three
+    else:
+        assert 0.2 < chose_three / open_three < 0.45
     env.close()
 
 
@@ -376,7 +407,8 @@ def train_selfplay(tmp_path, env_name, overrides, flags=()):
 
 def match(tmp_path, env_name, model, opponent, games):
     config = puffer_config.load(env_name, overrides={'train': {'data_dir': str(tmp_path)}})
-    player, model_config = arena.load_player(str(model), config, False, 0)
+    # from the empty board, whatever random opening the model trained with
+    player, model_config = arena.load_player(str(model), config, False, 0, explicit=('env.random_opening',))
     other, _ = arena.load_player(opponent, model_config, False, 1)
     return arena.play(model_config, player, other, games, seed=7)
 
@@ -411,9 +443,10 @@ def test_eval_opponent_and_tournament_print_results(tmp_path):
 
 # ---- The targets (slow) -----------------------------------------------------------------------------------------
 
+# The best recipe so far (docs/selfplay.md): it meets the random-player target, not yet the scripted one.
 CONNECT4_TARGET = {
-    'env.num-envs': 1024, 'train.bptt-horizon': 64, 'train.minibatch-size': 16384, 'train.total-timesteps': 20_000_000,
-    'train.train-seconds': 560, 'selfplay.save-steps': 250_000, 'selfplay.swap-steps': 100_000}
+    'train.adv-norm': False, 'env.random-opening': 12, 'selfplay.opponent-greedy': True,
+    'selfplay.opponent-random': 0.3, 'train.total-timesteps': 100_000_000}
 
 
 @pytest.mark.slow

@@ -317,6 +317,26 @@ def test_entropy_weight_follows_its_schedule(tmp_path):
     assert {row['loss/ent_coef'] for row in constant} == {0.02}
 
 
+def test_advantages_are_normalized_per_minibatch_unless_adv_norm_is_off(tmp_path):
+    """On (the default) a minibatch's advantages have zero mean and unit variance; off they keep the returns' scale,
+    so a policy whose values predict its returns almost exactly gets an almost zero policy gradient."""
+    segments, horizon = 4, 8
+    advantages = 0.3 + 0.01 * torch.randn(segments, horizon, generator=torch.Generator().manual_seed(0))
+    owner = SimpleNamespace(train_config={'prio_alpha': 0.0}, segments=segments, minibatch_segments=segments,
+                            values=torch.zeros(segments, horizon), data_parallel=False)
+    targets = lambda: trainer.Trainer.minibatch_targets(  # noqa: E731
+        owner, advantages, torch.ones(segments), torch.ones(segments, horizon), 1.0)
+    index, normalized, _, _ = targets()
+    assert normalized.mean().item() == pytest.approx(0.0, abs=1e-5)
+    assert normalized.std(unbiased=False).item() == pytest.approx(1.0, rel=1e-3)
+    owner.train_config['adv_norm'] = False
+    index, raw, returns, _ = targets()
+    assert torch.allclose(raw, advantages[index]) and torch.allclose(returns, advantages[index])
+    default = runs.read_metrics(run(small_config(tmp_path)).run_dir)
+    off = runs.read_metrics(run(small_config(tmp_path, train={'adv_norm': False})).run_dir)
+    assert [row['loss/policy_loss'] for row in off] != [row['loss/policy_loss'] for row in default]
+
+
 def test_lstm_and_multiagent_envs_train(tmp_path):
     """Memory with an LSTM; snake's 8 snakes per arena share one policy over all their agent rows."""
     memory = run(small_config(tmp_path, 'puffer_memory'))
