@@ -7,6 +7,7 @@ for one process, and a single-process run is bit-identical to one that never imp
 
 Rank 0 alone writes the run folder; the other ranks follow it (see pufferlib.runs.session).
 """
+import importlib
 import os
 import subprocess
 import sys
@@ -55,6 +56,12 @@ def init(device):
         device = f'cuda:{local_rank()}'
         torch.cuda.set_device(device)  # NCCL and broadcast_object_list use the current device
     if not dist.is_initialized():
+        # Imported before the group exists: its functions take group.WORLD as a default argument when first
+        # imported, and torch imports it lazily (torch.use_deterministic_algorithms does, through inductor). Imported
+        # after, it would hold the group for good: teardown could not free it, and its gloo threads would live on
+        # into interpreter exit, where a rank then aborts now and then ('terminate called without an active
+        # exception').
+        importlib.import_module('torch.distributed.nn.functional')
         dist.init_process_group('nccl' if cuda else 'gloo', timeout=timedelta(seconds=TIMEOUT_SECONDS))
     return device
 

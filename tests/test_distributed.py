@@ -12,6 +12,7 @@ What is tested:
   and the ranks' weights are identical at every checkpoint and at the end (the run checks it and fails otherwise).
 - every rank's envs are saved in the checkpoint and resumed on that rank: paused and resumed = uninterrupted.
 - a crash inside one rank's update (tests/rank_fault.py) ends every rank at once, with that rank's traceback.
+- a finished rank has freed its process group: no gloo thread lives on into interpreter exit (tests/rank_exit.py).
 - two torchrun launches on localhost as two nodes (c10d rendezvous) train one run together.
 - the intrinsic reward signals' gradients are averaged over every rank's rows (unequal, or none on one rank), and
   with RND, curiosity and GAIL on, their networks, optimizer states and statistics stay identical on both ranks.
@@ -285,6 +286,28 @@ def test_every_rank_resumes_its_own_envs(tmp_path):
         assert {key: row.get(key) for key in keys} == {key: other.get(key) for key in keys}, row['epoch']
     one, two = (torch.load(run / 'model.pt', weights_only=True) for run in runs)
     assert all(torch.equal(one[key], two[key]) for key in one)
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='reads the threads of a process from /proc')
+def test_a_rank_leaves_no_gloo_thread_alive_after_its_run(tmp_path):
+    """A finished rank has freed its process group before the interpreter exits: no gloo thread is left. One
+    left alive is torn down during interpreter exit, where a rank aborted now and then in CI ('terminate called
+    without an active exception', exit -6, after a run that had saved everything). The group was held for good by
+    torch.distributed.nn.functional, whose functions take group.WORLD as a default argument when first imported,
+    which a session did after joining the group (torch.use_deterministic_algorithms imports it)."""
+    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
+    env.pop('WORLD_SIZE', None)
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2',
+               os.path.join(os.path.dirname(os.path.abspath(__file__)), 'rank_exit.py'), 'train', 'puffer_squared',
+               '--train.data-dir', str(tmp_path), '--env.num-envs', '32', '--train.minibatch-size', '512',
+               '--train.total-timesteps', '1920']
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # One report per rank; torchrun may run the two ranks' lines together.
+    reports = [part.split('\n', 1)[0] for part in result.stdout.split('threads left:')[1:]]
+    assert len(reports) == 2, result.stdout[-2000:]
+    assert not any('gloo' in report for report in reports), reports
 
 
 @pytest.mark.parametrize('fault_rank', [1, 0])

@@ -373,12 +373,12 @@ def train(config, options=None, dashboard=None):
     config = {section: dict(items) for section, items in config.items()}
     if distributed.launched():
         distributed.init(puffer_config.resolve_device(config['train']['device']))
-        try:
-            result = train_rank(config, options, dashboard)
-            distributed.barrier()  # no rank tears the group down while another still uses it (gloo aborts then)
-            return result
-        finally:
-            distributed.teardown()
+        # Torn down after a clean finish only. A rank that fails leaves its group to its process's exit: the other
+        # ranks see it fail only once it has exited, so torchrun names it, not them, as the root cause.
+        result = train_rank(config, options, dashboard)
+        distributed.barrier()  # no rank tears the group down while another still uses it (gloo aborts then)
+        distributed.teardown()
+        return result
     opened = open_run(config, options)
     try:
         return Session(opened, options, dashboard).run()
