@@ -8,6 +8,7 @@ with its own stream of random numbers, so a machine whose speed drifts by a thir
 slows both alike: on this 2-core machine, back-to-back runs of one config differ by more than most changes worth
 measuring. The first epochs (compiling, warm-up) are left out. Prints each side's SPS and ms per epoch, their
 ratio, and whether the two sides' losses stayed identical (they do when a change leaves the arithmetic alone).
+With `selfplay.enabled=True` a side plays its opponent rows as `puffer train` does, and counts learner steps.
 """
 import argparse
 import io
@@ -17,7 +18,7 @@ import time
 
 import torch
 
-from pufferlib import denormals, models, optim, runs, trainer, vector
+from pufferlib import denormals, models, optim, runs, selfplay, trainer, vector
 from pufferlib import config as puffer_config
 from pufferlib.dashboard import Dashboard
 from pufferlib.runs import session
@@ -30,7 +31,7 @@ def make_trainer(env_name, overrides, scratch_dir, cpp_wrapper=True):
     config = puffer_config.load(env_name, overrides={**overrides, 'train.device': 'cpu',
                                                      'train.checkpoint_interval': 10**9})
     session.seed_everything(config['train']['seed'], config['train']['torch_deterministic'])
-    vecenv = vector.make_from_config(config)
+    vecenv = selfplay.wrap(config, vector.make_from_config(config))  # as a session: learner rows only
     puffer_config.resolve_train_auto(config, vecenv.num_agents)
     policy = models.make_policy(vecenv.driver_env, config['base']['policy_name'], config['base']['rnn_name'],
                                 config['policy'], config['rnn'])

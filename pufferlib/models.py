@@ -597,13 +597,23 @@ def parse_board_shape(value):
     return tuple(int(text) for text in texts)
 
 
+def parse_cnn_padding(value):
+    """`[policy] cnn_padding`: 'same' keeps every layer's maps the board's size, 'valid' puts each filter only where it
+    fits (a 4x4 filter on Connect Four's 6x7 board: 3x4 places, every line of four inside one of them)."""
+    if value not in ('same', 'valid'):
+        raise ConfigError(f'policy.cnn_padding = {value!r} is not a padding; use same or valid')
+    return value
+
+
 class BoardConvolutional(BasePolicy):
     """Board games (Connect Four, Go, checkers) whose flat observation starts with `board_shape` = planes, rows,
-    columns of one-hot maps: `cnn_layers` 3x3 same-padded convolutions of `cnn_channels` read them, so a pattern
-    such as three stones in a row is recognised wherever it lies (an MLP has to learn it at every square), then one
-    ReLU layer of `hidden_size` over the flattened maps and any observation numbers after the board."""
+    columns of one-hot maps: `cnn_layers` ReLU convolutions of `cnn_channels` filters, `cnn_kernel` squares wide
+    (`cnn_padding` same or valid), read them, so a pattern such as three stones in a row is recognised wherever it
+    lies (an MLP has to learn it at every square), then one ReLU layer of `hidden_size` over the flattened maps and
+    any observation numbers after the board."""
 
-    def __init__(self, env, board_shape='', hidden_size=128, cnn_channels=32, cnn_layers=2):
+    def __init__(self, env, board_shape='', hidden_size=128, cnn_channels=32, cnn_layers=2, cnn_kernel=3,
+                 cnn_padding='same'):
         super().__init__(env, hidden_size)
         if not board_shape:
             raise ConfigError('base.policy_name = BoardConvolutional needs policy.board_shape = planes,rows,columns '
@@ -617,13 +627,20 @@ class BoardConvolutional(BasePolicy):
         if cnn_channels < 1 or cnn_layers < 1:
             raise ConfigError(f'policy.cnn_channels = {cnn_channels} and policy.cnn_layers = {cnn_layers} must both '
                               'be at least 1')
-        layers, channels = [], self.board_shape[0]
+        parse_cnn_padding(cnn_padding)
+        planes, rows, columns = self.board_shape
+        shrink = 0 if cnn_padding == 'same' else cnn_layers * (cnn_kernel - 1)
+        if not 1 <= cnn_kernel <= min(rows, columns) or min(rows, columns) - shrink < 1:
+            raise ConfigError(f'policy.cnn_kernel = {cnn_kernel} does not fit a {rows}x{columns} board with '
+                              f'{cnn_layers} {cnn_padding}-padded layers; use 1 .. {min(rows, columns)}'
+                              + ('' if cnn_padding == 'same' else ' and fewer valid layers'))
+        layers, channels = [], planes
         for _ in range(cnn_layers):
-            layers += [layer_init(nn.Conv2d(channels, cnn_channels, 3, padding=1)), nn.ReLU()]
+            layers += [layer_init(nn.Conv2d(channels, cnn_channels, cnn_kernel, padding=cnn_padding)), nn.ReLU()]
             channels = cnn_channels
         self.convs = nn.Sequential(*layers, nn.Flatten())
         rest = self.flat.size - self.board_size
-        maps = cnn_channels * self.board_shape[1] * self.board_shape[2]
+        maps = cnn_channels * (rows - shrink) * (columns - shrink)
         self.encoder = nn.Sequential(layer_init(nn.Linear(maps + rest, hidden_size)), nn.ReLU())
 
     def encode_observations(self, observations):

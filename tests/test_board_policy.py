@@ -1,4 +1,4 @@
-"""BoardConvolutional: 3x3 convolutions over a board game's planes (docs/training.md, "Policies")."""
+"""BoardConvolutional: convolutions over a board game's planes (docs/training.md, "Policies")."""
 import io
 from types import SimpleNamespace
 
@@ -48,6 +48,39 @@ def test_the_same_pattern_anywhere_on_the_board_meets_the_same_filters():
     boards[1, 0, 2, 3:6] = 1   # row 2, columns 3-5
     maps = policy.convs[:-1](boards)
     torch.testing.assert_close(maps[0, :, 4:6, 0:4], maps[1, :, 1:3, 3:7])
+
+
+def test_valid_four_by_four_filters_see_every_line_of_four_on_a_connect4_board():
+    """cnn_kernel = 4, cnn_padding = valid: 3 x 4 filter places, and each of the board's 69 lines of four (rows,
+    columns, both diagonals) lies whole inside at least one of them, so one layer can recognise any four."""
+    policy, _ = board_policy('puffer_connect4', board_shape='2,6,7', cnn_layers=1, cnn_channels=8, cnn_kernel=4,
+                             cnn_padding='valid')
+    assert policy.convs(torch.zeros(1, 2, 6, 7)).shape == (1, 8 * 3 * 4)
+    lines = [[(r + i * dr, c + i * dc) for i in range(4)] for r in range(6) for c in range(7)
+             for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1))]
+    lines = [line for line in lines if all(0 <= r < 6 and 0 <= c < 7 for r, c in line)]
+    assert len(lines) == 69
+    places = [(top, left) for top in range(3) for left in range(4)]
+    for line in lines:
+        assert any(all(top <= r < top + 4 and left <= c < left + 4 for r, c in line) for top, left in places), line
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'policy.cnn_padding': 'full'}, "policy.cnn_padding = 'full' is not a padding; use same or valid"),
+    ({'policy.cnn_kernel': 0}, r'policy.cnn_kernel = 0 must be an int in \[1, 64\]'),
+    ({'policy.cnn_kernel': 4, 'policy.cnn_padding': 'valid', 'policy.cnn_layers': 2},
+     'policy.cnn_kernel = 4 does not fit a 6x7 board with 2 valid-padded layers; use 1 .. 6 and fewer valid'),
+    ({'policy.cnn_kernel': 7}, 'policy.cnn_kernel = 7 does not fit a 6x7 board with 2 same-padded layers; use 1 .. 6$')])
+def test_bad_filter_settings_are_one_line_errors(overrides, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        config = puffer_config.load('puffer_connect4', overrides={
+            'base.policy_name': 'BoardConvolutional', 'policy.board_shape': '2,6,7', **overrides})
+        env = ocean.make('puffer_connect4', num_envs=1)
+        try:
+            models.make_policy(env, 'BoardConvolutional', policy_kwargs=config['policy'])
+        finally:
+            env.close()
+    assert '\n' not in str(error.value)
 
 
 def test_numbers_after_the_board_reach_the_output():

@@ -155,16 +155,29 @@ def test_reward_signal_gradients_average_over_every_ranks_rows(tmp_path, sizes):
     assert ranks[0]['value'].tolist() == ranks[1]['value'].tolist() == pytest.approx([expected], rel=1e-6)
 
 
+def subprocess_env(**extra):
+    """The environment of a `puffer train` / torchrun subprocess: the pufferlib this test imports (installed in CI,
+    whose C modules are built) on the path, one OpenMP thread per rank, no leftover launcher variables."""
+    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root, **extra)
+    for name in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
+        env.pop(name, None)
+    return env
+
+
+def torchrun_script(script, args):
+    """The command that runs tests/SCRIPT (a `puffer` entry point with a test hook) as two local torchrun ranks."""
+    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2',
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), script), *args]
+
+
 def test_two_ranks_learn_cartpole_and_only_rank0_writes(tmp_path):
     """`puffer train --train.world-size 2` relaunches itself under torchrun; two ranks of 128 carts each learn
     puffer_cartpole (a random policy's episodes last about 22 steps; the last rows average over 150, on the way to
     the cap of 500, which takes about 3M steps); one run folder, with one writer (rank 0's TensorBoard file, run.json
     naming no other process); the ranks' weights are checked identical at every checkpoint (the run fails
     otherwise). About 30 s of training on two cores."""
-    # The pufferlib this test imports (installed in CI, whose C modules are built), run outside the checkout.
-    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
-    env.pop('WORLD_SIZE', None)
+    env = subprocess_env()
     command = [sys.executable, '-m', 'pufferlib.cli', 'train', 'puffer_cartpole', '--train.world-size', '2',
                '--train.data-dir', str(tmp_path), '--train.total-timesteps', '800000', '--env.num-envs', '128',
                '--env.log-interval', '32', '--train.minibatch-size', '1024', '--train.checkpoint-interval', '20']
@@ -184,11 +197,9 @@ def test_two_ranks_learn_cartpole_and_only_rank0_writes(tmp_path):
 
 def puffer_train(args, folder, timeout=300):
     """`puffer train ARGS` in a subprocess (run outside the checkout, with the pufferlib this test imports)."""
-    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
-    env.pop('WORLD_SIZE', None)
     command = [sys.executable, '-m', 'pufferlib.cli', 'train', *args]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=folder)
+    result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=timeout,
+                            cwd=folder)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -295,14 +306,10 @@ def test_a_rank_leaves_no_gloo_thread_alive_after_its_run(tmp_path):
     without an active exception', exit -6, after a run that had saved everything). The group was held for good by
     torch.distributed.nn.functional, whose functions take group.WORLD as a default argument when first imported,
     which a session did after joining the group (torch.use_deterministic_algorithms imports it)."""
-    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
-    env.pop('WORLD_SIZE', None)
-    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2',
-               os.path.join(os.path.dirname(os.path.abspath(__file__)), 'rank_exit.py'), 'train', 'puffer_squared',
-               '--train.data-dir', str(tmp_path), '--env.num-envs', '32', '--train.minibatch-size', '512',
-               '--train.total-timesteps', '1920']
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    command = torchrun_script('rank_exit.py', [
+        'train', 'puffer_squared', '--train.data-dir', str(tmp_path), '--env.num-envs', '32',
+        '--train.minibatch-size', '512', '--train.total-timesteps', '1920'])
+    result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     # One report per rank; torchrun may run the two ranks' lines together.
     reports = [part.split('\n', 1)[0] for part in result.stdout.split('threads left:')[1:]]
@@ -316,14 +323,10 @@ def test_a_crash_inside_one_ranks_update_ends_every_rank_with_its_traceback(tmp_
     (tests/rank_fault.py), while the other rank waits for it in the gradient all_reduce: every rank ends within
     seconds (no hang until the collective timeout), the exit code is non-zero, the failing rank's traceback is
     shown with its rank and torchrun names it as the root cause, and run.json says crashed."""
-    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root, PUFFER_TEST_FAULT_RANK=str(fault_rank),
-               PUFFER_TEST_FAULT_EPOCH='2')
-    env.pop('WORLD_SIZE', None)
-    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2',
-               os.path.join(os.path.dirname(os.path.abspath(__file__)), 'rank_fault.py'), 'train', 'puffer_squared',
-               '--train.data-dir', str(tmp_path), '--env.num-envs', '32', '--train.minibatch-size', '512',
-               '--train.total-timesteps', '10000000', '--train.checkpoint-interval', '1']
+    env = subprocess_env(PUFFER_TEST_FAULT_RANK=str(fault_rank), PUFFER_TEST_FAULT_EPOCH='2')
+    command = torchrun_script('rank_fault.py', [
+        'train', 'puffer_squared', '--train.data-dir', str(tmp_path), '--env.num-envs', '32',
+        '--train.minibatch-size', '512', '--train.total-timesteps', '10000000', '--train.checkpoint-interval', '1'])
     start = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     elapsed = time.monotonic() - start
@@ -346,10 +349,7 @@ def test_two_torchrun_nodes_on_localhost_train_one_run(tmp_path, rendezvous):
     docs/distributed.md shows for two machines, where torchrun picks the node of rank 0; or static, where
     --node-rank 0 is rank 0): they train one run together (global_step counts both nodes' steps), and only rank 0's
     node writes anything: each launch has its own data dir, and the other one is never created."""
-    package_root = os.path.dirname(os.path.dirname(pufferlib.__file__))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=package_root)
-    for name in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
-        env.pop(name, None)
+    env = subprocess_env()
     port = free_port()
     if rendezvous == 'c10d':
         join = ['--rdzv-backend', 'c10d', '--rdzv-endpoint', f'127.0.0.1:{port}', '--rdzv-id', f'test{port}']
