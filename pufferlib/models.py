@@ -629,10 +629,11 @@ class BoardConvolutional(BasePolicy):
                               'be at least 1')
         parse_cnn_padding(cnn_padding)
         planes, rows, columns = self.board_shape
-        shrink = 0 if cnn_padding == 'same' else cnn_layers * (cnn_kernel - 1)
-        if not 1 <= cnn_kernel <= min(rows, columns) or min(rows, columns) - shrink < 1:
+        side = min(rows, columns)
+        shrink = 0 if cnn_padding == 'same' else cnn_layers * (cnn_kernel - 1)  # each valid layer trims kernel - 1
+        if not 1 <= cnn_kernel <= side or side - shrink < 1:
             raise ConfigError(f'policy.cnn_kernel = {cnn_kernel} does not fit a {rows}x{columns} board with '
-                              f'{cnn_layers} {cnn_padding}-padded layers; use 1 .. {min(rows, columns)}'
+                              f'{cnn_layers} {cnn_padding}-padded layers; use 1 .. {side}'
                               + ('' if cnn_padding == 'same' else ' and fewer valid layers'))
         layers, channels = [], planes
         for _ in range(cnn_layers):

@@ -70,16 +70,13 @@ def test_valid_four_by_four_filters_see_every_line_of_four_on_a_connect4_board()
     ({'policy.cnn_kernel': 0}, r'policy.cnn_kernel = 0 must be an int in \[1, 64\]'),
     ({'policy.cnn_kernel': 4, 'policy.cnn_padding': 'valid', 'policy.cnn_layers': 2},
      'policy.cnn_kernel = 4 does not fit a 6x7 board with 2 valid-padded layers; use 1 .. 6 and fewer valid'),
-    ({'policy.cnn_kernel': 7}, 'policy.cnn_kernel = 7 does not fit a 6x7 board with 2 same-padded layers; use 1 .. 6$')])
+    ({'policy.cnn_kernel': 7},
+     'policy.cnn_kernel = 7 does not fit a 6x7 board with 2 same-padded layers; use 1 .. 6$')])
 def test_bad_filter_settings_are_one_line_errors(overrides, message):
     with pytest.raises(ConfigError, match=message) as error:
         config = puffer_config.load('puffer_connect4', overrides={
             'base.policy_name': 'BoardConvolutional', 'policy.board_shape': '2,6,7', **overrides})
-        env = ocean.make('puffer_connect4', num_envs=1)
-        try:
-            models.make_policy(env, 'BoardConvolutional', policy_kwargs=config['policy'])
-        finally:
-            env.close()
+        board_policy('puffer_connect4', **config['policy'])
     assert '\n' not in str(error.value)
 
 
