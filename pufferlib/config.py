@@ -174,11 +174,10 @@ C_INT = (-2**31, 2**31 - 1)  # Ocean parameters are C ints
 MODEL_SIZES = {
     'hidden_size': (1, 2**16), 'input_size': (1, 2**16), 'num_layers': (1, 2**10), 'cnn_channels': (1, 2**12),
     'cnn_width': (1, 2**12), 'action_features': (1, 2**20), 'feature_hidden': (0, 2**16), 'cnn_layers': (1, 64),
-    'cnn_kernel': (1, 64),
 }
 # [policy] keys checked up front by a function of pufferlib.models that raises the ConfigError
 POLICY_CHECKS = {'layer_sizes': 'parse_layer_sizes', 'board_shape': 'parse_board_shape',
-                 'cnn_padding': 'parse_cnn_padding'}
+                 'cnn_kernel': 'parse_cnn_kernel', 'cnn_padding': 'parse_cnn_padding'}
 MAX_FILE_BYTES = 2**20     # config files are text written by hand or by `puffer config`
 MAX_PROBLEMS = 12          # listed in one error; the rest are counted
 MAX_PROBLEM_CHARS = 300

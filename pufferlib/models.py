@@ -587,6 +587,9 @@ class Convolutional(BasePolicy):
         self.encoder = nn.Sequential(images, convs, layer_init(nn.Linear(flat_size, hidden_size)), nn.ReLU())
 
 
+MAX_CNN_KERNEL = 64
+
+
 def parse_board_shape(value):
     """`[policy] board_shape` ('2,6,7': planes, rows, columns) as a tuple of three positive ints."""
     items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
@@ -595,6 +598,19 @@ def parse_board_shape(value):
         raise ConfigError(f'policy.board_shape = {value!r} is not a board; give planes,rows,columns as three positive '
                           'ints, e.g. 2,6,7 for Connect Four')
     return tuple(int(text) for text in texts)
+
+
+def parse_cnn_kernel(value):
+    """`[policy] cnn_kernel` as (rows, columns): an int n is an n x n square, 'rows,columns' a rectangle (5,4 on
+    Connect Four also sees the row under each line of four, i.e. which empty squares can be played next)."""
+    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    texts = [str(item).strip() for item in items]
+    if isinstance(value, bool) or len(texts) not in (1, 2) or not all(
+            text.isdigit() and 1 <= int(text) <= MAX_CNN_KERNEL for text in texts):
+        raise ConfigError(f'policy.cnn_kernel = {value!r} is not a filter size; give an int in [1, {MAX_CNN_KERNEL}] '
+                          f'(a square) or rows,columns (e.g. 5,4)')
+    sizes = [int(text) for text in texts]
+    return (sizes[0], sizes[-1])
 
 
 def parse_cnn_padding(value):
@@ -607,10 +623,10 @@ def parse_cnn_padding(value):
 
 class BoardConvolutional(BasePolicy):
     """Board games (Connect Four, Go, checkers) whose flat observation starts with `board_shape` = planes, rows,
-    columns of one-hot maps: `cnn_layers` ReLU convolutions of `cnn_channels` filters, `cnn_kernel` squares wide
-    (`cnn_padding` same or valid), read them, so a pattern such as three stones in a row is recognised wherever it
-    lies (an MLP has to learn it at every square), then one ReLU layer of `hidden_size` over the flattened maps and
-    any observation numbers after the board."""
+    columns of one-hot maps: `cnn_layers` ReLU convolutions of `cnn_channels` filters, `cnn_kernel` squares wide (or
+    rows,columns; `cnn_padding` same or valid), read them, so a pattern such as three stones in a row is recognised
+    wherever it lies (an MLP has to learn it at every square), then one ReLU layer of `hidden_size` over the
+    flattened maps and any observation numbers after the board."""
 
     def __init__(self, env, board_shape='', hidden_size=128, cnn_channels=32, cnn_layers=2, cnn_kernel=3,
                  cnn_padding='same'):
@@ -628,20 +644,22 @@ class BoardConvolutional(BasePolicy):
             raise ConfigError(f'policy.cnn_channels = {cnn_channels} and policy.cnn_layers = {cnn_layers} must both '
                               'be at least 1')
         parse_cnn_padding(cnn_padding)
+        kernel = parse_cnn_kernel(cnn_kernel)
         planes, rows, columns = self.board_shape
-        side = min(rows, columns)
-        shrink = 0 if cnn_padding == 'same' else cnn_layers * (cnn_kernel - 1)  # each valid layer trims kernel - 1
-        if not 1 <= cnn_kernel <= side or side - shrink < 1:
+        trims = [0 if cnn_padding == 'same' else cnn_layers * (size - 1) for size in kernel]  # per valid layer
+        if kernel[0] > rows or kernel[1] > columns or rows - trims[0] < 1 or columns - trims[1] < 1:
+            square = kernel[0] == kernel[1] and ',' not in str(cnn_kernel)
+            use = f'1 .. {min(rows, columns)}' if square else f'1 .. {rows} rows and 1 .. {columns} columns'
             raise ConfigError(f'policy.cnn_kernel = {cnn_kernel} does not fit a {rows}x{columns} board with '
-                              f'{cnn_layers} {cnn_padding}-padded layers; use 1 .. {side}'
-                              + ('' if cnn_padding == 'same' else ' and fewer valid layers'))
+                              f'{cnn_layers} {cnn_padding}-padded layer{"s" * (cnn_layers != 1)}; use {use}'
+                              + (' and fewer valid layers' if cnn_padding == 'valid' and cnn_layers > 1 else ''))
         layers, channels = [], planes
         for _ in range(cnn_layers):
-            layers += [layer_init(nn.Conv2d(channels, cnn_channels, cnn_kernel, padding=cnn_padding)), nn.ReLU()]
+            layers += [layer_init(nn.Conv2d(channels, cnn_channels, kernel, padding=cnn_padding)), nn.ReLU()]
             channels = cnn_channels
         self.convs = nn.Sequential(*layers, nn.Flatten())
         rest = self.flat.size - self.board_size
-        maps = cnn_channels * (rows - shrink) * (columns - shrink)
+        maps = cnn_channels * (rows - trims[0]) * (columns - trims[1])
         self.encoder = nn.Sequential(layer_init(nn.Linear(maps + rest, hidden_size)), nn.ReLU())
 
     def encode_observations(self, observations):

@@ -65,9 +65,38 @@ def test_valid_four_by_four_filters_see_every_line_of_four_on_a_connect4_board()
         assert any(all(top <= r < top + 4 and left <= c < left + 4 for r, c in line) for top, left in places), line
 
 
+def test_valid_five_by_four_filters_also_see_the_squares_under_every_line_of_four():
+    """cnn_kernel = 5,4 (rows,columns), valid: 2 x 4 places, and each line of four lies in one of them together with
+    the square under each of its stones (or the board's bottom), so one filter can tell a three with a playable
+    fourth square from one whose fourth square hangs over an empty one."""
+    policy, _ = board_policy('puffer_connect4', board_shape='2,6,7', cnn_layers=1, cnn_channels=8, cnn_kernel='5,4',
+                             cnn_padding='valid')
+    assert policy.convs[0].kernel_size == (5, 4)
+    assert policy.convs(torch.zeros(1, 2, 6, 7)).shape == (1, 8 * 2 * 4)
+    lines = [[(r + i * dr, c + i * dc) for i in range(4)] for r in range(6) for c in range(7)
+             for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1))]
+    lines = [line for line in lines if all(0 <= r < 6 and 0 <= c < 7 for r, c in line)]
+    places = [(top, left) for top in range(2) for left in range(4)]
+    for line in lines:
+        seen = line + [(r + 1, c) for r, c in line if r + 1 < 6]
+        assert any(all(top <= r < top + 5 and left <= c < left + 4 for r, c in seen) for top, left in places), line
+
+
+@pytest.mark.parametrize('value, kernel', [(3, (3, 3)), ('4', (4, 4)), ('5,4', (5, 4)), (' 2 , 3 ', (2, 3)),
+                                           ((1, 7), (1, 7))])
+def test_a_filter_size_is_a_square_or_rows_and_columns(value, kernel):
+    assert models.parse_cnn_kernel(value) == kernel
+
+
 @pytest.mark.parametrize('overrides, message', [
     ({'policy.cnn_padding': 'full'}, "policy.cnn_padding = 'full' is not a padding; use same or valid"),
-    ({'policy.cnn_kernel': 0}, r'policy.cnn_kernel = 0 must be an int in \[1, 64\]'),
+    ({'policy.cnn_kernel': 0}, r'policy.cnn_kernel = 0 is not a filter size; give an int in \[1, 64\] \(a square\) '
+                                r'or rows,columns \(e.g. 5,4\)$'),
+    ({'policy.cnn_kernel': '5,4,3'}, r"policy.cnn_kernel = '5,4,3' is not a filter size"),
+    ({'policy.cnn_kernel': True}, 'policy.cnn_kernel = True is not a filter size'),
+    ({'policy.cnn_kernel': '7,4', 'policy.cnn_padding': 'valid', 'policy.cnn_layers': 1},
+     'policy.cnn_kernel = 7,4 does not fit a 6x7 board with 1 valid-padded layer; use 1 .. 6 rows and 1 .. 7 '
+     'columns$'),
     ({'policy.cnn_kernel': 4, 'policy.cnn_padding': 'valid', 'policy.cnn_layers': 2},
      'policy.cnn_kernel = 4 does not fit a 6x7 board with 2 valid-padded layers; use 1 .. 6 and fewer valid'),
     ({'policy.cnn_kernel': 7},
