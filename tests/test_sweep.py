@@ -238,7 +238,7 @@ def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'resuming 1 interrupted trial(s): 2' in result.stdout
     after = read_trials(folder)
-    assert [(t[0], t[1]) for t in after] == [(1, 'failed'), (2, 'done'), (3, 'done')]
+    assert [(t[0], t[1]) for t in after] == [(1, 'failed'), (2, 'done'), (3, 'done')], [(t[1], t[5]) for t in after]
     assert after[1][2] == before[1][2]  # the same parameters: the interrupted trial itself was finished
     with open(os.path.join(folder, 'trials', '0002', sweep.LOG_FILE)) as file:
         assert '--- resuming run' in file.read()

@@ -431,7 +431,13 @@ class LocalRunner(Runner):
             shutil.rmtree(env_folder)  # a run cut short before it wrote its config: start it over
         log = open(os.path.join(job.folder, LOG_FILE), 'a')
         resume = os.path.basename(resumable[-1]) if resumable else None
-        if resume:
+        command = train_command(job, resume)
+        if resume and reached_budget(resumable[-1], job):
+            # The sweep was killed after this run finished but before it recorded the trial: nothing is left to
+            # train (a --resume would refuse a finished run), so a no-op child lets poll() read its results.
+            log.write(f'\n--- run {resume} had already finished ---\n')
+            command = [sys.executable, '-c', '']
+        elif resume:
             log.write(f'\n--- resuming run {resume} ---\n')
         self.pin(job)
         env = self.env
@@ -441,7 +447,7 @@ class LocalRunner(Runner):
             log.write(f'--- on {job.device}'
                       + ''.join(f' ({key}={value})' for key, value in visibility.items()) + ' ---\n')
         log.flush()
-        process = subprocess.Popen(train_command(job, resume), stdout=log, cwd=job.folder,
+        process = subprocess.Popen(command, stdout=log, cwd=job.folder,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    preexec_fn=die_with_parent if sys.platform.startswith('linux') else None)
         self.running[job.trial_id] = (job, process, log)
@@ -579,6 +585,14 @@ class RayRunner(Runner):
 def trial_data_config(job):
     """The trial's config with its own folder as data_dir, where its run lives."""
     return {**job.config, 'train': {**job.config['train'], 'data_dir': job.folder}}
+
+
+def reached_budget(run_dir, job):
+    """Whether a trial's run finished training (run.json says so, or its step reached the trial's budget)."""
+    info = runs.layout.read_info(run_dir)
+    step = info.get('global_step')
+    return info.get('status') == 'finished' or (isinstance(step, int) and
+                                                 step >= job.config['train']['total_timesteps'])
 
 
 def trial_outcome(job, exit_code, wall_seconds):
