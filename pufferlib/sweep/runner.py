@@ -431,7 +431,8 @@ class LocalRunner(Runner):
             shutil.rmtree(env_folder)  # a run cut short before it wrote its config: start it over
         log = open(os.path.join(job.folder, LOG_FILE), 'a')
         resume = os.path.basename(resumable[-1]) if resumable else None
-        command = train_command(job, resume)
+        self.pin(job)
+        command = train_command(job, resume)  # after pin(), which picks the trial's device
         if resume and reached_budget(resumable[-1], job):
             # The sweep was killed after this run finished but before it recorded the trial: nothing is left to
             # train (a --resume would refuse a finished run), so a no-op child lets poll() read its results.
@@ -439,7 +440,6 @@ class LocalRunner(Runner):
             command = [sys.executable, '-c', '']
         elif resume:
             log.write(f'\n--- resuming run {resume} ---\n')
-        self.pin(job)
         env = self.env
         if job.device is not None:
             visibility = cuda_visibility(job.device, self.env)
