@@ -147,16 +147,12 @@ def random_food_per_life(**params):
     return np.mean([info['food'] for info in infos])
 
 
-# Passed on the CI machines up to 18def8f; on an AMD EPYC machine (2026-12-07) the same code, same seed, fails
-# deterministically, and so do seeds 2-4 and runs of 2-3M steps (food per life first falls below random play's 5.5,
-# to 2-4, then swings 2.5-9.8). Prey foraging with the shipped config is too fragile for a one-seed pass/fail; kept
-# visible as a known failure until the cause (shared-food crowding or a CPU-dependent torch kernel) is found.
-@pytest.mark.xfail(reason='prey foraging learning is seed- and CPU-fragile (see the comment above)', strict=False)
 def test_prey_learn_to_eat_more_food_than_random_prey(tmp_path):
-    """A short PPO run with the shipped config, prey only and 200-step lives (about 20 s): learning has started,
-    food eaten per life is above random play's (measured: 6.8 against 5.5 after 1M steps)."""
+    """A short PPO run with the shipped config, prey only and 200-step lives (about 10 s): food eaten per life is
+    well above random play's (measured, seeds 1-6: 15.6-23.5 against 5.5 after 3M steps; the config's earlier
+    16-step segments gave 4.8-6.3 after 2M, seed- and CPU-fragile around random play)."""
     params = {'num_predators': 0, 'max_steps': 200}
-    overrides = {'env': params, 'train': {'total_timesteps': 1_000_000, 'device': 'cpu', 'data_dir': str(tmp_path),
+    overrides = {'env': params, 'train': {'total_timesteps': 3_000_000, 'device': 'cpu', 'data_dir': str(tmp_path),
                                           'seed': 1}}
     config = puffer_config.load('puffer_swarm', overrides=overrides)
     result = trainer.train(config, SimpleNamespace(), dashboard=Dashboard('puffer_swarm', live=False,
@@ -164,4 +160,4 @@ def test_prey_learn_to_eat_more_food_than_random_prey(tmp_path):
     rows = runs.read_metrics(result.run_dir)
     tail = [row['env/food'] for row in rows[int(len(rows) * 0.8):] if 'env/food' in row]
     random_food = random_food_per_life(**params)
-    assert tail and np.mean(tail) > 1.15 * random_food, (np.mean(tail), random_food)
+    assert tail and np.mean(tail) > 2 * random_food, (np.mean(tail), random_food)
