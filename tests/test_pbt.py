@@ -238,6 +238,24 @@ def test_the_exploit_step_copies_weights_and_optimizer_state_and_the_copy_resume
                                      {'policy.hidden_size': '32'}, 'run', hyperparameters=True)
 
 
+def test_a_period_that_ended_before_a_killed_sweep_recorded_it_is_read_from_its_files(tmp_path):
+    """A sweep killed after a member's period ended but before it recorded the trial starts that period again: the
+    paused run, resumed with the same --stop-at-step, trains nothing (its step, checkpoints and metrics stay) and
+    stays paused, so the trial's outcome comes from its files; a last period whose run finished is not resumed at
+    all (a --resume of a finished run refuses), the runner checks run.json first."""
+    config = load(tmp_path, TINY, **{'train.data_dir': str(tmp_path / 'members' / '01')})
+    first = train(config, stop_at_step=1024)
+    rows, saved = runs.read_metrics(first.run_dir), history.checkpoints(first.run_dir)
+    job = SimpleNamespace(config=config)
+    assert not sweep.reached_budget(first.run_dir, job)
+    again = train(config, resume='latest', stop_at_step=1024, change_hyperparameters=True,
+                  overrides={'train.learning_rate': '0.03'})
+    assert again.global_step == first.global_step and runs.read_metrics(first.run_dir) == rows
+    assert history.checkpoints(first.run_dir) == saved and runs.read_info(first.run_dir)['status'] == 'paused'
+    last = train(config, resume='latest', stop_at_step=config['train']['total_timesteps'])
+    assert runs.read_info(last.run_dir)['status'] == 'finished' and sweep.reached_budget(last.run_dir, job)
+
+
 def test_the_run_table_lists_members_with_their_lineage(tmp_path):
     """`puffer runs` finds PBT members inside their sweep's folder and shows whom each copied, and when."""
     from pufferlib.runs import layout, listing
