@@ -449,16 +449,20 @@ ACTIVATIONS = {'gelu': nn.GELU, 'silu': nn.SiLU, 'relu': nn.ReLU, 'tanh': nn.Tan
 INITS = ('orthogonal', 'torch_default')
 
 
+def comma_items(value):
+    """A comma-list key's items as stripped texts: the INI form '2,6,7', a list or tuple, or one value."""
+    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    return [str(item).strip() for item in items]
+
+
 def parse_layer_sizes(value):
     """`[policy] layer_sizes` as a tuple of widths, or None when unset (None or ''). Takes 256, '256,128' (the INI
     form) or a list or tuple of ints."""
     if value is None or value == '':
         return None
-    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
     sizes = []
-    for item in items:
-        text = str(item).strip()
-        if isinstance(item, bool) or not text.isdigit() or not 1 <= int(text) <= 2**16:
+    for text in comma_items(value):
+        if not text.isdigit() or not 1 <= int(text) <= 2**16:
             raise ConfigError(f'policy.layer_sizes = {value!r}: {text!r} is not a layer width; give widths in '
                               '[1, 65536] separated by commas, e.g. 256,128')
         sizes.append(int(text))
@@ -592,8 +596,7 @@ MAX_CNN_KERNEL = 64
 
 def parse_board_shape(value):
     """`[policy] board_shape` ('2,6,7': planes, rows, columns) as a tuple of three positive ints."""
-    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
-    texts = [str(item).strip() for item in items]
+    texts = comma_items(value)
     if len(texts) != 3 or not all(text.isdigit() and int(text) >= 1 for text in texts):
         raise ConfigError(f'policy.board_shape = {value!r} is not a board; give planes,rows,columns as three positive '
                           'ints, e.g. 2,6,7 for Connect Four')
@@ -603,8 +606,7 @@ def parse_board_shape(value):
 def parse_cnn_kernel(value):
     """`[policy] cnn_kernel` as (rows, columns): an int n is an n x n square, 'rows,columns' a rectangle (5,4 on
     Connect Four also sees the row under each line of four, i.e. which empty squares can be played next)."""
-    items = value.split(',') if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
-    texts = [str(item).strip() for item in items]
+    texts = comma_items(value)
     if isinstance(value, bool) or len(texts) not in (1, 2) or not all(
             text.isdigit() and 1 <= int(text) <= MAX_CNN_KERNEL for text in texts):
         raise ConfigError(f'policy.cnn_kernel = {value!r} is not a filter size; give an int in [1, {MAX_CNN_KERNEL}] '
