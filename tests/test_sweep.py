@@ -195,15 +195,38 @@ def test_puffer_sweep_runs_parallel_trials_and_writes_a_best_ini_that_trains(tmp
     assert trained.global_step >= best_params['train.total_timesteps']
 
 
+def test_a_trial_whose_run_finished_before_the_sweep_recorded_it_is_read_from_its_files(tmp_path):
+    """A sweep killed between a trial's run finishing and the store recording it finds the trial 'running' on
+    resume; a --resume of the finished run would refuse it, so the runner reads the trial's outcome from the run's
+    files (run.json says finished) without training it again."""
+    command = ('sweep', ENV, '--config', write_config(tmp_path), '--train.data-dir', str(tmp_path / 'experiments'),
+               '--sweep.max-runs', '1')
+    assert puffer(*command).returncode == 0
+    folder = sweep.sweep_folder(load(tmp_path))
+    (trial,) = read_trials(folder)
+    rows = runs.read_metrics(trial[4])
+    with sqlite3.connect(os.path.join(folder, sweep.DB_FILE)) as connection:  # as the kill would have left it
+        connection.execute("UPDATE trials SET status = 'running', score = NULL, finished = NULL WHERE id = 1")
+    result = puffer(*command)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'resuming 1 interrupted trial(s): 1' in result.stdout
+    (after,) = read_trials(folder)
+    assert after[1] == 'done' and after[3] == pytest.approx(trial[3]) and after[4] == trial[4], after
+    assert runs.read_metrics(trial[4]) == rows  # nothing trained again
+    with open(os.path.join(folder, 'trials', '0001', sweep.LOG_FILE)) as file:
+        assert 'had already finished' in file.read()
+
+
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc; trials die with the sweep on Linux')
 def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
     """Kill one trial process (it is recorded as failed and the sweep goes on), then SIGKILL the sweep itself in
     the middle of the next trial: its trial dies with it, and the same command again resumes that trial from its
     checkpoint and finishes the sweep."""
-    # Trials of 16 epochs with a checkpoint after each, so the sweep can be killed in the middle of one.
+    # Trials of 256 epochs with a checkpoint after each, so the sweep can be killed in the middle of one (16 epochs
+    # took less than wait_for's 0.2 s poll on a fast machine: the run had finished when the kill came).
     longer = tmp_path / 'longer.ini'
-    longer.write_text('[sweep.train.total_timesteps]\ndistribution = log_normal\nmin = 4096\nmax = 4096\n'
-                      'mean = 4096\n')
+    longer.write_text('[sweep.train.total_timesteps]\ndistribution = log_normal\nmin = 65536\nmax = 65536\n'
+                      'mean = 65536\n')
     config_files = [write_config(tmp_path), str(longer)]
     command = [sys.executable, '-m', 'pufferlib.cli', 'sweep', ENV, '--config', config_files[0], '--config',
                config_files[1], '--train.data-dir', str(tmp_path / 'experiments'), '--sweep.max-runs', '3']
@@ -232,6 +255,9 @@ def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
     assert [t[1] for t in before] == ['failed', 'running'], before
     assert 'SIGKILL' in before[0][5]
     assert os.path.isdir(checkpoint_of_trial_2)
+    killed_run = glob.glob(os.path.join(checkpoint_of_trial_2, '*'))[0]
+    assert not sweep.reached_budget(killed_run, SimpleNamespace(config={'train': {'total_timesteps': 65536}})), \
+        'trial 2 finished before the kill'
 
     # Two at a time now: a sweep may change its parallelism when resumed.
     result = subprocess.run(command + ['--sweep.workers', '2'], capture_output=True, text=True, cwd='/', timeout=300)
@@ -244,7 +270,7 @@ def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
         assert '--- resuming run' in file.read()
     rows = runs.read_metrics(after[1][4])
     assert [row['epoch'] for row in rows] == list(range(1, len(rows) + 1))  # one unbroken curve
-    assert rows[-1]['global_step'] >= 4096
+    assert rows[-1]['global_step'] >= 65536
 
 
 @pytest.mark.slow
