@@ -362,12 +362,14 @@ def test_a_killed_pbt_sweep_resumes_with_its_lineage_intact(tmp_path):
     """SIGKILL the sweep in the middle of the second period (after the exploit was recorded and copied), then run
     the same command again: the lineage is unchanged, the interrupted periods continue from their checkpoints,
     and every member finishes. The metric is the logged learning rate, so which member copies which is known."""
-    text = tiny_run(6144) + """
+    # Periods of 64 epochs with a checkpoint after each, so the kill lands inside one (8 epochs can end within
+    # wait_for's 0.2 s poll on a fast machine).
+    text = tiny_run(49152) + """
 [sweep]
 method = PBT
 metric = loss/learning_rate
 population_size = 2
-pbt_period_steps = 2048
+pbt_period_steps = 16384
 replace_fraction = 0.5
 mutation_rate = 1.0
 resample_rate = 0.0
@@ -386,7 +388,7 @@ workers = 2
         member = lineage_rows(folder)[0][1]
         member_runs = os.path.join(folder, pbt.MEMBERS_DIR, f'{member:02d}', ENV)
         # Its second period is under way once it has a checkpoint past the copied one.
-        wait_for(lambda: children(process.pid) and any(step > 2048 for run in os.listdir(member_runs)
+        wait_for(lambda: children(process.pid) and any(step > 16384 for run in os.listdir(member_runs)
                                                        for step, _ in history.checkpoints(
                                                            os.path.join(member_runs, run))),
                  what='the copy to train on')
@@ -412,7 +414,7 @@ workers = 2
     assert all(params_after[(row[0], row[1])] == row[4] for row in chunks_before)  # the periods were not redrawn
     # The copied member still holds one unbroken curve that reaches the budget.
     rows = runs.read_metrics(chunks_after[3 * (member - 1) + 2][5])
-    assert [row['epoch'] for row in rows] == list(range(1, len(rows) + 1)) and rows[-1]['global_step'] >= 6144
+    assert [row['epoch'] for row in rows] == list(range(1, len(rows) + 1)) and rows[-1]['global_step'] >= 49152
     with open(os.path.join(folder, pbt.MEMBERS_DIR, f'{member:02d}', sweep.LOG_FILE)) as file:
         assert '--- resuming run' in file.read()
 
