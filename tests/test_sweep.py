@@ -217,6 +217,18 @@ def test_a_trial_whose_run_finished_before_the_sweep_recorded_it_is_read_from_it
         assert 'had already finished' in file.read()
 
 
+def test_a_ray_task_given_a_finished_run_reads_it_without_training(tmp_path):
+    """The Ray backend's task gets the same check: a run that comes with its files already finished is not
+    resumed (which would refuse it); the task returns it as it was."""
+    config = {section: dict(items) for section, items in load(tmp_path).items()}
+    code, output, files = sweep.run_trial_remotely(ENV, config, ())
+    assert code == 0, output
+    code, output, again = sweep.run_trial_remotely(ENV, config, (), files)
+    assert code == 0, output
+    metrics = [path for path in files if path.endswith(runs.METRICS_FILE)]
+    assert metrics and all(again[path] == files[path] for path in metrics)
+
+
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc; trials die with the sweep on Linux')
 def test_a_killed_sweep_resumes_without_losing_trials(tmp_path):
     """Kill one trial process (it is recorded as failed and the sweep goes on), then SIGKILL the sweep itself in

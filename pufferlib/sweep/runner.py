@@ -430,16 +430,9 @@ class LocalRunner(Runner):
         if not resumable and os.path.isdir(env_folder):
             shutil.rmtree(env_folder)  # a run cut short before it wrote its config: start it over
         log = open(os.path.join(job.folder, LOG_FILE), 'a')
-        resume = os.path.basename(resumable[-1]) if resumable else None
         self.pin(job)
-        command = train_command(job, resume)  # after pin(), which picks the trial's device
-        if resume and reached_budget(resumable[-1], job):
-            # The sweep was killed after this run finished but before it recorded the trial: nothing is left to
-            # train (a --resume would refuse a finished run), so a no-op child lets poll() read its results.
-            log.write(f'\n--- run {resume} had already finished ---\n')
-            command = [sys.executable, '-c', '']
-        elif resume:
-            log.write(f'\n--- resuming run {resume} ---\n')
+        command, note = trial_command(job, resumable)  # after pin(), which picks the trial's device
+        log.write(note)
         env = self.env
         if job.device is not None:
             visibility = cuda_visibility(job.device, self.env)
@@ -496,8 +489,8 @@ def run_trial_remotely(env_name, trial_config, flags, files=None):
                 file.write(content)
         resumable = [path for path in runs.runs_of(trial_data_config(job))
                      if os.path.exists(os.path.join(path, runs.CONFIG_FILE))]
-        resume = os.path.basename(resumable[-1]) if resumable else None
-        result = subprocess.run(train_command(job, resume), capture_output=True, text=True,
+        command, _ = trial_command(job, resumable)
+        result = subprocess.run(command, capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL, env=child_environment(1))
         return result.returncode, result.stdout + result.stderr, read_files(folder, runs.env_identity(trial_config))
 
@@ -585,6 +578,18 @@ class RayRunner(Runner):
 def trial_data_config(job):
     """The trial's config with its own folder as data_dir, where its run lives."""
     return {**job.config, 'train': {**job.config['train'], 'data_dir': job.folder}}
+
+
+def trial_command(job, resumable):
+    """(command, log line) of a trial given its earlier runs that can be resumed: a new run, the newest one resumed,
+    or, when that run had already finished (a sweep killed after the run ended but before it recorded the trial: a
+    --resume would refuse a finished run), a no-op child, whose exit lets the runner read the run's results."""
+    if not resumable:
+        return train_command(job), ''
+    resume = os.path.basename(resumable[-1])
+    if reached_budget(resumable[-1], job):
+        return [sys.executable, '-c', ''], f'\n--- run {resume} had already finished ---\n'
+    return train_command(job, resume), f'\n--- resuming run {resume} ---\n'
 
 
 def reached_budget(run_dir, job):
