@@ -607,8 +607,7 @@ def parse_cnn_kernel(value):
     """`[policy] cnn_kernel` as (rows, columns): an int n is an n x n square, 'rows,columns' a rectangle (5,4 on
     Connect Four also sees the row under each line of four, i.e. which empty squares can be played next)."""
     texts = comma_items(value)
-    if isinstance(value, bool) or len(texts) not in (1, 2) or not all(
-            text.isdigit() and 1 <= int(text) <= MAX_CNN_KERNEL for text in texts):
+    if len(texts) not in (1, 2) or not all(text.isdigit() and 1 <= int(text) <= MAX_CNN_KERNEL for text in texts):
         raise ConfigError(f'policy.cnn_kernel = {value!r} is not a filter size; give an int in [1, {MAX_CNN_KERNEL}] '
                           f'(a square) or rows,columns (e.g. 5,4)')
     sizes = [int(text) for text in texts]
