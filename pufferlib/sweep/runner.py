@@ -490,7 +490,7 @@ def run_trial_remotely(env_name, trial_config, flags, files=None):
         resumable = [path for path in runs.runs_of(trial_data_config(job))
                      if os.path.exists(os.path.join(path, runs.CONFIG_FILE))]
         command, _ = trial_command(job, resumable)
-        result = subprocess.run(command, capture_output=True, text=True,
+        result = subprocess.run(command, capture_output=True, text=True, cwd=folder,
                                 stdin=subprocess.DEVNULL, env=child_environment(1))
         return result.returncode, result.stdout + result.stderr, read_files(folder, runs.env_identity(trial_config))
 
